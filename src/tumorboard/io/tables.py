@@ -1,0 +1,180 @@
+"""The tidy tables every reader returns, and their column contracts.
+
+A reader turns one file into one or more of these tables for **one sample** (the sample id is
+added by the intake, not by the reader). The omics store keeps one Parquet dataset per table;
+later analyses rely on exactly these columns, so :func:`conform` checks them at the boundary.
+
+Dtypes are pandas dtypes: ``string`` for text (nullable), ``Int64`` for nullable integers,
+``float64``/``float32`` for measurements (NaN = missing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from tumorboard.errors import InputError
+
+#: table name -> {column: dtype}. Order is the column order written to the store.
+TABLES: dict[str, dict[str, str]] = {
+    # Small variants, one row per (variant allele, chosen transcript consequence).
+    "variants": {
+        "chrom": "string",  # with 'chr' prefix, GRCh38 style (chr1..chr22, chrX, chrY, chrM)
+        "pos": "int64",  # 1-based VCF position
+        "ref": "string",
+        "alt": "string",
+        "filter": "string",  # PASS or the failed filters, ';'-joined
+        "gene": "string",  # HGNC symbol
+        "transcript_id": "string",
+        "consequence": "string",  # Sequence Ontology terms, '&'-joined as VEP writes them
+        "impact": "string",  # HIGH / MODERATE / LOW / MODIFIER
+        "hgvsc": "string",
+        "hgvsp": "string",  # p. notation, 3-letter amino acids as VEP writes them
+        "depth": "Int64",  # tumour read depth
+        "alt_depth": "Int64",  # tumour reads supporting alt
+        "vaf": "float64",  # tumour variant allele fraction in [0, 1]
+    },
+    # Copy-number segments as the caller wrote them.
+    "segments": {
+        "chrom": "string",
+        "start": "int64",
+        "end": "int64",
+        "num_markers": "Int64",
+        "log2_ratio": "float64",  # seg.mean of a SEG file (log2 tumour/normal)
+        "total_cn": "Int64",  # absolute copy number if the caller gives it
+        "major_cn": "Int64",
+        "minor_cn": "Int64",
+    },
+    # Copy number summarised per gene (from segments or a gene-level table).
+    "gene_copy_number": {
+        "gene": "string",
+        "chrom": "string",
+        "start": "Int64",
+        "end": "Int64",
+        "log2_ratio": "float64",
+        "total_cn": "Int64",
+        "major_cn": "Int64",
+        "minor_cn": "Int64",
+        "segment_fraction": "float64",  # fraction of the gene covered by the chosen segment
+        "n_segments": "Int64",  # segments overlapping the gene (>1: breakpoint in gene)
+    },
+    "fusions": {
+        "gene5": "string",  # 5' partner (HGNC symbol)
+        "gene3": "string",  # 3' partner
+        "fusion": "string",  # 'GENE5::GENE3' (HGNC fusion nomenclature)
+        "breakpoint5": "string",  # 'chr22:29287134'
+        "breakpoint3": "string",
+        "strand5": "string",
+        "strand3": "string",
+        "split_reads": "Int64",  # junction-spanning reads
+        "spanning_pairs": "Int64",  # discordant mates
+        "reading_frame": "string",  # in-frame / out-of-frame / stop-codon / unknown
+        "confidence": "string",  # caller's confidence (Arriba high/medium/low) or NA
+        "caller": "string",
+    },
+    "expression": {
+        "gene": "string",  # HGNC symbol
+        "gene_id": "string",  # Ensembl gene id when the file had one
+        "tpm": "float64",
+        "count": "float64",  # estimated counts when the file has them
+    },
+    "methylation": {
+        "probe_id": "string",  # Illumina CpG id, EPICv2 suffix removed (cg00000029)
+        "beta": "float32",
+    },
+    "proteome": {
+        "gene": "string",
+        "feature_id": "string",  # protein group / accession / antibody name
+        "log2_abundance": "float64",  # NaN: not quantified in this sample
+        "intensity": "float64",  # raw intensity when the file has one
+    },
+    "phosphoproteome": {
+        "gene": "string",
+        "site": "string",  # residue and position, e.g. 'Y1248'
+        "feature_id": "string",  # 'ERBB2_Y1248' or the file's own id
+        "log2_abundance": "float64",
+        "intensity": "float64",
+        "localization_prob": "float64",
+    },
+    "hla": {
+        "gene": "string",  # HLA-A, HLA-B, HLA-C
+        "allele": "string",  # IPD-IMGT/HLA nomenclature, two fields: 'HLA-A*02:01'
+    },
+}
+
+#: Which tables hold a (sample x feature) matrix, and the columns that make it.
+MATRIX_TABLES: dict[str, tuple[str, str]] = {
+    "expression": ("gene", "tpm"),
+    "methylation": ("probe_id", "beta"),
+    "proteome": ("feature_id", "log2_abundance"),
+    "phosphoproteome": ("feature_id", "log2_abundance"),
+    "gene_copy_number": ("gene", "log2_ratio"),
+}
+
+
+@dataclass
+class LayerData:
+    """What a reader returns for one sample of one file.
+
+    Attributes
+    ----------
+    tables
+        Store table name -> tidy table (columns as in :data:`TABLES`).
+    samples_in_file
+        Sample names the file itself declares (VCF columns, matrix columns); empty for
+        single-sample formats that name none.
+    genome_build
+        Build found in the file (``GRCh37`` / ``GRCh38``), ``None`` if the file does not say.
+    tool, tool_version
+        Producing tool found in the file header, if any.
+    platform
+        Assay platform when it matters (methylation: 450k / EPIC / EPICv2; proteome: MaxQuant
+        LFQ, TMT, RPPA).
+    notes
+        Quality-control remarks for the user (records skipped and why, values clipped, ...).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    samples_in_file: list[str] = field(default_factory=list)
+    genome_build: str | None = None
+    tool: str | None = None
+    tool_version: str | None = None
+    platform: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """An empty table with the contract's columns and dtypes."""
+    spec = TABLES[name]
+    return pd.DataFrame({col: pd.Series(dtype=dtype) for col, dtype in spec.items()})
+
+
+def conform(df: pd.DataFrame, name: str, *, source: str | None = None) -> pd.DataFrame:
+    """Return ``df`` with exactly the columns of table ``name``, in order, cast to its dtypes.
+
+    Raises
+    ------
+    InputError
+        If a required column is missing or a column cannot be cast (a reader bug or a file
+        the reader did not validate well enough; the message names the column).
+    """
+    spec = TABLES[name]
+    missing = [c for c in spec if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"reader produced table '{name}' without column(s) {', '.join(missing)}",
+            file=source,
+            fix="report this as a tumorboard bug with the file that caused it",
+        )
+    out = {}
+    for col, dtype in spec.items():
+        try:
+            out[col] = df[col].astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"values of '{col}' cannot be read as {dtype}: {exc}",
+                file=source,
+                column=col,
+            ) from exc
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
