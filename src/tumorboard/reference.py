@@ -65,7 +65,7 @@ def normalise_chrom(chrom: str) -> str:
 
 def build_from_contigs(lengths: dict[str, int]) -> str | None:
     """Tell the build from contig lengths (``{'chr1': 248956422, ...}``), if they say it."""
-    votes = {build: 0 for build in CHROM_LENGTHS}
+    votes = dict.fromkeys(CHROM_LENGTHS, 0)
     for name, length in lengths.items():
         chrom = normalise_chrom(name)
         for build, table in CHROM_LENGTHS.items():

@@ -177,7 +177,9 @@ class Case(_Model):
         ids = [s.id for s in self.samples]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"duplicate sample id(s) {', '.join(dupes)}; sample ids must be unique")
+            raise ValueError(
+                f"duplicate sample id(s) {', '.join(dupes)}; sample ids must be unique"
+            )
         if self.hla and self.hla.sample and self.hla.sample not in ids:
             raise ValueError(f"hla.sample '{self.hla.sample}' is not one of the samples")
         return self
@@ -275,7 +277,7 @@ def read_case(case_dir: str | Path) -> Case:
                                   fix="write case.yaml as described in docs/formats.md")]
         )
     try:
-        raw = yaml.load(manifest.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+        raw = yaml.load(manifest.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CaseValidationError(

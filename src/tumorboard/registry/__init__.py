@@ -1,0 +1,1 @@
+"""The registry: patients, diagnoses, samples, assays and findings in SQL."""

@@ -1,0 +1,205 @@
+"""SQLAlchemy 2 models of the registry: patients, diagnoses, samples, assays, findings.
+
+The schema is created and changed only by the Alembic migrations in
+``registry/migrations``; a test checks that these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names, so that migrations can refer to them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Patient(Base):
+    """A patient under a pseudonymous id; no names or hospital numbers are stored."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    sex: Mapped[str] = mapped_column(String(16))
+    year_of_birth: Mapped[int | None] = mapped_column(Integer)
+    ecog: Mapped[int | None] = mapped_column(Integer)
+    prior_therapies: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, onupdate=_now
+    )
+
+    diagnoses: Mapped[list[Diagnosis]] = relationship(
+        back_populates="patient", order_by="Diagnosis.id", cascade="all, delete-orphan"
+    )
+    samples: Mapped[list[Sample]] = relationship(
+        back_populates="patient", order_by="Sample.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("sex IN ('female', 'male', 'other', 'unknown')", name="sex"),
+        CheckConstraint("ecog IS NULL OR (ecog >= 0 AND ecog <= 5)", name="ecog"),
+    )
+
+    @property
+    def current_diagnosis(self) -> Diagnosis | None:
+        """The most recently recorded diagnosis."""
+        return self.diagnoses[-1] if self.diagnoses else None
+
+
+class Diagnosis(Base):
+    """A diagnosis as submitted (histology text) with its OncoTree code and version."""
+
+    __tablename__ = "diagnoses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    histology: Mapped[str] = mapped_column(Text)
+    oncotree_code: Mapped[str] = mapped_column(String(32))
+    oncotree_version: Mapped[str] = mapped_column(String(32))
+    diagnosis_date: Mapped[dt.date | None] = mapped_column(Date)
+    stage: Mapped[str] = mapped_column(String(16), default="unknown")
+    metastatic_sites: Mapped[list[Any]] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(32), default="submitted")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    patient: Mapped[Patient] = relationship(back_populates="diagnoses")
+
+    __table_args__ = (
+        CheckConstraint("stage IN ('localised', 'metastatic', 'unknown')", name="stage"),
+        Index("ix_diagnoses_patient_id", "patient_id"),
+        Index("ix_diagnoses_oncotree_code", "oncotree_code"),
+    )
+
+
+class Sample(Base):
+    """A tumour, normal or plasma sample of a patient."""
+
+    __tablename__ = "samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_key: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    sample_type: Mapped[str] = mapped_column(String(16))
+    site: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(String(16))
+    collection_date: Mapped[dt.date | None] = mapped_column(Date)
+    tumour_cell_content: Mapped[float | None] = mapped_column(Float)
+
+    patient: Mapped[Patient] = relationship(back_populates="samples")
+    assays: Mapped[list[Assay]] = relationship(
+        back_populates="sample", order_by="Assay.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("sample_type IN ('tumour', 'normal', 'plasma')", name="sample_type"),
+        CheckConstraint(
+            "origin IS NULL OR origin IN ('primary', 'metastasis', 'recurrence')", name="origin"
+        ),
+        CheckConstraint(
+            "tumour_cell_content IS NULL OR "
+            "(tumour_cell_content >= 0 AND tumour_cell_content <= 1)",
+            name="tumour_cell_content",
+        ),
+        Index("ix_samples_patient_id", "patient_id"),
+    )
+
+
+class Assay(Base):
+    """One version of one layer file of a sample, with its provenance.
+
+    ``(sample, layer, label)`` names an assay; ``version`` counts changed files under that name.
+    The current version is the highest. Store tables of this version live under
+    ``store/<table>/<uid>.parquet``.
+    """
+
+    __tablename__ = "assays"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(40), unique=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    layer: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    sample_in_file: Mapped[str | None] = mapped_column(String(128))
+    genome_build: Mapped[str | None] = mapped_column(String(16))
+    platform: Mapped[str | None] = mapped_column(String(32))
+    tool: Mapped[str | None] = mapped_column(String(64))
+    tool_version: Mapped[str | None] = mapped_column(String(64))
+    store_tables: Mapped[dict[str, Any]] = mapped_column(default=dict)  # table -> row count
+    notes: Mapped[list[Any]] = mapped_column(default=list)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    sample: Mapped[Sample] = relationship(back_populates="assays")
+
+    __table_args__ = (
+        UniqueConstraint("sample_id", "layer", "label", "version", name="uq_assays_version"),
+        Index("ix_assays_sample_layer", "sample_id", "layer", "label"),
+    )
+
+
+class Finding(Base):
+    """The uniform record every layer analysis emits (DESIGN.md §2)."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    sample_id: Mapped[int | None] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    assay_id: Mapped[int | None] = mapped_column(ForeignKey("assays.id", ondelete="SET NULL"))
+    layer: Mapped[str] = mapped_column(String(32))
+    gene: Mapped[str | None] = mapped_column(String(64))
+    feature: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float)
+    z_score: Mapped[float | None] = mapped_column(Float)
+    percentile_cohort: Mapped[float | None] = mapped_column(Float)
+    percentile_entity: Mapped[float | None] = mapped_column(Float)
+    reference_size: Mapped[int | None] = mapped_column(Integer)
+    call: Mapped[str | None] = mapped_column(String(32))
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (
+        Index("ix_findings_patient_kind", "patient_id", "kind"),
+        Index("ix_findings_gene", "gene"),
+    )
+
+
+__all__ = ["Assay", "Base", "Diagnosis", "Finding", "Patient", "Sample"]
