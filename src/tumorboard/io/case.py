@@ -86,6 +86,7 @@ class LayerFile(_Model):
     path: str
     label: str | None = None
     column: str | None = None
+    normal_column: str | None = None
     genome_build: str | None = None
     tool: str | None = None
     tool_version: str | None = None
