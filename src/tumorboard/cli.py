@@ -1,0 +1,287 @@
+"""The ``tumorboard`` command line: parses, calls the library, turns errors into exit codes.
+
+Exit codes: 0 success, 1 domain error (message on stderr), 2 usage error. Every command that
+shows results takes ``--json`` and then prints exactly one JSON document on stdout; logs and
+progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from tumorboard import __version__
+from tumorboard.config import Settings
+from tumorboard.errors import CaseValidationError, TumorboardError
+
+app = typer.Typer(
+    name="tumorboard",
+    help="Multi-omics precision oncology for rare sarcomas: case intake, registry, "
+    "molecular tumour board support.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+patients_app = typer.Typer(help="Browse the patients in the registry.", no_args_is_help=True)
+app.add_typer(patients_app, name="patients")
+
+T = TypeVar("T")
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder [env TUMORBOARD_WORKSPACE; "
+                 "default ./tumorboard-workspace]", show_default=False),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="Registry database URL, e.g. postgresql+psycopg://user@host/db "
+                 "[env TUMORBOARD_DB; default SQLite in the workspace]", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def _run(func: Callable[[], T]) -> T:
+    """Call library code; a domain error becomes its message on stderr and exit code 1."""
+    try:
+        return func()
+    except CaseValidationError as exc:
+        _err(str(exc))
+        raise typer.Exit(1) from exc
+    except TumorboardError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(1) from exc
+
+
+def _emit_json(document: Any) -> None:
+    typer.echo(json.dumps(document, indent=2, default=str))
+
+
+def _progress(items: list[T], label: str) -> Iterable[T]:
+    if sys.stderr.isatty():
+        with typer.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield from bar
+    else:
+        yield from items
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tumorboard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """tumorboard command line."""
+
+
+@app.command()
+def init(workspace: WorkspaceOpt = None, db: DbOpt = None, json_out: JsonOpt = False) -> None:
+    """Create a workspace: registry database, omics store, reports and models folders."""
+    from tumorboard.workspace import Workspace
+
+    settings = Settings.resolve(workspace, db)
+    ws = _run(lambda: Workspace.init(settings))
+    info = {"workspace": str(ws.root), "database": settings.database_label}
+    if json_out:
+        _emit_json(info)
+    else:
+        typer.echo(f"workspace ready: {ws.root}\nregistry: {settings.database_label}")
+
+
+def _open(workspace: Path | None, db: str | None):
+    from tumorboard.workspace import Workspace
+
+    return _run(lambda: Workspace.open(Settings.resolve(workspace, db)))
+
+
+def _describe_plan(summary: dict[str, Any]) -> str:
+    lines = [f"patient {summary['patient']} ({summary['oncotree_code']}): "
+             f"patient {summary['patient_action']}, diagnosis {summary['diagnosis_action']}"]
+    for f in summary["files"]:
+        rows = ", ".join(f"{t} {n:,}" for t, n in f.get("rows", {}).items())
+        lines.append(f"  {f['sample']:<20} {f['layer']:<16} {f['format']:<22} "
+                     f"{f['action']:<11} v{f['version']}  {rows}")
+        lines += [f"      note: {n}" for n in f.get("notes") or []]
+    lines += [f"  metadata change: {c}" for c in summary["metadata_changes"]]
+    return "\n".join(lines)
+
+
+@app.command()
+def validate(
+    case_dir: Annotated[Path, typer.Argument(help="Case folder with case.yaml.")],
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check a case folder completely (and against the registry if a workspace exists).
+
+    Writes nothing.
+    """
+    from tumorboard.intake import validate_case
+    from tumorboard.workspace import WORKSPACE_FILE
+
+    settings = Settings.resolve(workspace, db)
+    ws = _open(workspace, db) if (settings.workspace / WORKSPACE_FILE).exists() else None
+    plan = _run(lambda: validate_case(case_dir, workspace=ws))
+    summary = plan.summary()
+    if json_out:
+        _emit_json({"valid": True, **summary})
+    else:
+        typer.echo(_describe_plan(summary))
+        typer.echo("valid: nothing was written")
+
+
+@app.command("import")
+def import_(
+    case_dirs: Annotated[list[Path], typer.Argument(help="One or more case folders.")],
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    update_metadata: Annotated[bool, typer.Option(
+        "--update-metadata", help="Accept changed patient/sample metadata from case.yaml.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Validate, then load case folders; each lands whole or not at all."""
+    from tumorboard.intake import import_case
+
+    ws = _open(workspace, db)
+    results = []
+    for case_dir in _progress(case_dirs, "importing"):
+        result = _run(lambda c=case_dir: import_case(ws, c, update_metadata=update_metadata))
+        results.append(result.summary())
+        if not json_out:
+            state = "imported" if result.written else "unchanged (nothing to do)"
+            typer.echo(f"{case_dir}: {state}", err=True)
+            if result.written:
+                typer.echo(_describe_plan(result.summary()))
+    if json_out:
+        _emit_json({"imports": results})
+
+
+@patients_app.command("list")
+def patients_list(
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    entity: Annotated[str | None, typer.Option(help="Only this OncoTree code.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Only patients with this layer.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Patients loaded: entity, samples and layers."""
+    from tumorboard.registry.queries import list_patients
+
+    ws = _open(workspace, db)
+    with ws.session() as session:
+        records = _run(lambda: list_patients(session, entity=entity, layer=layer))
+    if json_out:
+        _emit_json({"patients": records})
+        return
+    if not records:
+        typer.echo("no patients (import a case with `tumorboard import CASE_DIR`)")
+        return
+    typer.echo(f"{'patient':<14} {'entity':<8} {'samples':<28} layers")
+    for r in records:
+        code = r["entity"]["oncotree_code"] if r["entity"] else "-"
+        samples = ",".join(f"{s['id']}({s['type'][0]})" for s in r["samples"])
+        typer.echo(f"{r['patient']:<14} {code:<8} {samples:<28} {' '.join(r['layers'])}")
+    typer.echo(f"{len(records)} patient(s)", err=True)
+
+
+@patients_app.command("show")
+def patients_show(
+    patient: Annotated[str, typer.Argument(help="Pseudonymous patient id.")],
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """One patient: diagnoses, samples and assays with provenance."""
+    from tumorboard.registry.queries import patient_detail
+
+    ws = _open(workspace, db)
+    with ws.session() as session:
+        record = _run(lambda: patient_detail(session, patient))
+    if json_out:
+        _emit_json(record)
+        return
+    e = record["entity"] or {}
+    typer.echo(f"{record['patient']}  {e.get('oncotree_code')} {e.get('name')}  "
+               f"(submitted: {e.get('histology_submitted')})")
+    for s in record["samples"]:
+        typer.echo(f"  sample {s['id']} [{s['type']}] site={s['site']} origin={s['origin']} "
+                   f"tumour cells={s['tumour_cell_content']}")
+        for a in s["assays"]:
+            rows = ", ".join(f"{t} {n:,}" for t, n in a["rows"].items())
+            typer.echo(f"    {a['layer']:<16} v{a['version']} {a['format']:<22} {a['file']} "
+                       f"[{a['genome_build'] or '-'}] {rows}")
+
+
+@app.command()
+def simulate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write one case folder per patient.")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 20261122,
+    n_dsrct: Annotated[int, typer.Option(help="Number of DSRCT patients.")] = 30,
+    large: Annotated[bool, typer.Option(
+        "--large", help="Write one whole-genome-scale case instead (for benchmarks).")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a seeded, realistic multi-omics cohort in real file formats, with ground truth."""
+    from tumorboard import simulate as sim
+
+    if large:
+        path = _run(lambda: sim.write_large_case(out_dir, seed=seed))
+        info: dict[str, Any] = {"case": str(path)}
+    else:
+        truth = _run(lambda: sim.simulate_cohort(out_dir, seed=seed, n_dsrct=n_dsrct))
+        info = {"out_dir": str(out_dir), "patients": len(truth.patients),
+                "truth": str(Path(out_dir) / "truth.json")}
+    if json_out:
+        _emit_json(info)
+    else:
+        typer.echo("\n".join(f"{k}: {v}" for k, v in info.items()))
+
+
+@app.command()
+def demo(
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace to create.")
+                         ] = Path("demo-workspace"),
+    db: DbOpt = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the demo cohort.")] = 20261122,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a workspace, simulate the demo cohort, import every case, write summary pages."""
+    from tumorboard.demo import run_demo
+
+    result = _run(lambda: run_demo(Settings.resolve(workspace, db), seed=seed,
+                                   progress=None if json_out else _err))
+    if json_out:
+        _emit_json(result)
+        return
+    typer.echo(f"workspace: {result['workspace']}")
+    typer.echo(f"registry:  {result['database']}")
+    typer.echo(f"cases:     {result['cases_dir']} ({result['patients']} patients, "
+               f"{len(result['entities'])} entities: {', '.join(result['entities'])})")
+    typer.echo(f"store:     {result['store']}")
+    typer.echo("patient summary pages:")
+    for page in result["pages"]:
+        typer.echo(f"  {page}")
+    typer.echo(f"index:     {result['index']}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The demo: a workspace with the simulated demo cohort loaded, and a summary page per patient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tumorboard.config import Settings
+from tumorboard.intake import import_case
+from tumorboard.report.summary import write_summary_pages
+from tumorboard.simulate import simulate_cohort
+from tumorboard.workspace import Workspace
+
+CASES_DIR = "demo-cases"
+
+
+def run_demo(
+    settings: Settings, *, seed: int = 20261122, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Initialise ``settings.workspace``, simulate the demo cohort into it, import every case.
+
+    Idempotent: running it again with the same seed re-simulates byte-identical files, so
+    every import is a no-op.
+    """
+    say = progress or (lambda _msg: None)
+    ws = Workspace.init(settings)
+    cases_dir = ws.root / CASES_DIR
+    say(f"simulating the demo cohort (seed {seed}) into {cases_dir}")
+    truth = simulate_cohort(cases_dir, seed=seed)
+    case_dirs = sorted(p.parent for p in cases_dir.glob("*/case.yaml"))
+    imported = 0
+    for i, case_dir in enumerate(case_dirs, 1):
+        result = import_case(ws, case_dir)
+        imported += result.written
+        say(f"[{i}/{len(case_dirs)}] {case_dir.name}: "
+            f"{'imported' if result.written else 'unchanged'}")
+    say("writing patient summary pages")
+    pages, index = write_summary_pages(ws)
+    entities = sorted({p.entity for p in truth.patients})
+    return {
+        "workspace": str(ws.root),
+        "database": settings.database_label,
+        "cases_dir": str(cases_dir),
+        "store": str(ws.store.root),
+        "patients": len(case_dirs),
+        "imported": imported,
+        "entities": entities,
+        "pages": [str(p) for p in pages],
+        "index": str(index),
+    }
