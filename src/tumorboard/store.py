@@ -156,8 +156,12 @@ class OmicsStore:
             return frame
         read_cols = None if columns is None else ["sample_id", *columns]
         parts = [pq.read_table(p, columns=read_cols) for p in paths]
-        data = pa.concat_tables(parts, promote_options="default")
-        return data.to_pandas(types_mapper=_string_mapper)
+        frame = pa.concat_tables(parts, promote_options="default").to_pandas(
+            types_mapper=_string_mapper
+        )
+        spec = TABLES[table]
+        # Back to the contract's dtypes (Parquet turns nullable integers into floats).
+        return frame.astype({c: spec[c] for c in frame.columns if c in spec})
 
     def matrix(
         self,
