@@ -751,9 +751,9 @@ def read_rppa(path: str | Path, *, sample: str | None = None) -> LayerData:
         )
     id_col, samples = header[0], header[1:]
     chosen = _choose_sample(samples, sample, path, key=_barcode_key)
-    raw = _read_csv(path, gz=gz, sep=sep, dtype={id_col: str})
-    raw.columns = header
-    df = raw[[id_col, chosen]]
+    position = header.index(chosen)
+    df = _read_csv(path, gz=gz, sep=sep, usecols=[0, position], dtype=str)
+    df.columns = [id_col, chosen]
     if df.empty:
         raise InputError("RPPA matrix has a header but no antibodies", file=path)
     lines = _lines(df)
@@ -906,10 +906,11 @@ def _read_abundance_table(
 ) -> LayerData:
     path = _existing(path)
     table_name = "phosphoproteome" if phospho else "proteome"
+    kind = "phosphosite table" if phospho else "protein table"
     df, header, has_lines = _read_generic(path)
-    lines = _lines(df) if has_lines else df.index.to_numpy() + 1
-    if not has_lines:
-        lines = np.arange(1, len(df) + 1)  # Parquet has no lines; report row numbers
+    # Parquet has no lines: errors then name the 1-based row instead.
+    lines = _lines(df) if has_lines else np.arange(1, len(df) + 1)
+    header_line = _HEADER_LINE if has_lines else None
 
     gene_col = _find(header, _GENE_NAMES)
     protein_col = _find(header, _PROTEIN_NAMES)
@@ -918,61 +919,70 @@ def _read_abundance_table(
     prob_col = _find(header, _PROB_NAMES)
     sample_col = _find(header, _SAMPLE_NAMES)
     value_col = _find(header, _VALUE_NAMES)
-    kind = "phosphosite table" if phospho else "protein table"
+    layouts = ("then 'sample' and 'value' columns (long) or one numeric column per sample "
+               "(wide)")
     if phospho and not ((gene_col and site_col) or feature_col):
         raise InputError(
             f"{kind} lacks gene and site columns",
-            file=path, line=_HEADER_LINE if has_lines else None,
+            file=path, line=header_line,
             expected="columns 'gene' and 'site' (e.g. ERBB2, Y1248), or 'feature_id' like "
-            "'ERBB2_Y1248'; then 'sample' and 'value' (long) or one column per sample (wide)",
+            f"'ERBB2_Y1248'; {layouts}",
         )
     if not phospho and not (gene_col or protein_col):
         raise InputError(
             f"{kind} lacks a gene or protein column",
-            file=path, line=_HEADER_LINE if has_lines else None,
-            expected="a column 'gene' (HGNC symbol) and/or 'protein' (accession); then "
-            "'sample' and 'value' (long) or one column per sample (wide)",
+            file=path, line=header_line,
+            expected=f"a column 'gene' (HGNC symbol) and/or 'protein' (accession); {layouts}",
+        )
+    if sample_col and not value_col:
+        raise InputError(
+            f"{kind} has a '{sample_col}' column but no value column",
+            file=path, line=header_line,
+            expected=f"a long table with a column named one of {_names(list(_VALUE_NAMES))}",
         )
     id_cols = [c for c in (gene_col, protein_col, feature_col, site_col, prob_col) if c]
     notes: list[str] = []
 
-    if sample_col and value_col:  # long: one row per feature and sample
+    if sample_col:  # long: one row per feature and sample
         sample_values = df[sample_col].astype("string").str.strip()
-        samples = list(pd.unique(sample_values.dropna()))
+        samples = [str(s) for s in pd.unique(sample_values.dropna())]
         if not samples:
             raise InputError(f"{kind} has no sample names", file=path, column=sample_col)
         chosen = _choose_sample(samples, sample, path)
         all_values = _numeric(df[value_col], path=path, column=value_col, lines=lines)
         rows = (sample_values == chosen).fillna(False).to_numpy(dtype=bool)
-        sub, sub_lines, values, value_name = df.loc[rows], lines[rows], all_values[rows], \
-            value_col
+        sub, sub_lines, values = df.loc[rows], lines[rows], all_values[rows]
+        value_name = value_col
     else:  # wide: identifier columns then one numeric column per sample
-        samples = [c for c in header if c not in id_cols]
-        if not samples:
+        value_cols = [c for c in header if c not in id_cols]
+        if not value_cols:
             raise InputError(
                 f"{kind} has no sample columns",
-                file=path, line=_HEADER_LINE if has_lines else None,
+                file=path, line=header_line,
                 expected="one numeric column per sample after the identifier columns, or "
                 "long format with 'sample' and 'value' columns",
             )
-        chosen = _choose_sample(samples, sample, path)
-        if log2 is None:  # the rule looks at every sample, so all columns must be numbers
-            all_values = np.concatenate([
-                _numeric(df[c], path=path, column=c, lines=lines) for c in samples
-            ])
-            values = _numeric(df[chosen], path=path, column=chosen, lines=lines)
+        if value_col and len(value_cols) == 1:  # single-sample table: gene, value
+            samples, chosen = [], value_col
         else:
-            values = _numeric(df[chosen], path=path, column=chosen, lines=lines)
+            samples = value_cols
+            chosen = _choose_sample(samples, sample, path)
+        values = _numeric(df[chosen], path=path, column=chosen, lines=lines)
+        if log2 is None:  # the rule looks at every sample, so all must be numbers
+            all_values = np.concatenate(
+                [_numeric(df[c], path=path, column=c, lines=lines) for c in value_cols]
+            )
+        else:
             all_values = values
         sub, sub_lines, value_name = df, lines, chosen
 
     if log2 is None:
         finite = all_values[np.isfinite(all_values)]
         negative = bool((finite < 0).any())
-        log2 = negative or finite.size == 0 or float(finite.max()) < LOG2_MAX_BOUND
+        top = float(finite.max()) if finite.size else float("nan")
+        log2 = negative or finite.size == 0 or top < LOG2_MAX_BOUND
         reason = ("negative values present" if negative else
-                  f"maximum {float(finite.max()) if finite.size else float('nan'):g} "
-                  f"{'<' if log2 else '>='} {LOG2_MAX_BOUND:g}")
+                  f"maximum {top:g} {'<' if log2 else '>='} {LOG2_MAX_BOUND:g}")
         notes.append(f"values read as {'log2' if log2 else 'raw intensities'} "
                      f"(auto-detected: {reason}; set `options: {{log2: ...}}` to override)")
     if log2:
@@ -981,8 +991,11 @@ def _read_abundance_table(
         _no_negatives(values, path=path, column=value_name, lines=sub_lines)
         log2_values, intensity = _log2(values), values
 
-    gene = _first_of(sub[gene_col]) if gene_col else pd.Series(pd.NA, index=sub.index,
-                                                              dtype="string")
+    if gene_col:
+        gene = _first_of(sub[gene_col])
+    else:
+        gene = pd.Series(pd.NA, index=sub.index, dtype="string")
+    protein = _first_of(sub[protein_col]) if protein_col else None
     if phospho:
         if site_col:
             site = _normalise_sites(sub[site_col], path=path, column=site_col, lines=sub_lines)
@@ -1003,11 +1016,21 @@ def _read_abundance_table(
         if feature_col:
             feature = sub[feature_col].astype("string").str.strip()
         else:
-            feature = gene.fillna(_first_of(sub[protein_col]) if protein_col else "") + "_" + site
-        prob = (_numeric(sub[prob_col], path=path, column=prob_col, lines=sub_lines)
-                if prob_col else np.full(len(sub), np.nan))
+            named = gene if protein is None else gene.fillna(protein)
+            feature = named + "_" + site
+        if prob_col:
+            prob = _numeric(sub[prob_col], path=path, column=prob_col, lines=sub_lines)
+            bad_prob = (prob < 0) | (prob > 1)
+            if bad_prob.any():
+                i = int(np.flatnonzero(bad_prob)[0])
+                raise InputError(
+                    f"localization probability {prob[i]:g} is outside [0, 1]",
+                    file=path, line=int(sub_lines[i]), column=prob_col,
+                )
+        else:
+            prob = np.full(len(sub), np.nan)
     else:
-        feature = (sub[protein_col].astype("string").str.strip() if protein_col else gene)
+        feature = sub[protein_col].astype("string").str.strip() if protein_col else gene
     missing_id = feature.isna().to_numpy()
     if missing_id.any():
         i = int(np.flatnonzero(missing_id)[0])
@@ -1040,7 +1063,7 @@ def _read_abundance_table(
     table = pd.DataFrame(columns)
     return LayerData(
         tables={table_name: conform(table, table_name, source=str(path))},
-        samples_in_file=[str(s) for s in samples],
+        samples_in_file=samples,
         notes=notes,
     )
 
