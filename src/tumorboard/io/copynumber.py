@@ -109,24 +109,10 @@ def _read_text(path: str | Path) -> tuple[Path, str, list[str]]:
     return p, text, notes
 
 
-def _parse_table(
-    p: Path,
-    text: str,
-    *,
-    hash_header: bool = False,
-    sep: str | None = None,
-) -> _Table:
-    """Split ``text`` into a header and string cells, keeping file line numbers.
-
-    Parameters
-    ----------
-    hash_header
-        The header is the first non-blank line and starts with ``#`` (Arriba, STAR-Fusion),
-        which is stripped. Otherwise lines starting with ``#`` before the header are skipped
-        (IGV ``#track`` lines) and the header is the first other non-blank line.
-    sep
-        Delimiter; ``None`` guesses tab, else comma, from the header line.
-    """
+def _locate_header(
+    p: Path, text: str, hash_header: bool, sep: str | None
+) -> tuple[list[str], int, int, str]:
+    """Find the header line: (column names, 1-based line, offset of the body, delimiter)."""
     offset = 0
     header_text = None
     header_line = 0
@@ -159,46 +145,94 @@ def _parse_table(
                 fix="give every column a distinct name",
             )
         seen.add(name)
+    return header, header_line, offset, sep
+
+
+def _parse_table(
+    p: Path,
+    text: str,
+    *,
+    hash_header: bool = False,
+    sep: str | None = None,
+    usecols: Sequence[str] | None = None,
+) -> _Table:
+    """Split ``text`` into a header and string cells, keeping file line numbers.
+
+    Parameters
+    ----------
+    hash_header
+        The header is the first non-blank line and starts with ``#`` (Arriba, STAR-Fusion),
+        which is stripped. Otherwise lines starting with ``#`` before the header are skipped
+        (IGV ``#track`` lines) and the header is the first other non-blank line.
+    sep
+        Delimiter; ``None`` guesses tab, else comma, from the header line.
+    usecols
+        Header names of the columns to keep (all if ``None``); reading two columns of a wide
+        gene x sample matrix is much cheaper than reading all of them.
+
+    Notes
+    -----
+    Rows with more fields than the header are an error (line named) unless the surplus fields
+    are empty, or unless *every* row has exactly one more field: that is R's
+    ``write.table(row.names = TRUE)`` layout, whose first field is a row name and is dropped.
+    """
+    header, header_line, offset, sep = _locate_header(p, text, hash_header, sep)
+    wanted = list(header) if usecols is None else list(usecols)
     body = text[offset:]
+    if body.endswith("\n"):
+        body = body[:-1]
     if not body.strip():
-        frame = pd.DataFrame({h: pd.Series(dtype=object) for h in header})
+        frame = pd.DataFrame({h: pd.Series(dtype=object) for h in wanted})
         return _Table(p, header, header_line, frame, np.zeros(0, dtype=np.int64))
+
+    raw_lines = pd.Series(body.split("\n"))
+    blank = (raw_lines.str.strip() == "").to_numpy()
+    fields = (raw_lines.str.count(sep) + 1).to_numpy()
+    shift = 0
+    surplus = ~blank & (fields > len(header))
+    if surplus.any():
+        if (fields[~blank] == len(header) + 1).all():
+            shift = 1  # R write.table row names
+        else:
+            for i in np.flatnonzero(surplus):
+                cells = (raw_lines.iloc[i].split(sep) if sep == "\t"
+                         else next(csv.reader([raw_lines.iloc[i]], delimiter=sep)))
+                if any(c.strip() for c in cells[len(header):]):
+                    raise InputError(
+                        f"row has {len(cells)} fields but the header has {len(header)} "
+                        "columns",
+                        file=p, line=header_line + 1 + int(i),
+                        fix="check for a stray delimiter, or add the missing column name "
+                            "to the header",
+                    )
+    width = max(int(fields.max()), len(header) + shift)
+    positions = [header.index(name) + shift for name in wanted]
     try:
         frame = pd.read_csv(
             io.StringIO(body),
             sep=sep,
             header=None,
+            names=list(range(width)),
+            usecols=positions,
             dtype=str,
             na_filter=False,
             skip_blank_lines=False,
             quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
             engine="c",
         )
-    except pd.errors.ParserError as exc:
-        match = re.search(r"line (\d+), saw (\d+)", str(exc))
-        line = header_line + int(match.group(1)) if match else None
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         raise InputError(
-            f"row has more fields than the header ({len(header)} columns)"
-            + (f": {match.group(2)} fields" if match else ""),
-            file=p, line=line,
-            fix="check for a stray delimiter or a row pasted from another file",
+            f"cannot split the file into columns: {exc}",
+            file=p, fix="check the delimiter and quoting of the file",
         ) from exc
-    ncol = frame.shape[1]
-    if ncol > len(header):
-        extra = frame.iloc[:, len(header):]
-        filled = (extra != "").any(axis=1).to_numpy()
-        if filled.any():
-            first = int(np.flatnonzero(filled)[0])
-            raise InputError(
-                f"row has more fields than the header ({len(header)} columns)",
-                file=p, line=header_line + 1 + first,
-                fix="check for a stray delimiter, or add the missing column name to the header",
-            )
-        frame = frame.iloc[:, : len(header)]
-    for i in range(frame.shape[1], len(header)):
-        frame[i] = ""
-    frame.columns = header
-    blank = (frame == "").all(axis=1).to_numpy()
+    if len(frame) != len(raw_lines):
+        # Only quoted fields spanning lines get here; line numbers would be wrong.
+        raise InputError(
+            "a quoted field spans several lines",
+            file=p, fix="remove line breaks inside quoted cells",
+        )
+    frame = frame[positions]
+    frame.columns = wanted
     lines = header_line + 1 + np.arange(len(frame), dtype=np.int64)
     if blank.any():
         frame = frame.loc[~blank].reset_index(drop=True)
@@ -331,8 +365,8 @@ _PRIMARY = [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY", "chrM"]
 _CHROM_ORDER = {c: i for i, c in enumerate(_PRIMARY)}
 #: Unplaced, unlocalised, alt and decoy contigs of GRCh37/GRCh38 (and EBV/lambda spike-ins).
 _NON_PRIMARY = re.compile(
-    r"(_|random|^chrUn|^(chr)?(GL|KI|JH|KN|KZ|ML|MU|NC_|NT_|NW_)\d|^hs37d5$|^(chr)?EBV$|"
-    r"^HLA-|decoy)",
+    r"(?:_|random|^chrUn|^(?:chr)?(?:GL|KI|JH|KN|KZ|ML|MU|NC_|NT_|NW_)\d|^hs37d5$|"
+    r"^(?:chr)?EBV$|^HLA-|decoy)",
     re.IGNORECASE,
 )
 
@@ -482,7 +516,7 @@ def read_seg(
     primary = chrom.isin(_CHROM_ORDER).to_numpy()
     if not primary.all():
         other = ~primary
-        contig = raw_chrom.str.match(_NON_PRIMARY).to_numpy() & other
+        contig = raw_chrom.str.contains(_NON_PRIMARY).to_numpy() & other
         unknown = other & ~contig
         if unknown.any():
             i = int(np.flatnonzero(unknown)[0])
@@ -534,8 +568,8 @@ def read_seg(
     ids_np = ids.to_numpy(dtype=object)
 
     # -- genome build -------------------------------------------------------------------------
-    lengths = {b: pd.Series(chrom_np).map(CHROM).to_numpy(dtype=np.float64)
-               for b, CHROM in reference.CHROM_LENGTHS.items()}
+    lengths = {b: pd.Series(chrom_np).map(by_chrom).to_numpy(dtype=np.float64)
+               for b, by_chrom in reference.CHROM_LENGTHS.items()}
     beyond = {b: keep & (end > np.nan_to_num(lengths[b], nan=np.inf)) for b in lengths}
     if build is not None:
         if beyond[build].any():
@@ -555,11 +589,10 @@ def read_seg(
     else:
         b37, b38 = beyond["GRCh37"].any(), beyond["GRCh38"].any()
         if b37 and b38:
-            i = int(np.flatnonzero(beyond["GRCh37"] & beyond["GRCh38"])[0]) if (
-                beyond["GRCh37"] & beyond["GRCh38"]).any() else int(
-                np.flatnonzero(beyond["GRCh38"])[0])
+            both = beyond["GRCh37"] & beyond["GRCh38"]
+            i = int(np.flatnonzero(both if both.any() else beyond["GRCh38"])[0])
             raise InputError(
-                "segments end beyond chromosome ends of both GRCh37 and GRCh38",
+                "segments end beyond chromosome ends of GRCh37 and of GRCh38",
                 file=p, line=table.line_of(i), column=end_col,
                 fix="check the coordinates and the genome build of the file",
             )
@@ -775,14 +808,15 @@ def segments_to_genes(
     if out["gene"].duplicated().any():
         out = (out.sort_values(["gene", "_covered"], ascending=[True, False], kind="stable")
                .drop_duplicates("gene", keep="first"))
-    out = out.sort_values("_order", kind="stable")
+    # conform() builds its result on a fresh RangeIndex, so the index must be one already.
+    out = out.sort_values("_order", kind="stable").reset_index(drop=True)
     return conform(out, "gene_copy_number")
 
 
-def _column_or_na(frame: pd.DataFrame, column: str) -> pd.Series | float:
+def _column_or_na(frame: pd.DataFrame, column: str) -> pd.api.extensions.ExtensionArray | float:
     if column not in frame:
         return np.nan
-    return pd.Series(frame[column].to_numpy(), dtype=frame[column].dtype).astype("Int64")
+    return frame[column].astype("Int64").array
 
 
 # ---------------------------------------------------------------------------------------------

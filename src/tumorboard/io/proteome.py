@@ -122,8 +122,8 @@ def _read_csv(
     *,
     gz: bool,
     sep: str,
-    usecols: list[str] | None = None,
-    dtype: dict[str, type] | None = None,
+    usecols: list[str] | list[int] | None = None,
+    dtype: dict[str, type] | type | None = None,
 ) -> pd.DataFrame:
     """``pd.read_csv`` with every parser/IO failure turned into an :class:`InputError`.
 
@@ -227,6 +227,8 @@ def _choose_sample(
     key=None,
 ) -> str:
     """The wanted sample among ``samples`` (see the reader signature convention)."""
+    if sample is not None:
+        sample = str(sample).strip()  # case.yaml may give a number-like name as int
     if sample is None:
         if len(samples) == 1:
             return samples[0]
@@ -763,8 +765,8 @@ def read_rppa(path: str | Path, *, sample: str | None = None) -> LayerData:
     ok = (parts.str.len() == 2).fillna(False).to_numpy(dtype=bool)
     genes_part = parts.str[0].str.strip()
     antibody = parts.str[1].str.strip()
-    ok &= (genes_part.str.len() > 0).fillna(False).to_numpy(dtype=bool)
-    ok &= (antibody.str.len() > 0).fillna(False).to_numpy(dtype=bool)
+    ok = ok & (genes_part.str.len() > 0).fillna(False).to_numpy(dtype=bool)
+    ok = ok & (antibody.str.len() > 0).fillna(False).to_numpy(dtype=bool)
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
         raise InputError(
@@ -815,7 +817,7 @@ def read_rppa(path: str | Path, *, sample: str | None = None) -> LayerData:
         "feature_id": feature.to_numpy(),
         "log2_abundance": values,
         "intensity": nan,
-    }).loc[~is_phospho]
+    }).loc[~is_phospho].reset_index(drop=True)
     phospho = pd.DataFrame({
         "gene": gene.to_numpy(),
         "site": site.to_numpy(),
@@ -823,7 +825,7 @@ def read_rppa(path: str | Path, *, sample: str | None = None) -> LayerData:
         "log2_abundance": values,
         "intensity": nan,
         "localization_prob": nan,
-    }).loc[is_phospho]
+    }).loc[is_phospho].reset_index(drop=True)
     return LayerData(
         tables={
             "proteome": conform(proteome, "proteome", source=str(path)),
@@ -873,10 +875,7 @@ def _read_generic(path: Path) -> tuple[pd.DataFrame, list[str], bool]:
         return df, list(df.columns), False
     gz = _is_gzip(path)
     first = _first_line(path, gz)
-    if name.endswith((".csv", ".csv.gz")):
-        sep = ","
-    else:
-        sep = "\t" if "\t" in first else ","
+    sep = "," if name.endswith((".csv", ".csv.gz")) or "\t" not in first else "\t"
     header = [c.strip() for c in first.split(sep)]
     text_cols = [c for c in header if c.lower() in
                  (*_GENE_NAMES, *_PROTEIN_NAMES, *_FEATURE_NAMES, *_SITE_NAMES, *_SAMPLE_NAMES)]

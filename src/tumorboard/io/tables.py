@@ -160,6 +160,7 @@ def conform(df: pd.DataFrame, name: str, *, source: str | None = None) -> pd.Dat
         the reader did not validate well enough; the message names the column).
     """
     spec = TABLES[name]
+    df = df.reset_index(drop=True)  # readers hand in filtered frames; align on position
     missing = [c for c in spec if c not in df.columns]
     if missing:
         raise InputError(

@@ -1,0 +1,267 @@
+"""Reader for DNA methylation beta values, array platform detection and probe filter lists.
+
+A beta value is the methylated fraction at one CpG, ``beta = M / (M + U + offset)`` of the
+methylated (M) and unmethylated (U) probe intensities, so it lies in [0, 1]; the M-value is
+``log2(M / U)``, and ``beta = 2^M / (2^M + 1)`` converts back (Du et al., BMC Bioinformatics
+2010, doi:10.1186/1471-2105-11-587).
+
+Probe identifiers are Illumina's: ``cg`` + 8 digits (CpG sites), ``ch.<chrom>.<pos><F|R>``
+(non-CpG sites), ``rs`` + digits (SNP probes) and, on EPIC v2, ``nv-GRCh38-...`` (variant
+probes) (Illumina knowledge article 5501 "What are the ch probes in the MethylationEPIC Array
+manifest?"). The Infinium MethylationEPIC v2.0 manifest appends a suffix to every probe name
+(``IlmnID``), e.g. ``cg00000029_TC21``: T/B (top/bottom strand), C/O (converted/opposite),
+1/2 (Infinium I/II design) and a replicate number, because some CpGs are measured by several
+probes (Peters et al., BMC Genomics 2024, doi:10.1186/s12864-024-10027-5; the suffix layout as
+decoded by SeSAMe's ``probeID_designType``, Zhou et al., Nucleic Acids Res 2018,
+doi:10.1093/nar/gky691). The reader strips the suffix to the legacy id, so that EPIC v2 data
+line up with 450k/EPIC reference cohorts, and averages replicate probes of one CpG.
+
+The probe filter lists shipped in ``tumorboard/data/methylation/`` are those of the DKFZ
+Heidelberg classifiers (Capper et al., Nature 2018, doi:10.1038/nature26000): probes not on
+the EPIC array (32,260), on X/Y (11,551), SNP-affected (7,998) and mapping ambiguously
+(3,965); see that folder's README for provenance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tumorboard.errors import InputError
+from tumorboard.io.expression import _choose_column, _fmt_count, _MatrixFile, _n
+from tumorboard.io.tables import LayerData, conform
+
+#: EPIC v2 IlmnID suffix: strand T/B, C/O, design 1/2, replicate number.
+_EPICV2_SUFFIX = r"_[TB][CO][12]\d+$"
+_PROBE_ID = re.compile(
+    r"^(?:cg\d+|ch\.(?:\d{1,2}|X|Y)\.\d+[FR]?|rs\d+|nv-[A-Za-z0-9.+-]+)"
+    r"(?:_[TB][CO][12]\d+)?$"
+)
+
+#: Probes on the Infinium HumanMethylation450 BeadChip: the rows of Illumina's
+#: HumanMethylation450 v1.2 manifest (482,421 CpG + 3,091 non-CpG + 65 SNP probes).
+HM450_PROBES = 485_577
+
+#: name -> (file in tumorboard/data/methylation, what the list holds)
+PROBE_FILTERS: dict[str, tuple[str, str]] = {
+    "not_on_epic": ("epicV1B2_32260probes.vh20160325.txt",
+                    "450k probes absent from the EPIC v1 array (32,260)"),
+    "xy": ("xy_11551probes.vh20151030.txt", "probes on chromosomes X and Y (11,551)"),
+    "snp": ("snp_7998probes.vh20151030.txt",
+            "probes affected by common SNPs (7,998)"),
+    "ambiguous": ("amb_3965probes.vh20151030.txt",
+                  "probes not mapping uniquely to the genome (3,965)"),
+}
+_FILTER_ALIASES = {"amb": "ambiguous", "epicv1b2": "not_on_epic", "450k_only": "not_on_epic"}
+
+
+@cache
+def probe_filter(name: str) -> frozenset[str]:
+    """One of the DKFZ classifier probe exclusion lists, as a set of probe ids.
+
+    Names: ``not_on_epic`` (450k probes missing from EPIC v1), ``xy``, ``snp``,
+    ``ambiguous`` (aliases ``amb``, ``epicV1B2``, ``450k_only``). Lists from Capper et al.,
+    Nature 2018, doi:10.1038/nature26000 (files as distributed with the Heidelberg
+    classifier code; provenance in ``tumorboard/data/methylation/README.md``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown list name.
+    """
+    key = _FILTER_ALIASES.get(name.lower(), name.lower())
+    if key not in PROBE_FILTERS:
+        raise ValueError(f"unknown probe filter '{name}'; one of {', '.join(PROBE_FILTERS)}")
+    filename = PROBE_FILTERS[key][0]
+    text = (resources.files("tumorboard.data") / "methylation" / filename).read_text(
+        encoding="ascii")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _as_arrow(values: Iterable[str]) -> pa.Array:
+    """Probe ids as a pyarrow string array (no copy for pyarrow-backed pandas strings)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(pa.string())
+    if isinstance(values, pd.Series | pd.Index):
+        return pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+    return pa.array(list(values), type=pa.string(), from_pandas=True)
+
+
+@cache
+def _not_on_epic() -> pa.Array:
+    return pa.array(sorted(probe_filter("not_on_epic")), type=pa.string())
+
+
+def detect_platform(probe_ids: Iterable[str]) -> str:
+    """Tell the Illumina methylation array from the probe ids of a beta matrix.
+
+    Rule, in order:
+
+    1. ``'EPICv2'`` if at least half the ids carry the EPIC v2 IlmnID suffix
+       (``cg00000029_TC21``); the v2 manifest names every probe that way.
+    2. The 32,260 probes of the 450k array that EPIC v1 dropped (``probe_filter
+       ('not_on_epic')``) are 6.6 % of a 450k file and absent from EPIC. If at least 10 of
+       them are present and they make up at least 1 % of the ids: ``'450k'``, unless the file
+       has more ids than the 450k array holds (485,577), then ``'unknown (mixed)'`` (a union
+       of 450k and EPIC probes).
+    3. More than 485,577 ids without those probes: ``'EPIC'``.
+    4. Otherwise ``'unknown (sparse)'``: a subset without 450k-only probes fits EPIC, a 450k
+       file filtered to the EPIC overlap, or a targeted panel alike.
+
+    Limits: no full manifests are shipped, so EPIC-only probes are not checked; an EPIC v2
+    matrix whose suffixes were already removed (e.g. SeSAMe ``betasCollapseToPfx``) reads as
+    ``'EPIC'``; small or heavily filtered files are ``'unknown (sparse)'``.
+    """
+    ids = pc.unique(_as_arrow(probe_ids).drop_null())
+    n = len(ids)
+    if n == 0:
+        return "unknown (sparse)"
+    suffixed = pc.match_substring_regex(ids, _EPICV2_SUFFIX)
+    if pc.sum(suffixed).as_py() * 2 >= n:
+        return "EPICv2"
+    legacy = pc.replace_substring_regex(ids, _EPICV2_SUFFIX, "")
+    n_450k_only = pc.sum(pc.is_in(legacy, value_set=_not_on_epic())).as_py() or 0
+    if n_450k_only >= 10 and n_450k_only >= 0.01 * n:
+        return "unknown (mixed)" if n > HM450_PROBES else "450k"
+    if n > HM450_PROBES:
+        return "EPIC"
+    return "unknown (sparse)"
+
+
+_DETECTION_COLUMN = re.compile(r"detection[ ._]?p[ ._]?val|\.?pval$|^p[ ._]?value", re.I)
+_GENOMESTUDIO_BETA = ".AVG_Beta"
+
+
+def _beta_fix(values: np.ndarray) -> str:
+    """How to fix out-of-range betas, from what the values look like."""
+    finite = values[np.isfinite(values)]
+    outside = (finite < 0) | (finite > 1)
+    share = outside.mean() if len(finite) else 0.0
+    if share >= 0.1 and (finite < 0).any():
+        return ("these look like M-values; convert with beta = 2^M/(2^M+1), or export "
+                "beta values (minfi getBeta, SeSAMe getBetas)")
+    if share >= 0.1 and finite.max() <= 100:
+        return "these look like percentages; divide by 100"
+    return ("betas are fractions between 0 and 1; check that the column holds beta values "
+            "and re-export it")
+
+
+def read_beta_matrix(path: str | Path, *, sample: str | None = None) -> LayerData:
+    """Read one sample's beta values from a probe x sample matrix.
+
+    TSV/CSV (optionally gzipped) or Parquet; the first column holds probe ids, as minfi
+    ``getBeta`` or SeSAMe ``getBetas`` output written with row names (header cell empty,
+    ``ID_REF`` as in GEO series matrices, ``probe``, ``TargetID``, ...); GEO series-matrix
+    preamble lines (``!Series_...``) and the closing ``!series_matrix_table_end`` are skipped.
+    Detection p-value columns are not samples; GenomeStudio ``<sample>.AVG_Beta`` columns are
+    the samples. Only the probe column and the chosen sample's column are parsed.
+
+    EPIC v2 suffixes are stripped to legacy ids and replicate probes of one CpG averaged (mean
+    of the non-missing betas); see the module docstring. ``platform`` is set by
+    :func:`detect_platform` on the file's probe ids.
+
+    Returns
+    -------
+    LayerData
+        Table ``methylation`` (probe_id, beta float32); missing betas (failed detection
+        p-value) are kept as NaN and counted in the notes.
+
+    Raises
+    ------
+    InputError
+        Ids that are not Illumina probe ids, duplicate ids (line numbers), non-numeric text,
+        betas outside [0, 1] (line, column, value; M-value or percentage hint), a sample column
+        with no values, missing/ambiguous sample column, truncated gzip.
+    """
+    mf = _MatrixFile.open(path, what="beta values (probes as rows, samples as columns)")
+    data_cols = [n for n in mf.names[1:] if not _DETECTION_COLUMN.search(n)]
+    genomestudio = [n for n in data_cols if n.endswith(_GENOMESTUDIO_BETA)]
+    if genomestudio:
+        data_cols = genomestudio
+        if sample is not None and sample not in data_cols and (
+                sample + _GENOMESTUDIO_BETA) in data_cols:
+            sample = sample + _GENOMESTUDIO_BETA
+    samples = [n for n in data_cols if n]
+    col = _choose_column(mf, samples, sample)
+    column_name = mf.names[col]
+    samples_in_file = [s.removesuffix(_GENOMESTUDIO_BETA) for s in samples]
+    data = mf.read([0, col], numeric={col})
+    ids = data[0].astype("str").str.strip()
+    id_array = _as_arrow(ids)
+
+    valid = pc.match_substring_regex(id_array, _PROBE_ID.pattern)
+    if not pc.all(valid).as_py():
+        bad = ~np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+        row = int(np.flatnonzero(bad)[0])
+        shown = ids.iloc[row]
+        raise mf.row_error(
+            row,
+            f"'{shown}' is not an Illumina methylation probe id"
+            + (f" ({_fmt_count(int(bad.sum()))} such rows)" if bad.sum() > 1 else ""),
+            column=mf.names[0] or None,
+            expected="probe ids like cg00000029, ch.1.1234567F, rs1234 or EPIC v2 "
+            "cg00000029_TC21 in the first column",
+            fix="put the probe ids in the first column and remove control or annotation rows",
+        )
+    if pc.count_distinct(id_array).as_py() != len(id_array):
+        dup = ids.duplicated()
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        first = int(np.flatnonzero((ids == ids.iloc[row]).to_numpy())[0])
+        first_line = mf.line_of(first)
+        where = f"line {first_line}" if first_line is not None else f"row {first + 1}"
+        raise mf.row_error(row, f"duplicate probe id '{ids.iloc[row]}' (first at {where})",
+                           expected="each probe once", fix="remove the duplicate rows")
+
+    betas = data[col].to_numpy(dtype="float64")
+    missing = np.isnan(betas)
+    if missing.all():
+        raise InputError("sample column has no beta values (all missing)", file=mf.path,
+                         column=column_name, expected="beta values between 0 and 1",
+                         fix="choose the right column, or re-export the betas")
+    outside = ~missing & ((betas < 0) | (betas > 1))
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        n_out = int(outside.sum())
+        raise mf.row_error(
+            row,
+            f"beta value {betas[row]:g} outside [0, 1]"
+            + (f" ({_fmt_count(n_out)} values outside [0, 1] in this column)"
+               if n_out > 1 else ""),
+            column=column_name, expected="beta values between 0 and 1", fix=_beta_fix(betas),
+        )
+
+    notes: list[str] = []
+    platform = detect_platform(id_array)
+    if int(missing.sum()):
+        notes.append(f"{_fmt_count(int(missing.sum()))} of {_fmt_count(len(betas))} probes "
+                     f"({missing.mean():.1%}) have no beta value (missing, typically a failed "
+                     "detection p-value); kept as missing")
+    table = pd.DataFrame({"probe_id": ids.to_numpy(), "beta": betas})
+    if pc.any(pc.match_substring_regex(id_array, _EPICV2_SUFFIX)).as_py():
+        table["probe_id"] = table["probe_id"].str.replace(_EPICV2_SUFFIX, "", regex=True)
+        replicated = table["probe_id"].duplicated(keep=False).to_numpy()
+    else:
+        replicated = np.zeros(len(table), dtype=bool)
+    if replicated.any():
+        reps = table[replicated]
+        means = reps.groupby("probe_id", sort=False)["beta"].mean()
+        # Each averaged CpG takes the place of its first replicate, keeping file order.
+        first_rows = reps.drop_duplicates("probe_id")
+        merged = pd.DataFrame({"probe_id": means.index, "beta": means.to_numpy()},
+                              index=first_rows.index)
+        table = pd.concat([table[~replicated], merged]).sort_index()
+        notes.append(f"{_n(len(means), 'CpG')} measured by several EPIC v2 replicate probes "
+                     f"({_fmt_count(len(reps))} rows); their betas were averaged")
+    table = conform(table.reset_index(drop=True), "methylation", source=str(mf.path))
+    return LayerData(tables={"methylation": table}, samples_in_file=samples_in_file,
+                     platform=platform, notes=notes)

@@ -1,0 +1,1278 @@
+"""Readers for small somatic variants: annotated VCF (VEP ``CSQ`` / snpEff ``ANN``) and GDC MAF.
+
+Both readers return the ``variants`` table of :data:`tumorboard.io.tables.TABLES` for one
+tumour sample: one row per (record, ALT allele), annotated with one chosen transcript
+consequence, and the tumour's read depth, alt-supporting reads and variant allele fraction.
+
+Formats followed
+----------------
+- VCF 4.2/4.3: *The Variant Call Format Specification*, samtools/hts-specs
+  (https://samtools.github.io/hts-specs/VCFv4.2.pdf). Read with cyvcf2 (htslib).
+- Ensembl VEP VCF output, ``CSQ`` INFO field whose header Description ends in
+  ``Format: Allele|Consequence|IMPACT|...``
+  (https://www.ensembl.org/info/docs/tools/vep/vep_formats.html#vcfout). Field positions are
+  read from the header, never assumed.
+- snpEff ``ANN`` field, *VCF annotation format* v1.0 (Cingolani et al.,
+  https://pcingola.github.io/SnpEff/adds/VCFannotationformat_v1.0.pdf): fixed field order
+  ``Allele | Annotation | Annotation_Impact | Gene_Name | Gene_ID | Feature_Type | Feature_ID |
+  Transcript_BioType | Rank | HGVS.c | HGVS.p | ...``.
+- GDC MAF Format v1.0.0 (https://docs.gdc.cancer.gov/Data/File_Formats/MAF_Format/).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gzip
+import re
+import zlib
+from collections.abc import Iterator
+from operator import itemgetter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tumorboard.errors import InputError
+from tumorboard.io.tables import LayerData, conform
+from tumorboard.reference import build_from_contigs, normalise_build, normalise_chrom
+
+__all__ = [
+    "ANNOTATION_PICKS",
+    "CONSEQUENCE_SEVERITY",
+    "MAF_REQUIRED_COLUMNS",
+    "SNPEFF_ANN_FIELDS",
+    "read_maf",
+    "read_vcf",
+]
+
+#: Sequence Ontology consequence terms, most severe first, in the order of the table
+#: "Calculated variant consequences" of Ensembl VEP
+#: (https://www.ensembl.org/info/genome/variation/prediction/predicted_data.html, release 110
+#: onwards; ``coding_transcript_variant`` from 111). VEP itself ranks consequences this way
+#: for ``--pick`` and ``--most_severe``.
+CONSEQUENCE_SEVERITY: tuple[str, ...] = (
+    "transcript_ablation",
+    "splice_acceptor_variant",
+    "splice_donor_variant",
+    "stop_gained",
+    "frameshift_variant",
+    "stop_lost",
+    "start_lost",
+    "transcript_amplification",
+    "feature_elongation",
+    "feature_truncation",
+    "inframe_insertion",
+    "inframe_deletion",
+    "missense_variant",
+    "protein_altering_variant",
+    "splice_donor_5th_base_variant",
+    "splice_region_variant",
+    "splice_donor_region_variant",
+    "splice_polypyrimidine_tract_variant",
+    "incomplete_terminal_codon_variant",
+    "start_retained_variant",
+    "stop_retained_variant",
+    "synonymous_variant",
+    "coding_sequence_variant",
+    "mature_miRNA_variant",
+    "5_prime_UTR_variant",
+    "3_prime_UTR_variant",
+    "non_coding_transcript_exon_variant",
+    "intron_variant",
+    "NMD_transcript_variant",
+    "non_coding_transcript_variant",
+    "coding_transcript_variant",
+    "upstream_gene_variant",
+    "downstream_gene_variant",
+    "TFBS_ablation",
+    "TFBS_amplification",
+    "TF_binding_site_variant",
+    "regulatory_region_ablation",
+    "regulatory_region_amplification",
+    "regulatory_region_variant",
+    "intergenic_variant",
+    "sequence_variant",
+)
+_SEVERITY_RANK: dict[str, int] = {term: i for i, term in enumerate(CONSEQUENCE_SEVERITY)}
+_UNKNOWN_RANK = len(CONSEQUENCE_SEVERITY)
+_IMPACT_RANK: dict[str, int] = {"HIGH": 0, "MODERATE": 1, "LOW": 2, "MODIFIER": 3}
+
+#: How :func:`read_vcf` picks one consequence per ALT allele from several transcripts.
+ANNOTATION_PICKS: tuple[str, ...] = ("canonical", "most_severe", "first")
+
+#: snpEff ``ANN`` sub-fields in the order fixed by the VCF annotation format v1.0.
+SNPEFF_ANN_FIELDS: tuple[str, ...] = (
+    "Allele", "Annotation", "Annotation_Impact", "Gene_Name", "Gene_ID", "Feature_Type",
+    "Feature_ID", "Transcript_BioType", "Rank", "HGVS.c", "HGVS.p", "cDNA.pos / cDNA.length",
+    "CDS.pos / CDS.length", "AA.pos / AA.length", "Distance", "ERRORS / WARNINGS / INFO",
+)
+
+#: Columns of a GDC MAF that :func:`read_maf` cannot do without.
+MAF_REQUIRED_COLUMNS: tuple[str, ...] = (
+    "Hugo_Symbol", "Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2",
+    "Tumor_Sample_Barcode", "NCBI_Build",
+)
+
+# Variant_Classification -> SO term, used only when a MAF has no Consequence column. The
+# classes are those of the GDC MAF spec; 'Splice_Site' covers donor and acceptor, so it maps
+# to their SO parent term splice_site_variant (SO:0001629).
+_MAF_CLASS_TO_SO: dict[str, str] = {
+    "Missense_Mutation": "missense_variant",
+    "Nonsense_Mutation": "stop_gained",
+    "Silent": "synonymous_variant",
+    "Frame_Shift_Del": "frameshift_variant",
+    "Frame_Shift_Ins": "frameshift_variant",
+    "In_Frame_Del": "inframe_deletion",
+    "In_Frame_Ins": "inframe_insertion",
+    "Splice_Site": "splice_site_variant",
+    "Splice_Region": "splice_region_variant",
+    "Translation_Start_Site": "start_lost",
+    "Nonstop_Mutation": "stop_lost",
+    "3'UTR": "3_prime_UTR_variant",
+    "5'UTR": "5_prime_UTR_variant",
+    "3'Flank": "downstream_gene_variant",
+    "5'Flank": "upstream_gene_variant",
+    "Intron": "intron_variant",
+    "IGR": "intergenic_variant",
+    "RNA": "non_coding_transcript_exon_variant",
+}
+
+# Variant callers whose name in ##source / ##GATKCommandLine says which tool made the calls
+# (post-processing steps such as FilterMutectCalls also write ##source lines).
+_KNOWN_CALLERS: tuple[str, ...] = (
+    "Mutect2", "Strelka", "HaplotypeCaller", "DeepVariant", "VarScan", "VarDict", "FreeBayes",
+    "LoFreq", "Octopus", "SAGE", "Platypus", "MuSE", "SomaticSniper", "Pindel", "DRAGEN",
+    "Sentieon", "ClairS", "Clair3",
+)
+
+_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_HTS_MISSING = -2147483648  # htslib bcf_int32_missing; vector_end is -2147483647
+
+# Build spelled inside a reference FASTA path (##reference=file:///.../hs38DH.fa). GATK
+# bundles name GRCh38 'Homo_sapiens_assembly38' and b37 'human_g1k_v37'.
+_REFERENCE_BUILD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"grch38|hg38|hs38|assembly38|gca_000001405\.15", re.I), "GRCh38"),
+    (re.compile(r"grch37|hg19|hs37|g1k_v37|(?<![a-z0-9])b37(?![0-9])|gca_000001405\.1(?!\d)",
+                re.I), "GRCh37"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# file-level helpers
+
+
+def _gzip_kind(path: Path) -> str | None:
+    """``'bgzf'``, ``'gzip'`` or ``None`` (not compressed), from the first bytes."""
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return None
+    # BGZF: FEXTRA flag set and a 'BC' subfield (SAM/BAM spec section 4.1).
+    if len(head) >= 18 and head[3] & 4 and head[12:14] == b"BC":
+        return "bgzf"
+    return "gzip"
+
+
+def _truncated(path: Path, detail: str) -> InputError:
+    return InputError(
+        f"file is truncated or not valid gzip; re-copy it ({detail})",
+        file=path,
+        expected="a complete gzip/bgzip file",
+        fix="copy the file again from its source and compare its checksum",
+    )
+
+
+def _check_gzip_complete(path: Path, kind: str) -> list[str]:
+    """Raise :class:`InputError` if a (b)gzip file is cut short; return QC notes.
+
+    BGZF files end with a fixed 28-byte end-of-file block (SAM/BAM format spec, 4.1.2); if it
+    is missing, the block sizes are walked (no decompression) to tell a cut from a file a tool
+    wrote without the marker. Plain gzip has no such index, so it is decompressed once.
+    """
+    notes: list[str] = []
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        if kind == "bgzf":
+            if size >= 28:
+                fh.seek(size - 28)
+                if fh.read(28) == _BGZF_EOF:
+                    return notes
+            offset = 0
+            while offset < size:
+                fh.seek(offset)
+                head = fh.read(18)
+                if len(head) < 18 or head[:2] != b"\x1f\x8b" or head[12:14] != b"BC":
+                    raise _truncated(path, f"no valid BGZF block at byte {offset:,}")
+                block = int.from_bytes(head[16:18], "little") + 1
+                if offset + block > size:
+                    raise _truncated(path, f"last BGZF block ends {offset + block - size:,} "
+                                           "bytes after the end of the file")
+                offset += block
+            notes.append("bgzip end-of-file marker missing (all blocks complete); if records "
+                         "seem to be missing, re-copy the file")
+            return notes
+        decomp = zlib.decompressobj(wbits=31)
+        try:
+            while chunk := fh.read(1 << 20):
+                data = decomp.decompress(chunk)
+                while decomp.eof and decomp.unused_data:  # concatenated gzip members
+                    rest = decomp.unused_data
+                    decomp = zlib.decompressobj(wbits=31)
+                    data = decomp.decompress(rest)
+                del data
+        except zlib.error as exc:
+            raise _truncated(path, f"corrupt gzip data: {exc}") from exc
+        if not decomp.eof:
+            raise _truncated(path, "gzip stream ends early")
+    return notes
+
+
+def _open_text(path: Path) -> Iterator[str]:
+    """Lines of a plain or gzipped text file (only used on small prefixes and error paths)."""
+    opener = gzip.open if _gzip_kind(path) else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:  # type: ignore[operator]
+        yield from fh
+
+
+def _check_file(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", file=p, fix="check the path in case.yaml")
+    if p.is_dir():
+        raise InputError("is a directory, not a file", file=p, fix="name the file itself")
+    if p.stat().st_size == 0:
+        raise InputError("file is empty", file=p, fix="re-export or re-copy the file")
+    return p
+
+
+@contextlib.contextmanager
+def _quiet_htslib() -> Iterator[None]:
+    """Silence htslib's stderr messages while reading; our InputErrors say the same better.
+
+    htslib is linked into cyvcf2's extension module; if its log functions cannot be found
+    the messages simply stay on.
+    """
+    lib = None
+    try:
+        import cyvcf2.cyvcf2 as ext
+
+        lib = ctypes.CDLL(ext.__file__)
+        old = lib.hts_get_log_level()
+        lib.hts_set_log_level(0)  # HTS_LOG_OFF
+    except (OSError, AttributeError, ImportError):
+        lib = None
+    try:
+        yield
+    finally:
+        if lib is not None:
+            lib.hts_set_log_level(old)
+
+
+# ---------------------------------------------------------------------------------------------
+# VCF header
+
+
+def _meta_value(line: str) -> str:
+    return line.split("=", 1)[1].strip() if "=" in line else ""
+
+
+def _structured(line: str) -> dict[str, str]:
+    """Key/value pairs of a structured meta line ``##KEY=<ID=x,Description="...">``."""
+    body = line.split("=", 1)[1].strip()
+    if body.startswith("<") and body.endswith(">"):
+        body = body[1:-1]
+    return {m.group(1): m.group(2).strip('"')
+            for m in re.finditer(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|[^,]*)', body)}
+
+
+def _build_from_reference(text: str) -> str | None:
+    hits = {build for pattern, build in _REFERENCE_BUILD_PATTERNS if pattern.search(text)}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def _genome_build(meta: list[str]) -> tuple[str | None, list[str]]:
+    """Genome build stated by a VCF header, and notes if its sources disagree.
+
+    Sources, most trusted first: ``##contig`` lengths (facts about the reference actually
+    used; :func:`tumorboard.reference.build_from_contigs`), the ``##reference`` path,
+    ``##contig=<...,assembly=...>``, VEP's ``assembly=`` and snpEff's database name.
+    """
+    lengths: dict[str, int] = {}
+    assemblies: set[str] = set()
+    found: list[tuple[str, str]] = []
+    for line in meta:
+        if line.startswith("##contig="):
+            fields = _structured(line)
+            if fields.get("length", "").isdigit() and "ID" in fields:
+                lengths[fields["ID"]] = int(fields["length"])
+            if fields.get("assembly"):
+                b = _normalise_build_text(fields["assembly"])
+                if b:
+                    assemblies.add(b)
+    if lengths and (b := build_from_contigs(lengths)):
+        found.append(("##contig lengths", b))
+    for line in meta:
+        if line.startswith("##reference=") and (b := _build_from_reference(_meta_value(line))):
+            found.append(("##reference", b))
+            break
+    if len(assemblies) == 1:
+        found.append(("##contig assembly", assemblies.pop()))
+    for line in meta:
+        if line.startswith("##VEP="):
+            m = re.search(r'assembly="?([^"\s]+)', line)
+            if m and (b := _normalise_build_text(m.group(1))):
+                found.append(("##VEP assembly", b))
+        elif line.startswith("##SnpEffCmd="):
+            for token in re.split(r"[\s\"]+", _meta_value(line)):
+                if (b := _normalise_build_text(token.split(".")[0])) and not token.startswith("-"):
+                    found.append(("##SnpEffCmd genome", b))
+                    break
+    if not found:
+        return None, []
+    build = found[0][1]
+    others = [f"{src} says {b}" for src, b in found if b != build]
+    notes = []
+    if others:
+        notes.append(f"genome build {build} from {found[0][0]}, but {'; '.join(others)}; "
+                     "check which reference the calls were made on")
+    return build, notes
+
+
+def _normalise_build_text(text: str) -> str | None:
+    t = text.strip().strip('"')
+    return normalise_build(re.sub(r"\.p\d+$", "", t, flags=re.I)) or normalise_build(t)
+
+
+def _tool(meta: list[str], annotation: str | None) -> tuple[str | None, str | None]:
+    """Variant caller (or, failing that, annotator) and its version from the header."""
+    sources = [_meta_value(line) for line in meta if line.startswith("##source=")]
+    gatk = [_structured(line) for line in meta if line.startswith("##GATKCommandLine")]
+    source_version = next((_meta_value(line) for line in meta
+                           if line.startswith("##source_version=")), None)
+    for caller in _KNOWN_CALLERS:
+        key = caller.lower()
+        in_source = next((s for s in sources if key in s.lower()), None)
+        in_gatk = next((g for g in gatk if key == g.get("ID", "").lower()), None)
+        if in_source is None and in_gatk is None:
+            continue
+        version = None
+        if in_gatk is not None:
+            version = in_gatk.get("Version")
+        elif source_version:
+            version = source_version
+        else:
+            m = re.search(r"v?(\d+(?:\.\d+)+\w*)", in_source or "")
+            version = m.group(1) if m else None
+        name = in_gatk["ID"] if in_gatk is not None and in_source is None else caller
+        return name, version
+    if sources:
+        return sources[0], source_version
+    for line in meta:
+        if annotation == "CSQ" and line.startswith("##VEP="):
+            m = re.match(r'##VEP="?v?([^"\s]+)', line)
+            return "VEP", m.group(1) if m else None
+        if annotation == "ANN" and line.startswith("##SnpEffVersion="):
+            m = re.match(r'##SnpEffVersion="?([^"\s]+)', line)
+            return "snpEff", m.group(1) if m else None
+    return None, None
+
+
+def _annotation_fields(meta: list[str], path: Path) -> tuple[str | None, list[str]]:
+    """Which annotation INFO tag the file has (``CSQ`` preferred) and its sub-field names."""
+    info = {}
+    for line in meta:
+        if line.startswith("##INFO="):
+            fields = _structured(line)
+            if fields.get("ID") in ("CSQ", "ANN"):
+                info[fields["ID"]] = fields.get("Description", "")
+    if "CSQ" in info:
+        desc = info["CSQ"]
+        if "Format:" not in desc:
+            raise InputError(
+                "the CSQ INFO header has no 'Format: Allele|Consequence|...' field list",
+                file=path, column="CSQ",
+                expected="the ##INFO=<ID=CSQ,...> line as Ensembl VEP writes it",
+                fix="re-annotate with VEP --vcf, or restore the original header",
+            )
+        names = [n.strip() for n in desc.split("Format:", 1)[1].strip().strip('"').split("|")]
+        missing = [n for n in ("Allele", "Consequence") if n not in names]
+        if missing:
+            raise InputError(
+                f"the CSQ field list lacks {', '.join(missing)}", file=path, column="CSQ",
+                expected="Allele|Consequence|IMPACT|SYMBOL|... as VEP writes it",
+            )
+        return "CSQ", names
+    if "ANN" in info:
+        return "ANN", list(SNPEFF_ANN_FIELDS)
+    return None, []
+
+
+def _vep_alleles(ref: str, alts: list[str]) -> list[str]:
+    """ALT alleles as VEP writes them in ``CSQ`` ``Allele``.
+
+    Follows ensembl-vep ``Bio::EnsEMBL::VEP::Parser::VCF::create_VariationFeatures``: if any
+    ALT differs in length from REF (an indel), and REF and all non-``*`` ALTs share their first
+    base, that base is removed from every allele and an emptied allele becomes ``-``.
+    """
+    if not any(len(a) != len(ref) for a in alts):
+        return list(alts)
+    first = {a[0] for a in [ref, *alts] if a and "*" not in a}
+    if len(first) != 1:
+        return list(alts)
+    return [a if "*" in a else (a[1:] or "-") for a in alts]
+
+
+# ---------------------------------------------------------------------------------------------
+# transcript choice
+
+
+def _severity(consequence: str) -> int:
+    return min((_SEVERITY_RANK.get(t, _UNKNOWN_RANK) for t in consequence.split("&")),
+               default=_UNKNOWN_RANK)
+
+
+class _Picker:
+    """Choose one annotation entry per ALT allele; built once per file for speed."""
+
+    def __init__(self, tag: str, names: list[str], pick: str) -> None:
+        idx = {n: i for i, n in enumerate(names)}
+        self.tag = tag
+        self.pick = pick
+        self.n_fields = len(names)
+        if tag == "CSQ":
+            self.i_cons = idx["Consequence"]
+            self.i_impact = idx.get("IMPACT")
+            self.i_biotype = idx.get("BIOTYPE")
+            self.i_canonical = idx.get("CANONICAL")
+            self.i_mane = idx.get("MANE_SELECT", idx.get("MANE"))
+            self.i_allele_num = idx.get("ALLELE_NUM")
+            wanted = [idx.get("SYMBOL"), idx.get("Feature"), self.i_cons, self.i_impact,
+                      idx.get("HGVSc"), idx.get("HGVSp")]
+        else:
+            self.i_cons, self.i_impact, self.i_biotype = 1, 2, 7
+            self.i_canonical = self.i_mane = self.i_allele_num = None
+            wanted = [3, 6, 1, 2, 9, 10]
+        # A field the header lacks (e.g. HGVS without --hgvs) reads from a padding slot.
+        self.n_padded = self.n_fields + (1 if None in wanted else 0)
+        self.values = itemgetter(*[self.n_fields if i is None else i for i in wanted])
+        self.fast_canonical = (pick == "canonical" and tag == "CSQ"
+                               and self.i_canonical is not None)
+
+    def fields(self, entry_fields: list[str]) -> tuple[str, ...]:
+        """(gene, transcript, consequence, impact, HGVSc, HGVSp) of a split entry."""
+        if len(entry_fields) < self.n_padded:
+            entry_fields += [""] * (self.n_padded - len(entry_fields))
+        return self.values(entry_fields)
+
+    def _key(self, fields: list[str]) -> tuple[int, int, int]:
+        impact = (_IMPACT_RANK.get(fields[self.i_impact], 4)
+                  if self.i_impact is not None and len(fields) > self.i_impact else 4)
+        sev = _severity(fields[self.i_cons]) if len(fields) > self.i_cons else _UNKNOWN_RANK
+        coding = 0 if (self.i_biotype is not None and len(fields) > self.i_biotype
+                       and fields[self.i_biotype] == "protein_coding") else 1
+        if self.tag == "ANN":
+            return impact, sev, coding
+        return sev, coding, impact
+
+    def choose_in(self, ann: str) -> list[str]:
+        """The chosen entry of a whole INFO value whose entries all belong to one allele."""
+        if "," not in ann:
+            return ann.split("|")
+        if self.fast_canonical:
+            # The flag value 'YES' occurs in CSQ only under CANONICAL; when the string holds
+            # it once, only that entry is split and checked (SYMBOL 'YES1' fails the check).
+            j = ann.find("YES")
+            if j >= 0:
+                end = ann.find(",", j)
+                if end < 0:
+                    end = len(ann)
+                if ann.find("YES", end) < 0:
+                    f = ann[ann.rfind(",", 0, j) + 1:end].split("|")
+                    if len(f) > self.i_canonical and f[self.i_canonical] == "YES":
+                        return f
+        elif self.pick == "first" or (self.tag == "ANN" and self.pick == "canonical"):
+            return ann[:ann.find(",")].split("|")
+        return self.choose(ann.split(","))
+
+    def choose(self, entries: list[str]) -> list[str]:
+        """The chosen entry of one allele, split into its fields."""
+        if len(entries) == 1 or self.pick == "first":
+            return entries[0].split("|")
+        if self.pick == "canonical":
+            if self.tag == "ANN":
+                # snpEff sorts ANN entries by impact, most severe first (ANN spec v1.0).
+                return entries[0].split("|")
+            ic = self.i_canonical
+            split = [e.split("|") for e in entries]
+            if ic is not None:
+                canon = [f for f in split if len(f) > ic and f[ic] == "YES"]
+                if len(canon) == 1:
+                    return canon[0]
+                if canon:
+                    return min(canon, key=self._key)
+            im = self.i_mane
+            if im is not None:
+                mane = [f for f in split if len(f) > im and f[im]]
+                if mane:
+                    return min(mane, key=self._key)
+            return min(split, key=self._key)
+        return min((e.split("|") for e in entries), key=self._key)
+
+
+# ---------------------------------------------------------------------------------------------
+# VCF reader
+
+
+def _choose_sample(samples: list[str], sample: str | None, meta: list[str],
+                   path: Path) -> tuple[str | None, list[str]]:
+    if sample is not None:
+        if sample not in samples:
+            listed = ", ".join(samples) if samples else "none (sites-only VCF)"
+            raise InputError(
+                f"sample '{sample}' is not a column of this VCF; columns: {listed}",
+                file=path, sample=sample,
+                expected=f"one of: {listed}",
+                fix="set `column:` in case.yaml to the tumour sample's column name",
+            )
+        return sample, []
+    if not samples:
+        return None, ["sites-only VCF (no sample columns): depth and VAF from INFO DP/AF"]
+    if len(samples) == 1:
+        return samples[0], []
+    tumour_meta = next((_meta_value(line) for line in meta
+                        if line.startswith("##tumor_sample=")), None)
+    if tumour_meta in samples:
+        return tumour_meta, [f"tumour sample '{tumour_meta}' taken from ##tumor_sample"]
+    if sorted(samples) == ["NORMAL", "TUMOR"]:
+        # Strelka2 and the GDC name their columns literally NORMAL and TUMOR.
+        return "TUMOR", ["tumour sample is the column named TUMOR"]
+    raise InputError(
+        f"VCF has {len(samples)} sample columns ({', '.join(samples)}) and no sample was "
+        "chosen",
+        file=path,
+        expected="the tumour sample's column name",
+        fix=f"set `column:` in case.yaml to the tumour column (one of: {', '.join(samples)})",
+    )
+
+
+def _depth_mode(format_ids: set[str], info_ids: set[str]) -> str:
+    if "AD" in format_ids:
+        return "AD"
+    if {"AU", "CU", "GU", "TU"} <= format_ids or {"TAR", "TIR"} <= format_ids:
+        return "strelka"
+    if "AF" in format_ids:
+        return "AF"
+    if "AF" in info_ids or "DP" in info_ids:
+        return "INFO"
+    return "none"
+
+
+def _fmt_int(rec: object, key: str) -> int | None:
+    arr = rec.format(key)  # type: ignore[attr-defined]
+    if arr is None:
+        return None
+    v = int(arr[0, 0])
+    return v if v >= 0 else None
+
+
+def _info_number(rec: object, key: str, k: int) -> float | None:
+    v = rec.INFO.get(key)  # type: ignore[attr-defined]
+    if v is None:
+        return None
+    if isinstance(v, tuple):
+        v = v[k] if k < len(v) else None
+    return None if v is None else float(v)
+
+
+def read_vcf(
+    path: str | Path,
+    *,
+    sample: str | None = None,
+    annotation_pick: str = "canonical",
+    pass_only: bool = False,
+) -> LayerData:
+    """Read small variants of one tumour sample from a VEP- or snpEff-annotated VCF.
+
+    Parameters
+    ----------
+    path
+        VCF 4.x, plain, gzip or bgzip (VCF 4.2 spec, samtools/hts-specs).
+    sample
+        The tumour sample's column. ``None`` works for single-sample VCFs, for Mutect2 VCFs
+        (``##tumor_sample=`` names the tumour) and for Strelka2/GDC VCFs (columns ``NORMAL``
+        and ``TUMOR``); any other multi-sample VCF needs it.
+    annotation_pick
+        How one transcript consequence is chosen per ALT allele when the annotation lists
+        several: ``"canonical"`` (VEP: the ``CANONICAL=YES`` transcript, else a
+        ``MANE_SELECT`` one, else the most severe; several canonical transcripts of
+        overlapping genes: the most severe of those. snpEff: the first entry, since snpEff
+        sorts entries by impact), ``"most_severe"`` (by the Ensembl consequence severity
+        order, :data:`CONSEQUENCE_SEVERITY`; ties go to protein-coding transcripts, then file
+        order) or ``"first"`` (the first entry of the allele).
+    pass_only
+        Drop records whose FILTER is not ``PASS`` (or ``.``); the count goes to ``notes``.
+
+    Returns
+    -------
+    LayerData
+        Table ``variants``: one row per (record, ALT allele); multi-allelic records are split
+        and each allele gets its own annotation (matched on the CSQ/ANN ``Allele`` with VEP's
+        allele trimming rule, or on VEP's ``ALLELE_NUM`` when present) and its own read counts.
+        ``filter`` is ``PASS`` for ``PASS`` and ``.``. ``hgvsc``/``hgvsp`` lose their
+        ``ENST…:``/``ENSP…:`` prefix. Tumour reads, first available of: FORMAT ``AD`` (alt =
+        that allele's AD, depth = FORMAT ``DP`` else the AD sum, VAF = alt / AD sum); Strelka2
+        tier-1 counts (SNVs: ``{REF}U``/``{ALT}U``, indels: ``TAR``/``TIR``; VAF = alt /
+        (ref + alt) as in the Strelka2 user guide); FORMAT ``AF`` with ``DP``; INFO ``AF``/``DP``.
+        ``genome_build`` from ``##contig`` lengths, ``##reference``, ``##contig assembly=``,
+        VEP ``assembly=`` or snpEff's database; ``tool``/``tool_version`` from ``##source``
+        or ``##GATKCommandLine`` (the caller), else ``##VEP`` / ``##SnpEffVersion``.
+
+    Raises
+    ------
+    InputError
+        Missing/empty file, no ``##fileformat=VCF`` first line, truncated (b)gzip, unreadable
+        header or record (with its line number), unknown or ambiguous tumour sample, unknown
+        ``annotation_pick``.
+    """
+    p = _check_file(path)
+    if annotation_pick not in ANNOTATION_PICKS:
+        raise InputError(
+            f"unknown annotation_pick '{annotation_pick}'",
+            file=p, expected=" / ".join(ANNOTATION_PICKS),
+            fix="use annotation_pick='canonical' unless you need another rule",
+        )
+    notes: list[str] = []
+    kind = _gzip_kind(p)
+    if kind:
+        notes += _check_gzip_complete(p, kind)
+    try:
+        first = next(_open_text(p), "")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _truncated(p, str(exc)) from exc
+    if not first.startswith("##fileformat=VCF"):
+        raise InputError(
+            "not a VCF: no ##fileformat header", file=p, line=1,
+            expected="first line '##fileformat=VCFv4.2' (or another VCFv4.x)",
+            fix="give the VCF as the caller wrote it, header included",
+        )
+    version = first.strip().split("=", 1)[1]
+    if not re.fullmatch(r"VCFv4\.\d+", version):
+        raise InputError(
+            f"unsupported VCF version '{version}'", file=p, line=1,
+            expected="VCFv4.0 to VCFv4.5",
+            fix="convert the file to VCF 4.2 (e.g. bcftools view)",
+        )
+
+    import cyvcf2
+
+    with _quiet_htslib():
+        try:
+            vcf = cyvcf2.VCF(str(p), lazy=True)
+        except Exception as exc:  # cyvcf2 raises bare Exception for htslib failures
+            raise InputError(
+                f"cannot read the VCF header: {exc}", file=p,
+                expected="a VCF 4.x header: ## meta lines, then the #CHROM line",
+                fix="check the header against the VCF 4.2 specification (samtools/hts-specs)",
+            ) from exc
+        try:
+            return _read_vcf_records(vcf, p, sample, annotation_pick, pass_only, notes)
+        finally:
+            vcf.close()
+
+
+def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick: str,
+                      pass_only: bool, notes: list[str]) -> LayerData:
+    raw_header: str = vcf.raw_header  # type: ignore[attr-defined]
+    header_lines = raw_header.rstrip("\n").split("\n")
+    meta = [line for line in header_lines if line.startswith("##")]
+    samples: list[str] = list(vcf.samples)  # type: ignore[attr-defined]
+    tumour, sample_notes = _choose_sample(samples, sample, meta, p)
+    notes += sample_notes
+    if tumour is not None:
+        vcf.set_samples([tumour])  # type: ignore[attr-defined]
+
+    tag, names = _annotation_fields(meta, p)
+    picker = _Picker(tag, names, annotation_pick) if tag else None
+    build, build_notes = _genome_build(meta)
+    notes += build_notes
+    tool, tool_version = _tool(meta, tag)
+    if tag is None:
+        notes.append("no VEP CSQ or snpEff ANN annotation in the header: gene, transcript, "
+                     "consequence and HGVS are empty; annotate with VEP --vcf to fill them")
+    else:
+        notes.append(f"annotation {'VEP CSQ' if tag == 'CSQ' else 'snpEff ANN'}; one "
+                     f"consequence per allele chosen by '{annotation_pick}'")
+    format_ids = {_structured(line)["ID"] for line in meta
+                  if line.startswith("##FORMAT=") and "ID" in _structured(line)}
+    info_ids = {_structured(line)["ID"] for line in meta
+                if line.startswith("##INFO=") and "ID" in _structured(line)}
+    mode = _depth_mode(format_ids, info_ids) if tumour is not None else (
+        "INFO" if {"AF", "DP"} & info_ids else "none")
+    if mode == "none":
+        notes.append("no read counts (FORMAT AD/DP/AF, Strelka tiers, INFO AF/DP): depth and "
+                     "VAF are empty")
+    has_fmt_dp = "DP" in format_ids
+    is_ad = mode == "AD"
+
+    # One tuple per output row: 5 locus fields, 6 annotation fields ('' = missing), then
+    # depth, alt reads, AD sum (-1 = missing; VAF = alt / AD sum, computed at the end) and an
+    # explicit VAF (NaN unless the counts came from AF/Strelka/INFO).
+    rows: list[tuple] = []
+    append = rows.append
+    no_ann = ("",) * 6
+    nan = float("nan")
+    n_records = n_non_pass = n_multi = n_no_alt = n_star = n_unmatched = 0
+    first_line = len(header_lines) + 1
+    pick_in = picker.choose_in if picker else None
+    values = picker.fields if picker else None
+    i_allele_num = picker.i_allele_num if picker else None
+
+    nxt = iter(vcf).__next__  # type: ignore[call-overload]
+    while True:
+        try:
+            rec = nxt()
+        except StopIteration:
+            break
+        except Exception as exc:  # htslib parse failure, raised by cyvcf2 as bare Exception
+            raise _record_error(p, first_line + n_records, exc) from exc
+        n_records += 1
+        alt_list = rec.ALT
+        n_alt = len(alt_list)
+        if not n_alt:
+            n_no_alt += 1
+            continue
+        filt = rec.FILTER
+        if filt is None:
+            filt = "PASS"
+        else:
+            n_non_pass += 1
+            if pass_only:
+                continue
+        chrom = rec.CHROM
+        pos = rec.POS
+        ref = rec.REF
+        ann = rec.INFO.get(tag) if tag else None
+
+        if is_ad:
+            ad = rec.format("AD")
+            ad_row = ad.tolist()[0] if ad is not None else None
+            dp = -1
+            if has_fmt_dp:
+                dpa = rec.format("DP")
+                if dpa is not None:
+                    dp = dpa.item(0)
+                    if dp < 0:
+                        dp = -1
+
+        if n_alt == 1:
+            alt = alt_list[0]
+            if alt == "*":
+                n_star += 1
+                continue
+            ann_values = values(pick_in(ann)) if ann else no_ann
+            if is_ad:
+                if ad_row is None:
+                    append((chrom, pos, ref, alt, filt, *ann_values, dp, -1, -1, nan))
+                else:
+                    r0 = ad_row[0]
+                    a1 = ad_row[1] if len(ad_row) > 1 else -1
+                    tot = (r0 if r0 > 0 else 0) + (a1 if a1 > 0 else 0)
+                    append((chrom, pos, ref, alt, filt, *ann_values,
+                            dp if dp >= 0 else (tot if r0 >= 0 else -1),
+                            a1 if a1 >= 0 else -1, tot, nan))
+            else:
+                append((chrom, pos, ref, alt, filt, *ann_values,
+                        *_other_counts(rec, mode, ref, alt_list, 0)))
+            continue
+
+        # multi-allelic: one row per ALT, each with its own annotation entry and reads
+        n_multi += 1
+        by_allele: dict[str, list[str]] = {}
+        keys: list[str] = []
+        if ann:
+            entries = ann.split(",")
+            if i_allele_num is not None:
+                keys = [str(k + 1) for k in range(n_alt)]
+                by_allele = {key: [] for key in keys}
+                for e in entries:
+                    f = e.split("|")
+                    if len(f) > i_allele_num and f[i_allele_num] in by_allele:
+                        by_allele[f[i_allele_num]].append(e)
+            else:
+                # VEP trims indel alleles; snpEff writes the ALT as is (trimmed form tried
+                # second, for files from tools that imitate VEP).
+                tries = ([_vep_alleles(ref, alt_list)] if tag == "CSQ"
+                         else [list(alt_list), _vep_alleles(ref, alt_list)])
+                for keys in tries:
+                    by_allele = {key: [] for key in keys}
+                    for e in entries:
+                        a = e.partition("|")[0]
+                        if a in by_allele:
+                            by_allele[a].append(e)
+                    if any(by_allele.values()):
+                        break
+        if is_ad and ad_row is not None:
+            tot = sum(x for x in ad_row if x > 0)
+            r0 = ad_row[0]
+        for k in range(n_alt):
+            alt = alt_list[k]
+            if alt == "*":
+                n_star += 1
+                continue
+            if ann:
+                mine = by_allele.get(keys[k])
+                if mine:
+                    ann_values = values(picker.choose(mine))
+                else:
+                    n_unmatched += 1
+                    ann_values = no_ann
+            else:
+                ann_values = no_ann
+            if is_ad:
+                if ad_row is None:
+                    counts = (dp, -1, -1, nan)
+                else:
+                    a = ad_row[k + 1] if k + 1 < len(ad_row) else -1
+                    counts = (dp if dp >= 0 else (tot if r0 >= 0 else -1),
+                              a if a >= 0 else -1, tot, nan)
+            else:
+                counts = _other_counts(rec, mode, ref, alt_list, k)
+            append((chrom, pos, ref, alt, filt, *ann_values, *counts))
+
+    if n_no_alt:
+        notes.append(f"{n_no_alt:,} records without an ALT allele skipped")
+    if n_star:
+        notes.append(f"{n_star:,} '*' (overlapping deletion) alleles skipped")
+    if n_multi:
+        notes.append(f"{n_multi:,} multi-allelic records split into one row per ALT allele")
+    if n_non_pass:
+        if pass_only:
+            notes.append(f"{n_non_pass:,} records with FILTER != PASS dropped (pass_only)")
+        else:
+            notes.append(f"{n_non_pass:,} records with FILTER != PASS kept, flagged in "
+                         "column 'filter'")
+    if n_unmatched:
+        notes.append(f"{n_unmatched:,} alleles had no {tag} entry for their allele; "
+                     "their gene and consequence are empty")
+    if n_records == 0:
+        notes.append("the VCF has no variant records")
+
+    return LayerData(
+        tables={"variants": conform(_vcf_table(rows), "variants", source=str(p))},
+        samples_in_file=samples,
+        genome_build=build,
+        tool=tool,
+        tool_version=tool_version,
+        notes=notes,
+    )
+
+
+def _vcf_table(rows: list[tuple]) -> pd.DataFrame:
+    """Columns of the collected row tuples -> ``variants`` frame (Arrow-backed strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(rows)
+    cols = list(zip(*rows, strict=True)) if n else [()] * 15
+    chrom_map = {c: normalise_chrom(c) for c in set(cols[0])}
+
+    def text(values: tuple | list, *, empty_is_na: bool = False,
+             hgvs: bool = False) -> pd.api.extensions.ExtensionArray:
+        arr = pa.array(values, type=pa.large_string())
+        if empty_is_na:
+            arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
+        if hgvs:
+            # 'ENST00000269305.9:c.817C>T' -> 'c.817C>T'; VEP percent-encodes '=' (p.Leu10%3D)
+            # and other VCF-reserved characters in the VCF it writes.
+            arr = pc.replace_substring_regex(arr, pattern=r"^[^:]*:", replacement="")
+            for code, char in (("%3D", "="), ("%3B", ";"), ("%2C", ","), ("%20", " ")):
+                arr = pc.replace_substring(arr, pattern=code, replacement=char)
+        return pd.array(arr, dtype="string")
+
+    def counts(values: tuple) -> pd.api.extensions.ExtensionArray:
+        a = np.fromiter(values, dtype=np.int64, count=n)
+        return pd.arrays.IntegerArray(a, a < 0)
+
+    depth, alt_n = counts(cols[11]), counts(cols[12])
+    tot = np.fromiter(cols[13], dtype=np.int64, count=n)
+    vaf = np.fromiter(cols[14], dtype=np.float64, count=n)
+    alt_raw = alt_n.to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        from_ad = np.where(tot > 0, alt_raw / tot, np.nan)
+    vaf = np.where(np.isnan(vaf), from_ad, vaf)
+    return pd.DataFrame({
+        "chrom": text([chrom_map[c] for c in cols[0]]),
+        "pos": np.fromiter(cols[1], dtype=np.int64, count=n),
+        "ref": text(cols[2]),
+        "alt": text(cols[3]),
+        "filter": text(cols[4]),
+        "gene": text(cols[5], empty_is_na=True),
+        "transcript_id": text(cols[6], empty_is_na=True),
+        "consequence": text(cols[7], empty_is_na=True),
+        "impact": text(cols[8], empty_is_na=True),
+        "hgvsc": text(cols[9], empty_is_na=True, hgvs=True),
+        "hgvsp": text(cols[10], empty_is_na=True, hgvs=True),
+        "depth": depth,
+        "alt_depth": alt_n,
+        "vaf": vaf,
+    })
+
+
+def _other_counts(rec: object, mode: str, ref: str, alts: list[str],
+                  k: int) -> tuple[int, int, int, float]:
+    """(depth, alt reads, -1, VAF) of ALT ``k`` when the file has no FORMAT AD."""
+    nan = float("nan")
+    if mode == "strelka":
+        dp = _fmt_int(rec, "DP")
+        counts = _strelka_counts(rec, ref, alts)
+        depth = dp if dp is not None else -1
+        if counts is None or k + 1 >= len(counts) or counts[0] < 0 or counts[k + 1] < 0:
+            return depth, -1, -1, nan
+        alt_n = counts[k + 1]
+        ref_alt = counts[0] + alt_n
+        return depth, alt_n, -1, (alt_n / ref_alt if ref_alt > 0 else nan)
+    if mode == "AF":
+        dp = _fmt_int(rec, "DP")
+        depth = dp if dp is not None else -1
+        af = rec.format("AF")  # type: ignore[attr-defined]
+        vaf = float(af[0, k]) if af is not None and k < af.shape[1] else nan
+        if not 0.0 <= vaf <= 1.0:
+            vaf = nan
+        alt_n = round(vaf * depth) if depth >= 0 and vaf == vaf else -1
+        return depth, alt_n, -1, vaf
+    if mode == "INFO":
+        d = _info_number(rec, "DP", 0)
+        v = _info_number(rec, "AF", k)
+        vaf = v if v is not None and 0.0 <= v <= 1.0 else nan
+        return (int(d) if d is not None else -1), -1, -1, vaf
+    dp = _fmt_int(rec, "DP") if mode != "none" else None
+    return (dp if dp is not None else -1), -1, -1, nan
+
+
+def _strelka_counts(rec: object, ref: str, alts: list[str]) -> list[int] | None:
+    """[ref, alt1, ...] tier-1 read counts from Strelka2 FORMAT fields, or None.
+
+    Strelka2 user guide, "Somatic variant allele frequencies": SNVs use ``{REF}U`` and
+    ``{ALT}U`` (tier 1), indels ``TAR`` (ref) and ``TIR`` (alt) tier 1.
+    """
+    if len(ref) == 1 and all(len(a) == 1 for a in alts):
+        counts = []
+        for base in [ref, *alts]:
+            if base not in "ACGT":
+                return None
+            arr = rec.format(base + "U")  # type: ignore[attr-defined]
+            if arr is None:
+                return None
+            counts.append(int(arr[0, 0]))
+        return counts
+    tar = rec.format("TAR")  # type: ignore[attr-defined]
+    tir = rec.format("TIR")  # type: ignore[attr-defined]
+    if tar is None or tir is None:
+        return None
+    return [int(tar[0, 0]), int(tir[0, 0])]
+
+
+def _record_error(p: Path, line: int, exc: Exception) -> InputError:
+    """An InputError for an unreadable record, quoting the line and saying what is wrong."""
+    text = ""
+    try:
+        for i, raw in enumerate(_open_text(p), 1):
+            if i == line:
+                text = raw.rstrip("\n")
+                break
+    except (OSError, EOFError, zlib.error):
+        pass
+    fields = text.split("\t") if text else []
+    column = None
+    if text and len(fields) < 8:
+        problem = f"record has {len(fields)} tab-separated fields, VCF needs at least 8"
+    elif fields and not fields[1].isdigit():
+        problem, column = f"POS '{fields[1]}' is not a whole number", "POS"
+    else:
+        problem = f"record cannot be parsed ({exc})"
+    if text:
+        problem += f": {text[:120]}"
+    return InputError(
+        problem, file=p, line=line, column=column,
+        expected="CHROM POS ID REF ALT QUAL FILTER INFO [FORMAT samples...], tab-separated, "
+                 "matching the header's ##INFO/##FORMAT definitions",
+        fix="repair or re-export the record (bcftools view reports the same problem)",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# MAF reader
+
+
+def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
+    """Read small variants of one tumour sample from a GDC MAF.
+
+    Follows GDC MAF Format v1.0.0 (https://docs.gdc.cancer.gov/Data/File_Formats/MAF_Format/):
+    tab-separated, leading ``#version gdc-1.0.0`` comment lines, one row per variant and tumour
+    aliquot with the single most affected transcript already chosen by the GDC.
+
+    Parameters
+    ----------
+    path
+        ``.maf`` or ``.maf.gz``.
+    sample
+        Tumour_Sample_Barcode to read; may be ``None`` when the file holds one tumour.
+
+    Returns
+    -------
+    LayerData
+        Table ``variants``. Positions and alleles stay as the MAF writes them: SNVs/MNVs equal
+        their VCF form, but indels keep MAF's ``-`` alleles with ``Start_Position`` (for a
+        deletion the first deleted base, for an insertion the base before it); turning them into
+        VCF's anchored form needs the reference sequence, which a MAF does not carry. ``alt`` is
+        ``Tumor_Seq_Allele2``, or ``Tumor_Seq_Allele1`` when Allele2 equals the reference.
+        ``consequence`` from ``Consequence`` ('&'-joined), else mapped from
+        ``Variant_Classification``; ``hgvsp`` from ``HGVSp`` (3-letter), else ``HGVSp_Short``;
+        reads from ``t_depth``/``t_alt_count`` (``t_ref_count`` + ``t_alt_count`` if no
+        ``t_depth``); ``filter`` from ``FILTER`` (',' turned into ';').
+        ``genome_build`` from ``NCBI_Build``.
+
+    Raises
+    ------
+    InputError
+        Missing/empty/truncated file, missing required column (named), non-numeric
+        position or count (line and column), several genome builds in one file, unknown
+        build, unknown or ambiguous sample.
+    """
+    p = _check_file(path)
+    kind = _gzip_kind(p)
+    if kind:
+        _check_gzip_complete(p, kind)
+    n_comment = 0
+    header: str | None = None
+    try:
+        for line in _open_text(p):
+            if line.startswith("#"):
+                n_comment += 1
+                continue
+            header = line.rstrip("\r\n")
+            break
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _truncated(p, str(exc)) from exc
+    header_line = n_comment + 1
+    if header is None or not header.strip():
+        raise InputError(
+            "no column header line", file=p, line=header_line,
+            expected="a tab-separated header starting 'Hugo_Symbol\\tEntrez_Gene_Id\\t...'",
+            fix="give the MAF as the GDC distributes it",
+        )
+    columns = header.split("\t")
+    missing = [c for c in MAF_REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise InputError(
+            f"MAF lacks required column(s) {', '.join(missing)}", file=p, line=header_line,
+            column=missing[0],
+            expected="GDC MAF columns " + ", ".join(MAF_REQUIRED_COLUMNS),
+            fix="export the MAF with its standard GDC column names",
+        )
+    try:
+        raw = pd.read_csv(
+            p, sep="\t", skiprows=n_comment, dtype=str, keep_default_na=False,
+            na_filter=False, skip_blank_lines=False, quoting=3, compression="infer",
+            low_memory=False,
+        )
+    except pd.errors.ParserError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise InputError(
+            f"rows do not have the header's {len(columns)} columns ({exc})", file=p,
+            line=int(m.group(1)) + n_comment if m else None,
+            expected="tab-separated rows with one value per header column",
+            fix="repair the row or re-export the MAF",
+        ) from exc
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise _truncated(p, str(exc)) from exc
+    raw["_line"] = np.arange(len(raw)) + header_line + 1
+    blank = (raw[columns] == "").all(axis=1)
+    raw = raw.loc[~blank]
+    notes: list[str] = []
+
+    barcodes = raw["Tumor_Sample_Barcode"]
+    samples_in_file = list(dict.fromkeys(barcodes[barcodes != ""]))
+    if sample is not None:
+        if sample not in samples_in_file:
+            raise InputError(
+                f"Tumor_Sample_Barcode '{sample}' is not in this MAF; it has: "
+                f"{', '.join(samples_in_file) or 'none'}",
+                file=p, column="Tumor_Sample_Barcode", sample=sample,
+                expected=f"one of: {', '.join(samples_in_file)}",
+                fix="set `column:` in case.yaml to the tumour's Tumor_Sample_Barcode",
+            )
+        chosen = sample
+    elif len(samples_in_file) > 1:
+        raise InputError(
+            f"MAF holds {len(samples_in_file)} tumour samples "
+            f"({', '.join(samples_in_file[:10])}{', ...' if len(samples_in_file) > 10 else ''})"
+            " and no sample was chosen",
+            file=p, column="Tumor_Sample_Barcode",
+            expected="the Tumor_Sample_Barcode of the tumour to read",
+            fix="set `column:` in case.yaml to the tumour's Tumor_Sample_Barcode",
+        )
+    else:
+        chosen = samples_in_file[0] if samples_in_file else None
+
+    build = _maf_build(raw, p)
+    rows = raw.loc[barcodes == chosen] if chosen is not None else raw.iloc[0:0]
+
+    def col(name: str) -> pd.Series | None:
+        return rows[name] if name in rows.columns else None
+
+    def blank_to_na(s: pd.Series) -> pd.Series:
+        s = s.str.strip()
+        return s.mask(s.isin(["", ".", "NA", "N/A", "NaN", "nan", "__UNKNOWN__"]))
+
+    for c in ("Chromosome", "Reference_Allele", "Tumor_Seq_Allele2"):
+        empty = rows[c].str.strip() == ""
+        if empty.any():
+            first = rows.loc[empty].iloc[0]
+            raise InputError(
+                f"empty {c}", file=p, line=int(first["_line"]), column=c,
+                sample=chosen, fix=f"fill in {c} or remove the row",
+            )
+    pos = _maf_integer(rows, "Start_Position", p, required=True)
+    ref = rows["Reference_Allele"].str.strip()
+    a2 = rows["Tumor_Seq_Allele2"].str.strip()
+    a1 = col("Tumor_Seq_Allele1")
+    alt = a2
+    if a1 is not None:
+        a1 = a1.str.strip()
+        use_a1 = (a2 == ref) & (a1 != ref) & (a1 != "")
+        alt = a2.where(~use_a1, a1)
+
+    gene = blank_to_na(rows["Hugo_Symbol"])
+    gene = gene.mask(gene == "Unknown")  # MAF's symbol for variants outside genes
+    if (cons := col("Consequence")) is not None:
+        consequence = blank_to_na(cons).str.replace(r"[,;]", "&", regex=True)
+    elif (vc := col("Variant_Classification")) is not None:
+        consequence = vc.str.strip().map(_MAF_CLASS_TO_SO)
+        notes.append("no Consequence column: consequence mapped from Variant_Classification")
+    else:
+        consequence = pd.Series(pd.NA, index=rows.index, dtype=object)
+    impact = blank_to_na(c) if (c := col("IMPACT")) is not None else None
+    hgvsc = blank_to_na(c) if (c := col("HGVSc")) is not None else None
+    if (c := col("HGVSp")) is not None:
+        hgvsp = blank_to_na(c)
+    elif (c := col("HGVSp_Short")) is not None:
+        hgvsp = blank_to_na(c)
+        notes.append("no HGVSp column: hgvsp from HGVSp_Short (one-letter amino acids)")
+    else:
+        hgvsp = None
+    tx = blank_to_na(c) if (c := col("Transcript_ID")) is not None else None
+    alt_count = _maf_integer(rows, "t_alt_count", p)
+    depth = _maf_integer(rows, "t_depth", p)
+    if depth is None and alt_count is not None and (
+            ref_count := _maf_integer(rows, "t_ref_count", p)) is not None:
+        depth = ref_count + alt_count
+    if depth is not None and alt_count is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vaf = (alt_count.astype("float64") / depth.astype("float64")).to_numpy(
+                dtype="float64", na_value=np.nan)
+        vaf[~np.isfinite(vaf) | (vaf < 0) | (vaf > 1)] = np.nan
+    else:
+        vaf = np.full(len(rows), np.nan)
+        notes.append("no t_depth/t_alt_count columns: depth and VAF are empty")
+    if (c := col("FILTER")) is not None:
+        filt = blank_to_na(c).str.replace(",", ";", regex=False).fillna("PASS")
+    else:
+        filt = pd.Series("PASS", index=rows.index)
+        notes.append("no FILTER column: every row taken as PASS")
+    n_non_pass = int((filt != "PASS").sum())
+    if n_non_pass:
+        notes.append(f"{n_non_pass:,} rows with FILTER != PASS kept, flagged in column "
+                     "'filter'")
+    n_indel = int(((ref == "-") | (alt == "-")).sum())
+    if n_indel:
+        notes.append(f"{n_indel:,} indels kept in MAF form ('-' allele, MAF Start_Position), "
+                     "not VCF's anchored form")
+
+    chrom = rows["Chromosome"].str.strip()
+    chrom_map = {c: normalise_chrom(c) for c in chrom.unique()}
+    na = pd.Series(pd.NA, index=rows.index, dtype=object)
+    df = pd.DataFrame({
+        "chrom": chrom.map(chrom_map),
+        "pos": pos,
+        "ref": ref,
+        "alt": alt,
+        "filter": filt,
+        "gene": gene,
+        "transcript_id": tx if tx is not None else na,
+        "consequence": consequence,
+        "impact": impact if impact is not None else na,
+        "hgvsc": _strip_hgvs_column(hgvsc) if hgvsc is not None else na,
+        "hgvsp": _strip_hgvs_column(hgvsp) if hgvsp is not None else na,
+        "depth": depth if depth is not None else pd.Series(pd.NA, index=rows.index,
+                                                           dtype="Int64"),
+        "alt_depth": alt_count if alt_count is not None else pd.Series(
+            pd.NA, index=rows.index, dtype="Int64"),
+        "vaf": vaf,
+    })
+    return LayerData(
+        tables={"variants": conform(df, "variants", source=str(p))},
+        samples_in_file=samples_in_file,
+        genome_build=build,
+        tool=None,
+        tool_version=None,
+        notes=notes,
+    )
+
+
+def _strip_hgvs_column(s: pd.Series) -> pd.Series:
+    """Drop an ``ENST…:``/``ENSP…:`` prefix, decode ``%3D``."""
+    return s.str.replace(r"^[^:]*:", "", regex=True).str.replace("%3D", "=", regex=False)
+
+
+def _maf_integer(rows: pd.DataFrame, name: str, p: Path, *,
+                 required: bool = False) -> pd.Series | None:
+    """Column ``name`` as Int64; a value that is not a whole number raises with its line."""
+    if name not in rows.columns:
+        return None
+    s = rows[name].str.strip()
+    empty = s.isin(["", ".", "NA", "N/A"])
+    num = pd.to_numeric(s.mask(empty), errors="coerce")
+    bad = (num.isna() & ~empty) | (num.notna() & (num % 1 != 0))
+    if required:
+        bad |= empty
+    if bad.any():
+        first = rows.loc[bad].iloc[0]
+        raise InputError(
+            f"{name} '{first[name]}' is not a whole number", file=p, line=int(first["_line"]),
+            column=name, expected="a non-negative whole number",
+            fix=f"correct {name} in that row or re-export the MAF",
+        )
+    return num.astype("Int64")
+
+
+def _maf_build(raw: pd.DataFrame, p: Path) -> str | None:
+    values = raw["NCBI_Build"].str.strip()
+    values = values[values != ""]
+    if values.empty:
+        return None
+    uniq = list(dict.fromkeys(values))
+    builds = {}
+    for v in uniq:
+        b = _normalise_build_text(v)
+        if b is None:
+            first = raw.loc[values.index[values == v][0]]
+            raise InputError(
+                f"NCBI_Build '{v}' is not a genome build tumorboard knows", file=p,
+                line=int(first["_line"]), column="NCBI_Build",
+                expected="GRCh38 or GRCh37 (also 38, 37, hg38, hg19)",
+                fix="lift the variants over to GRCh38 or GRCh37",
+            )
+        builds[v] = b
+    distinct = list(dict.fromkeys(builds.values()))
+    if len(distinct) > 1:
+        second = next(v for v in uniq if builds[v] == distinct[1])
+        first = raw.loc[values.index[values == second][0]]
+        raise InputError(
+            f"MAF mixes genome builds ({', '.join(distinct)})", file=p,
+            line=int(first["_line"]), column="NCBI_Build",
+            expected="one NCBI_Build for the whole file",
+            fix="split the file by build or lift all rows to one build",
+        )
+    return distinct[0]
