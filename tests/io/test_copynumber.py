@@ -299,7 +299,20 @@ def test_row_with_too_many_fields(tmp_path):
     text = SEG_HEADER + "S\t12\t100\t200\t5\t0.1\nS\t12\t300\t400\t5\t0.1\textra\n"
     with pytest.raises(InputError) as err:
         read_seg(write(tmp_path, "wide.seg", text))
-    assert err.value.line == 3 and "more fields than the header" in str(err.value)
+    assert err.value.line == 3
+    assert "7 fields but the header has 6 columns" in str(err.value)
+
+
+def test_r_write_table_row_names_are_dropped(tmp_path):
+    # write.table(ascat.output$segments, sep="\t", quote=FALSE): header one field shorter.
+    text = ("sample\tchr\tstartpos\tendpos\tnMajor\tnMinor\n"
+            "1\tT1\t12\t68700213\t69650000\t17\t1\n"
+            "2\tT1\t12\t69650001\t133264876\t1\t1\n")
+    data = read_seg(write(tmp_path, "T1.segments.txt", text), genome_build="GRCh38")
+    seg = data.tables["segments"]
+    assert data.samples_in_file == ["T1"]
+    assert list(seg["start"]) == [68700213, 69650001]
+    assert list(seg["total_cn"]) == [18, 2]
 
 
 def test_unknown_build_name(tmp_path):

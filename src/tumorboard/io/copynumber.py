@@ -871,16 +871,17 @@ def read_gene_copy_number(path: str | Path, *, sample: str | None = None) -> Lay
     symbol are dropped; a repeated symbol keeps its first row.
     """
     p, text, notes = _read_text(path)
-    table = _parse_table(p, text)
-    gene_col = _find_column(table, _GENE, required=True, what="gene symbol")
-    log2_col = _find_column(table, _LONG_LOG2)
-    total_col = _find_column(table, _LONG_TOTAL)
-    frame = table.frame
-    n = len(frame)
+    header, header_line, _, _ = _locate_header(p, text, False, None)
+    head = _Table(p, header, header_line, pd.DataFrame(), np.zeros(0, dtype=np.int64))
+    gene_col = _find_column(head, _GENE, required=True, what="gene symbol")
+    log2_col = _find_column(head, _LONG_LOG2)
+    total_col = _find_column(head, _LONG_TOTAL)
     samples_in_file: list[str]
 
     if log2_col is not None or total_col is not None:
         layout = "long"
+        table = _parse_table(p, text)
+        n = len(table.frame)
         sample_col = _find_column(table, _LONG_SAMPLE)
         keep = np.ones(n, dtype=bool)
         if sample_col is not None:
@@ -897,16 +898,18 @@ def read_gene_copy_number(path: str | Path, *, sample: str | None = None) -> Lay
     else:
         layout = "wide"
         annotation = {_key(a) for a in _GENE_ANNOTATION} | {_key(gene_col)}
-        samples_in_file = [h for h in table.header if h and _key(h) not in annotation]
+        samples_in_file = [h for h in header if h and _key(h) not in annotation]
         if not samples_in_file:
             raise InputError(
                 "no sample columns and no log2/total_cn column",
-                file=p, line=table.header_line,
+                file=p, line=header_line,
                 expected="a gene x sample matrix (Hugo_Symbol, Entrez_Gene_Id, then one "
                          "column per sample) or a long table with 'gene' and 'log2' columns",
                 fix="check that this is a gene-level copy-number table",
             )
         chosen = _choose_sample(samples_in_file, sample, p)
+        table = _parse_table(p, text, usecols=[gene_col, chosen])
+        n = len(table.frame)
         keep = np.ones(n, dtype=bool)
         log2 = _to_float(table, chosen)
         finite = log2[~np.isnan(log2)]
