@@ -146,7 +146,8 @@ def _beta_fix(values: np.ndarray) -> str:
     """How to fix out-of-range betas, from what the values look like."""
     finite = values[np.isfinite(values)]
     outside = (finite < 0) | (finite > 1)
-    share = outside.mean() if len(finite) else 0.0
+    # Judge the scale only when enough values are off to show a pattern.
+    share = outside.mean() if outside.sum() >= 10 else 0.0
     if share >= 0.1 and (finite < 0).any():
         return ("these look like M-values; convert with beta = 2^M/(2^M+1), or export "
                 "beta values (minfi getBeta, SeSAMe getBetas)")
@@ -199,7 +200,7 @@ def read_beta_matrix(path: str | Path, *, sample: str | None = None) -> LayerDat
     ids = data[0].astype("str").str.strip()
     id_array = _as_arrow(ids)
 
-    valid = pc.match_substring_regex(id_array, _PROBE_ID.pattern)
+    valid = pc.fill_null(pc.match_substring_regex(id_array, _PROBE_ID.pattern), False)
     if not pc.all(valid).as_py():
         bad = ~np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
         row = int(np.flatnonzero(bad)[0])

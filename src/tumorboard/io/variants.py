@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import gzip
 import re
 import zlib
 from collections.abc import Iterator
-from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -427,19 +427,29 @@ def _vep_alleles(ref: str, alts: list[str]) -> list[str]:
 # transcript choice
 
 
-def _severity(consequence: str) -> int:
-    return min((_SEVERITY_RANK.get(t, _UNKNOWN_RANK) for t in consequence.split("&")),
-               default=_UNKNOWN_RANK)
+def _severity(consequence: str, _cache: dict[str, int] = {}) -> int:  # noqa: B006
+    """Rank of the most severe term of an '&'-joined consequence (0 = most severe)."""
+    rank = _cache.get(consequence)
+    if rank is None:
+        rank = min((_SEVERITY_RANK.get(t, _UNKNOWN_RANK) for t in consequence.split("&")),
+                   default=_UNKNOWN_RANK)
+        if len(_cache) < 10_000:  # consequence combinations are few; bound it anyway
+            _cache[consequence] = rank
+    return rank
 
 
 class _Picker:
-    """Choose one annotation entry per ALT allele; built once per file for speed."""
+    """Choose one annotation entry per ALT allele; built once per file for speed.
+
+    The record loop keeps the chosen entry as one string; :func:`_vcf_table` splits all of
+    them at once in Arrow. Entries are split in Python only to compare several, and then only
+    as far as the last field compared (a VEP ``--everything`` entry has ~80 fields).
+    """
 
     def __init__(self, tag: str, names: list[str], pick: str) -> None:
         idx = {n: i for i, n in enumerate(names)}
         self.tag = tag
         self.pick = pick
-        self.n_fields = len(names)
         if tag == "CSQ":
             self.i_cons = idx["Consequence"]
             self.i_impact = idx.get("IMPACT")
@@ -447,77 +457,75 @@ class _Picker:
             self.i_canonical = idx.get("CANONICAL")
             self.i_mane = idx.get("MANE_SELECT", idx.get("MANE"))
             self.i_allele_num = idx.get("ALLELE_NUM")
-            wanted = [idx.get("SYMBOL"), idx.get("Feature"), self.i_cons, self.i_impact,
-                      idx.get("HGVSc"), idx.get("HGVSp")]
+            #: positions of gene, transcript, consequence, impact, HGVSc, HGVSp (None: absent)
+            self.wanted = [idx.get("SYMBOL"), idx.get("Feature"), self.i_cons, self.i_impact,
+                           idx.get("HGVSc"), idx.get("HGVSp")]
         else:
             self.i_cons, self.i_impact, self.i_biotype = 1, 2, 7
             self.i_canonical = self.i_mane = self.i_allele_num = None
-            wanted = [3, 6, 1, 2, 9, 10]
-        # A field the header lacks (e.g. HGVS without --hgvs) reads from a padding slot.
-        self.n_padded = self.n_fields + (1 if None in wanted else 0)
-        self.values = itemgetter(*[self.n_fields if i is None else i for i in wanted])
+            self.wanted = [3, 6, 1, 2, 9, 10]
+        used = [i for i in [*self.wanted, self.i_impact, self.i_biotype, self.i_canonical,
+                            self.i_mane] if i is not None]
+        self.maxsplit = max(used) + 1
+        self.width = self.maxsplit + 1  # length of a split (and padded) entry
+        self.value_end = max(i for i in self.wanted if i is not None)
         self.fast_canonical = (pick == "canonical" and tag == "CSQ"
                                and self.i_canonical is not None)
+        self.first_only = pick == "first" or (tag == "ANN" and pick == "canonical")
 
-    def fields(self, entry_fields: list[str]) -> tuple[str, ...]:
-        """(gene, transcript, consequence, impact, HGVSc, HGVSp) of a split entry."""
-        if len(entry_fields) < self.n_padded:
-            entry_fields += [""] * (self.n_padded - len(entry_fields))
-        return self.values(entry_fields)
-
-    def _key(self, fields: list[str]) -> tuple[int, int, int]:
-        impact = (_IMPACT_RANK.get(fields[self.i_impact], 4)
-                  if self.i_impact is not None and len(fields) > self.i_impact else 4)
-        sev = _severity(fields[self.i_cons]) if len(fields) > self.i_cons else _UNKNOWN_RANK
-        coding = 0 if (self.i_biotype is not None and len(fields) > self.i_biotype
-                       and fields[self.i_biotype] == "protein_coding") else 1
+    def _key(self, f: list[str]) -> tuple[int, int, int]:
+        impact = _IMPACT_RANK.get(f[self.i_impact], 4) if self.i_impact is not None else 4
+        sev = _severity(f[self.i_cons])
+        coding = 0 if self.i_biotype is not None and f[self.i_biotype] == "protein_coding" else 1
         if self.tag == "ANN":
             return impact, sev, coding
         return sev, coding, impact
 
-    def choose_in(self, ann: str) -> list[str]:
-        """The chosen entry of a whole INFO value whose entries all belong to one allele."""
+    def choose_in(self, ann: str) -> str:
+        """The chosen entry of a whole INFO value whose entries all belong to one allele.
+
+        May return only the head of the entry, up to the fields :func:`_vcf_table` reads.
+        """
         if "," not in ann:
-            return ann.split("|")
+            return ann
         if self.fast_canonical:
-            # The flag value 'YES' occurs in CSQ only under CANONICAL; when the string holds
-            # it once, only that entry is split and checked (SYMBOL 'YES1' fails the check).
+            # 'YES' is the value of the CANONICAL flag. When it occurs once in the string and
+            # sits in the CANONICAL field (counted by '|'), that entry is the pick and nothing
+            # is split.
             j = ann.find("YES")
-            if j >= 0:
+            if j > 0:
                 end = ann.find(",", j)
                 if end < 0:
                     end = len(ann)
-                if ann.find("YES", end) < 0:
-                    f = ann[ann.rfind(",", 0, j) + 1:end].split("|")
-                    if len(f) > self.i_canonical and f[self.i_canonical] == "YES":
-                        return f
-        elif self.pick == "first" or (self.tag == "ANN" and self.pick == "canonical"):
-            return ann[:ann.find(",")].split("|")
+                start = ann.rfind(",", 0, j) + 1
+                ic = self.i_canonical
+                if (ann.find("YES", end) < 0 and ann[j - 1] == "|"
+                        and (j + 3 == end or ann[j + 3] == "|")
+                        and ann.count("|", start, j) == ic):
+                    return ann[start:j] if ic > self.value_end else ann[start:end]
+        elif self.first_only:
+            return ann[:ann.find(",")]
         return self.choose(ann.split(","))
 
-    def choose(self, entries: list[str]) -> list[str]:
-        """The chosen entry of one allele, split into its fields."""
-        if len(entries) == 1 or self.pick == "first":
-            return entries[0].split("|")
+    def choose(self, entries: list[str]) -> str:
+        """The chosen entry of one allele."""
+        if len(entries) == 1 or self.first_only:
+            # snpEff sorts ANN entries by impact, most severe first (ANN spec v1.0).
+            return entries[0]
+        ms, width = self.maxsplit, self.width
+        split = [e.split("|", ms) for e in entries]
+        for f in split:
+            if len(f) < width:
+                f += [""] * (width - len(f))
+        candidates = range(len(entries))
         if self.pick == "canonical":
-            if self.tag == "ANN":
-                # snpEff sorts ANN entries by impact, most severe first (ANN spec v1.0).
-                return entries[0].split("|")
-            ic = self.i_canonical
-            split = [e.split("|") for e in entries]
-            if ic is not None:
-                canon = [f for f in split if len(f) > ic and f[ic] == "YES"]
-                if len(canon) == 1:
-                    return canon[0]
-                if canon:
-                    return min(canon, key=self._key)
-            im = self.i_mane
-            if im is not None:
-                mane = [f for f in split if len(f) > im and f[im]]
-                if mane:
-                    return min(mane, key=self._key)
-            return min(split, key=self._key)
-        return min((e.split("|") for e in entries), key=self._key)
+            ic, im = self.i_canonical, self.i_mane
+            canon = [i for i in candidates if split[i][ic] == "YES"] if ic is not None else []
+            mane = [i for i in candidates if split[i][im]] if im is not None else []
+            candidates = canon or mane or candidates
+        if len(candidates) == 1:
+            return entries[candidates[0]]
+        return entries[min(candidates, key=lambda i: self._key(split[i]))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -675,9 +683,15 @@ def read_vcf(
                 expected="a VCF 4.x header: ## meta lines, then the #CHROM line",
                 fix="check the header against the VCF 4.2 specification (samtools/hts-specs)",
             ) from exc
+        # Millions of short-lived lists would trigger the cyclic garbage collector over and
+        # over, each pass walking the growing row list; the loop makes no reference cycles.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             return _read_vcf_records(vcf, p, sample, annotation_pick, pass_only, notes)
         finally:
+            if gc_was_enabled:
+                gc.enable()
             vcf.close()
 
 
@@ -715,11 +729,11 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
     has_fmt_dp = "DP" in format_ids
     is_ad = mode == "AD"
 
-    # One tuple per output row: 5 locus fields, 6 annotation fields ('' = missing), then
-    # depth, alt reads, AD sum (-1 = missing; VAF = alt / AD sum, computed at the end) and an
-    # explicit VAF (NaN unless the counts came from AF/Strelka/INFO).
-    rows: list[tuple] = []
-    append = rows.append
+    # _ROW_WIDTH values per output row, flat (cheaper than a tuple per row): 5 locus fields,
+    # 6 annotation fields ('' = missing), then depth, alt reads, AD sum (-1 = missing; VAF =
+    # alt / AD sum, computed at the end) and an explicit VAF (NaN unless from AF/Strelka/INFO).
+    rows: list = []
+    append = rows.extend
     no_ann = ("",) * 6
     nan = float("nan")
     n_records = n_non_pass = n_multi = n_no_alt = n_star = n_unmatched = 0
@@ -868,20 +882,23 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
     )
 
 
-def _vcf_table(rows: list[tuple]) -> pd.DataFrame:
-    """Columns of the collected row tuples -> ``variants`` frame (Arrow-backed strings)."""
+_ROW_WIDTH = 15
+
+
+def _vcf_table(rows: list) -> pd.DataFrame:
+    """The flat row values collected by the record loop -> ``variants`` frame."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    n = len(rows)
-    cols = list(zip(*rows, strict=True)) if n else [()] * 15
+    n = len(rows) // _ROW_WIDTH
+    cols = [rows[j::_ROW_WIDTH] for j in range(_ROW_WIDTH)]
     chrom_map = {c: normalise_chrom(c) for c in set(cols[0])}
 
-    def text(values: tuple | list, *, empty_is_na: bool = False,
+    def text(values: list, *, empty_is_na: bool = False,
              hgvs: bool = False) -> pd.api.extensions.ExtensionArray:
-        arr = pa.array(values, type=pa.large_string())
+        arr = pa.array(values, type=pa.string())
         if empty_is_na:
-            arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.large_string()), arr)
+            arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
         if hgvs:
             # 'ENST00000269305.9:c.817C>T' -> 'c.817C>T'; VEP percent-encodes '=' (p.Leu10%3D)
             # and other VCF-reserved characters in the VCF it writes.
@@ -890,7 +907,7 @@ def _vcf_table(rows: list[tuple]) -> pd.DataFrame:
                 arr = pc.replace_substring(arr, pattern=code, replacement=char)
         return pd.array(arr, dtype="string")
 
-    def counts(values: tuple) -> pd.api.extensions.ExtensionArray:
+    def counts(values: list) -> pd.api.extensions.ExtensionArray:
         a = np.fromiter(values, dtype=np.int64, count=n)
         return pd.arrays.IntegerArray(a, a < 0)
 

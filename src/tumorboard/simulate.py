@@ -1,0 +1,3474 @@
+"""Seeded simulator of realistic multi-omics sarcoma cohorts, with ground truth.
+
+:func:`simulate_cohort` writes one case folder per patient (``case.yaml`` plus one file per
+molecular layer, each in the format the real tool writes) and ``truth.json`` with what was
+put into the data. :func:`write_large_case` writes one whole-genome-scale case for
+benchmarks. Everything is a pure function of the seed: the same seed gives byte-identical
+files.
+
+What is encoded, and where it comes from
+----------------------------------------
+* **DSRCT** (desmoplastic small round cell tumour): EWSR1::WT1 fusion, t(11;22)(p13;q12);
+  young men, male:female about 4:1, median age about 22 (Gerald et al., J Clin Oncol 1998,
+  doi:10.1200/JCO.1998.16.9.3028); few mutations besides the fusion. Targets follow the
+  NCT/DKFZ MASTER DSRCT study (Renner, Oleś et al., Nat Commun 2026): ERBB2 *expressed*
+  in most tumours but *without* phosphorylation of its activation sites (the rationale
+  for the antibody-drug conjugate trastuzumab deruxtecan), CLDN6 high in about a third,
+  SSTR2/3/5 expressed in many, KDR activation (its Y1175/Y1214 sites and substrate sites)
+  in one or two, TYRO3 high in a few.
+* **Other entities**, each with its defining lesion: synovial sarcoma SS18::SSX1/SSX2
+  (Clark et al., Nat Genet 1994, doi:10.1038/ng0994-502) with TLE1 expression (Terry et
+  al., Am J Surg Pathol 2007, doi:10.1097/01.pas.0000213394.34489.3c); Ewing sarcoma
+  EWSR1::FLI1 (Delattre et al., Nature 1992, doi:10.1038/359162a0) with NKX2-2 and NR0B1
+  expression (Yoshida et al., Am J Surg Pathol 2012, doi:10.1097/PAS.0b013e31824a9cd9)
+  and the recurrent gains of chromosomes 8, 12 and 1q and STAG2 loss (Tirode et al.,
+  Cancer Discov 2014, doi:10.1158/2159-8290.CD-14-0622); dedifferentiated liposarcoma
+  12q13-15 amplification of CDK4 and MDM2 (Sirvent et al., Am J Surg Pathol 2007,
+  doi:10.1097/PAS.0b013e3180335cca, who also show DDLS misread as undifferentiated
+  pleomorphic sarcoma); leiomyosarcoma TP53 and RB1 loss (Cancer Genome Atlas Research
+  Network, Cell 2017, doi:10.1016/j.cell.2017.10.014); GIST KIT exon 11 mutations
+  (Hirota et al., Science 1998, doi:10.1126/science.279.5350.577) with DOG1/ANO1 (West
+  et al., Am J Pathol 2004, doi:10.1016/S0002-9440(10)63279-8); inflammatory
+  myofibroblastic tumour TPM3::ALK / EML4::ALK (Lawrence et al., Am J Pathol 2000,
+  doi:10.1016/S0002-9440(10)64980-3); alveolar soft part sarcoma ASPSCR1::TFE3 with MET
+  up-regulation (Ladanyi et al., Oncogene 2001, doi:10.1038/sj.onc.1204089; Tsuda et al.,
+  Cancer Res 2007, doi:10.1158/0008-5472.CAN-06-3393).
+* **HLA**: HLA-A*02:01 has an allele frequency of roughly 0.25-0.29 in European
+  populations (allelefrequencies.net; Gonzalez-Galarza et al., Nucleic Acids Res 2020,
+  doi:10.1093/nar/gkz1029); drawn per allele at 0.25, about 44 % of patients carry it.
+* **Tumour mutational burden** (TMB) is the number of PASS non-synonymous coding somatic
+  variants per megabase of an assumed 35 Mb coding territory (the definition used for
+  whole-exome TMB; Merino et al., J Immunother Cancer 2020, doi:10.1136/jitc-2019-000147).
+* **Phosphoproteome**: phosphosites are about 86 % serine, 12 % threonine, 2 % tyrosine
+  (Olsen et al., Cell 2006, doi:10.1016/j.cell.2006.09.026); VEGFR2 pY1175 recruits
+  PLCγ1 and pY1214 signals to p38 MAPK (Takahashi et al., EMBO J 2001,
+  doi:10.1093/emboj/20.11.2768; Koch & Claesson-Welsh, Cold Spring Harb Perspect Med 2012,
+  doi:10.1101/cshperspect.a006502), which gives the KDR substrate sites used here.
+
+File formats, as the tools write them
+-------------------------------------
+VCF 4.2 (samtools/hts-specs ``VCFv4.2.pdf``) from GATK Mutect2 + FilterMutectCalls, annotated
+by Ensembl VEP 110 (CSQ field list of ``--everything``), bgzip-compressed (BGZF, SAM/BAM
+specification section 4.1, written here because no bgzip binary or pysam is available);
+GDC somatic MAF v1.0.0 (docs.gdc.cancer.gov/Data/File_Formats/MAF_Format, columns 1-120);
+IGV SEG (software.broadinstitute.org/software/igv/SEG), optionally with ASCAT's nMajor /
+nMinor; Arriba 2.4 ``fusions.tsv`` (arriba.readthedocs.io, output files); STAR-Fusion
+``star-fusion.fusion_predictions.abridged.tsv``; salmon 1.10 ``quant.genes.sf``; RSEM 1.3
+``*.genes.results``; Illumina EPIC / EPICv2 beta matrices (EPICv2 probe names carry a
+``_TC21``-style suffix: strand, converted/opposite, Infinium type, replicate; Peters et al.,
+BMC Genomics 2024, doi:10.1186/s12864-024-10027-5); MaxQuant ``proteinGroups.txt`` and
+``Phospho (STY)Sites.txt`` (cox-labs.github.io/coxdocs/output_tables.html; MaxQuant 2.4
+writes a UTF-8 byte-order mark); OptiType ``*_result.tsv``; arcasHLA ``*.genotype.json``.
+
+What is synthetic
+-----------------
+Positions of passenger variants are random positions inside real GENCODE genes, and their
+REF bases and HGVS strings are made up (no reference FASTA is shipped); the hotspot driver
+variants (TP53, KIT) use their real GRCh38 coordinates and HGVS. Ensembl ids are real for a
+curated set of genes (:data:`ENSEMBL_GENE_IDS`); for every other gene they are drawn from a
+range Ensembl does not use (``ENSG9…``, ``ENST9…``), so they can never be mistaken for real
+ids. UniProt accessions are real for the target and marker proteins and ``SIM…`` otherwise.
+Phosphosite sequence windows and fusion transcripts are random sequences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import itertools
+import json
+import re
+import struct
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from tumorboard import reference
+
+__all__ = [
+    "ENSEMBL_GENE_IDS",
+    "ENTITIES",
+    "FUSIONS",
+    "KDR_SUBSTRATE_SITES",
+    "CohortTruth",
+    "PatientTruth",
+    "simulate_cohort",
+    "write_large_case",
+]
+
+#: Fixed seed of the "biology" shared by every cohort (gene baselines, methylation class
+#: patterns, probe ids, protein and site universes), so that cohorts simulated with
+#: different seeds are different patients of the same world: a classifier trained on one
+#: applies to another.
+UNIVERSE_SEED = 20_261_122
+
+#: Assumed coding territory for TMB, in megabases (see module docstring).
+TMB_TERRITORY_MB = 35.0
+
+GENOME_BUILD = "GRCh38"
+_CHROMS = [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY"]
+_CHROM_ORDER = {c: i for i, c in enumerate([*_CHROMS, "chrM"])}
+
+# --- identifiers ----------------------------------------------------------------------
+
+#: Real Ensembl gene ids (GRCh38) of the genes whose ids a reader or test may look at.
+ENSEMBL_GENE_IDS: dict[str, str] = {
+    "ALK": "ENSG00000171094",
+    "ASPSCR1": "ENSG00000169696",
+    "CDK4": "ENSG00000135446",
+    "EML4": "ENSG00000143924",
+    "ERBB2": "ENSG00000141736",
+    "EWSR1": "ENSG00000182944",
+    "FLI1": "ENSG00000151702",
+    "KIT": "ENSG00000157404",
+    "MDM2": "ENSG00000135679",
+    "RB1": "ENSG00000139687",
+    "SS18": "ENSG00000141380",
+    "SSX1": "ENSG00000126752",
+    "SSX2": "ENSG00000241476",
+    "TFE3": "ENSG00000068323",
+    "TP53": "ENSG00000141510",
+    "TPM3": "ENSG00000143549",
+    "WT1": "ENSG00000184937",
+}
+
+#: MANE Select transcripts of the driver genes: (Ensembl transcript, protein, RefSeq, HGNC id).
+_MANE: dict[str, tuple[str, str, str, str]] = {
+    "TP53": ("ENST00000269305.9", "ENSP00000269305.4", "NM_000546.6", "HGNC:11998"),
+    "KIT": ("ENST00000288135.6", "ENSP00000288135.5", "NM_000222.3", "HGNC:6342"),
+    "RB1": ("ENST00000267163.6", "ENSP00000267163.4", "NM_000321.3", "HGNC:9884"),
+    "STAG2": ("ENST00000371145.8", "ENSP00000360187.3", "NM_001042749.2", "HGNC:11355"),
+}
+
+#: Real UniProt accessions and canonical lengths of the target and marker proteins.
+_UNIPROT: dict[str, tuple[str, int]] = {
+    "ERBB2": ("P04626", 1255),
+    "EGFR": ("P00533", 1210),
+    "KDR": ("P35968", 1356),
+    "TYRO3": ("Q06418", 890),
+    "CLDN6": ("P56747", 220),
+    "SSTR2": ("P30874", 369),
+    "SSTR3": ("P32745", 418),
+    "SSTR5": ("P35346", 364),
+    "WT1": ("P19544", 449),
+    "EWSR1": ("Q01844", 656),
+    "KIT": ("P10721", 976),
+    "MDM2": ("Q00987", 491),
+    "CDK4": ("P11802", 303),
+    "ALK": ("Q9UM73", 1620),
+    "TP53": ("P04637", 393),
+    "RB1": ("P06400", 928),
+    "ACTB": ("P60709", 375),
+    "GAPDH": ("P04406", 335),
+    "PLCG1": ("P19174", 1290),
+    "MAPK14": ("Q16539", 360),
+    "CDH5": ("P33151", 784),
+    "MAPK1": ("P28482", 360),
+    "MAPK3": ("P27361", 379),
+    "AKT1": ("P31749", 480),
+    "SRC": ("P12931", 536),
+    "PTK2": ("Q05397", 1052),
+    "MET": ("P08581", 1390),
+    "DES": ("P17661", 470),
+}
+
+# --- the entities -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Fusion:
+    gene5: str
+    gene3: str
+    breakpoint5: int  # GRCh38, inside gene5
+    breakpoint3: int  # GRCh38, inside gene3
+
+    @property
+    def name(self) -> str:
+        return f"{self.gene5}::{self.gene3}"
+
+
+#: Defining fusions with plausible GRCh38 breakpoints inside both genes (exon boundaries
+#: of the common junction types; ALK exon 20 and EML4 exon 13 are the published ones).
+FUSIONS: dict[str, _Fusion] = {
+    f.name: f
+    for f in [
+        _Fusion("EWSR1", "WT1", 29_287_134, 32_396_339),
+        _Fusion("EWSR1", "FLI1", 29_287_134, 128_785_170),
+        _Fusion("SS18", "SSX1", 26_034_021, 48_264_930),
+        _Fusion("SS18", "SSX2", 26_034_021, 52_699_120),
+        _Fusion("TPM3", "ALK", 154_170_402, 29_223_528),
+        _Fusion("EML4", "ALK", 42_295_519, 29_223_528),
+        _Fusion("ASPSCR1", "TFE3", 82_009_912, 49_036_021),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class _Entity:
+    code: str
+    name: str
+    histology: str  # as pathology writes it when it is right
+    fusions: tuple[str, ...]
+    age: tuple[int, int]
+    male_fraction: float
+    sites: tuple[str, ...]
+    metastatic_sites: tuple[str, ...]
+    therapies: tuple[str, ...]
+    tmb: tuple[float, float]
+    markers: dict[str, float]  # log2 fold change of the tumour compartment
+    breaks_per_chrom: float
+    altered_fraction: float
+    metastatic_fraction: float
+
+
+#: The simulated entities (OncoTree codes) and their biology.
+ENTITIES: dict[str, _Entity] = {
+    e.code: e
+    for e in [
+        _Entity(
+            "DSRCT",
+            "desmoplastic small round cell tumour",
+            "Desmoplastic small round cell tumour",
+            ("EWSR1::WT1",),
+            (15, 35),
+            0.8,
+            ("peritoneum", "omentum", "pelvis", "retroperitoneum"),
+            ("liver", "peritoneum", "lung", "lymph nodes"),
+            (
+                "VDC/IE chemotherapy (P6 protocol)",
+                "cytoreductive surgery and HIPEC",
+                "whole abdominopelvic radiotherapy",
+                "temozolomide + irinotecan",
+            ),
+            (0.5, 1.0),
+            {"WT1": 5.0, "DES": 3.0, "KRT8": 2.0},
+            0.3,
+            0.10,
+            0.85,
+        ),
+        _Entity(
+            "SYNS",
+            "synovial sarcoma",
+            "Synovial sarcoma",
+            ("SS18::SSX1", "SS18::SSX2"),
+            (15, 45),
+            0.5,
+            ("thigh", "knee", "foot", "chest wall"),
+            ("lung", "pleura", "bone"),
+            ("doxorubicin + ifosfamide", "trabectedin", "pazopanib"),
+            (0.4, 1.0),
+            {"TLE1": 4.0},
+            0.3,
+            0.10,
+            0.6,
+        ),
+        _Entity(
+            "ES",
+            "Ewing sarcoma",
+            "Ewing sarcoma",
+            ("EWSR1::FLI1",),
+            (10, 28),
+            0.6,
+            ("femur", "pelvis", "rib", "tibia"),
+            ("lung", "bone", "bone marrow"),
+            ("VIDE induction (Euro-Ewing)", "VAI consolidation", "high-dose busulfan-melphalan"),
+            (0.3, 0.8),
+            {"NKX2-2": 6.0, "NR0B1": 5.0, "CD99": 3.0},
+            0.5,
+            0.15,
+            0.5,
+        ),
+        _Entity(
+            "DDLS",
+            "dedifferentiated liposarcoma",
+            "Dedifferentiated liposarcoma",
+            (),
+            (50, 75),
+            0.6,
+            ("retroperitoneum", "thigh", "spermatic cord"),
+            ("liver", "lung", "peritoneum"),
+            ("surgery", "doxorubicin", "eribulin"),
+            (0.8, 2.0),
+            {"MDM2": 5.0, "CDK4": 4.5, "HMGA2": 3.0},
+            1.0,
+            0.25,
+            0.5,
+        ),
+        _Entity(
+            "LMS",
+            "leiomyosarcoma",
+            "Leiomyosarcoma",
+            (),
+            (40, 70),
+            0.3,
+            ("uterus", "retroperitoneum", "inferior vena cava", "thigh"),
+            ("lung", "liver", "bone"),
+            ("doxorubicin + dacarbazine", "gemcitabine + docetaxel", "trabectedin"),
+            (1.0, 3.0),
+            {"ACTA2": 3.0, "DES": 3.0, "MYOCD": 4.0, "CNN1": 3.0},
+            3.0,
+            0.5,
+            0.7,
+        ),
+        _Entity(
+            "GIST",
+            "gastrointestinal stromal tumour",
+            "Gastrointestinal stromal tumour",
+            (),
+            (50, 75),
+            0.5,
+            ("stomach", "small intestine"),
+            ("liver", "peritoneum"),
+            ("imatinib 400 mg", "sunitinib"),
+            (0.4, 1.0),
+            {"KIT": 6.0, "ANO1": 6.0},
+            0.5,
+            0.20,
+            0.5,
+        ),
+        _Entity(
+            "IMT",
+            "inflammatory myofibroblastic tumour",
+            "Inflammatory myofibroblastic tumour",
+            ("TPM3::ALK", "EML4::ALK"),
+            (8, 40),
+            0.5,
+            ("lung", "mesentery", "bladder"),
+            ("peritoneum", "lung"),
+            ("surgery", "crizotinib"),
+            (0.3, 0.9),
+            {"ALK": 6.0},
+            0.2,
+            0.05,
+            0.3,
+        ),
+        _Entity(
+            "ASPS",
+            "alveolar soft part sarcoma",
+            "Alveolar soft part sarcoma",
+            ("ASPSCR1::TFE3",),
+            (15, 35),
+            0.4,
+            ("thigh", "buttock", "tongue"),
+            ("lung", "brain", "bone"),
+            ("surgery", "pazopanib", "atezolizumab"),
+            (0.3, 0.7),
+            {"GPNMB": 4.0, "MET": 3.0, "TFE3": 2.0},
+            0.3,
+            0.10,
+            0.7,
+        ),
+    ]
+}
+
+_DEFAULT_OTHERS: dict[str, int] = {
+    "SYNS": 3,
+    "ES": 3,
+    "DDLS": 3,
+    "LMS": 3,
+    "GIST": 2,
+    "IMT": 2,
+    "ASPS": 2,
+}
+
+#: Submitted diagnoses that contradict the molecular truth: (entity, 0-based index within
+#: the entity, histology text as submitted, OncoTree code as submitted).
+_CONTRADICTIONS: tuple[tuple[str, int, str, str], ...] = (
+    ("DSRCT", 1, "Ewing sarcoma", "ES"),
+    ("DSRCT", 6, "Small round cell sarcoma, NOS", "RCSNOS"),
+    ("DSRCT", 14, "Extraskeletal Ewing sarcoma", "ES"),
+    ("DSRCT", 22, "Round cell sarcoma, NOS", "RCSNOS"),
+    ("ES", 1, "Desmoplastic small round cell tumour", "DSRCT"),
+    ("SYNS", 2, "Spindle cell sarcoma, high grade, NOS", "MFH"),
+    ("DDLS", 1, "Undifferentiated pleomorphic sarcoma", "MFH"),
+)
+
+#: Phosphosites of the kinases the target layer looks at: gene -> sites.
+_KINASE_SITES: dict[str, tuple[str, ...]] = {
+    "ERBB2": ("Y1248", "Y1221", "Y1222", "Y877", "Y1139", "Y1196"),
+    "EGFR": ("Y1068", "Y1173", "Y1148", "Y1086", "Y998"),
+    "KDR": ("Y1175", "Y1214", "Y1059", "Y951"),
+    "TYRO3": ("Y681", "Y685", "Y686"),
+    "KIT": ("Y703", "Y721", "Y823", "Y568", "Y570"),
+    "ALK": ("Y1278", "Y1282", "Y1283", "Y1604"),
+    "MET": ("Y1234", "Y1235", "Y1349"),
+    "PLCG1": ("Y783", "Y771", "Y1253"),
+    "MAPK14": ("T180", "Y182"),
+    "CDH5": ("Y685", "Y658"),
+    "MAPK1": ("T185", "Y187"),
+    "MAPK3": ("T202", "Y204"),
+    "AKT1": ("S473", "T308"),
+    "SRC": ("Y419",),
+    "PTK2": ("Y397", "Y576"),
+}
+#: Substrate sites of KDR (VEGFR2) raised together with its own sites when activated.
+KDR_SUBSTRATE_SITES: tuple[str, ...] = (
+    "PLCG1_Y783",
+    "PLCG1_Y771",
+    "MAPK14_T180",
+    "MAPK14_Y182",
+    "CDH5_Y685",
+)
+#: Sites raised when a kinase is activated (its activation/autophosphorylation sites).
+_ACTIVATION_SITES: dict[str, tuple[str, ...]] = {
+    "KDR": ("KDR_Y1175", "KDR_Y1214", "KDR_Y1059"),
+    "TYRO3": ("TYRO3_Y681", "TYRO3_Y685", "TYRO3_Y686"),
+    "KIT": ("KIT_Y703", "KIT_Y721", "KIT_Y823", "KIT_Y568", "KIT_Y570"),
+    "ALK": ("ALK_Y1278", "ALK_Y1282", "ALK_Y1283", "ALK_Y1604"),
+}
+
+#: Approximate European HLA class I allele frequencies (allelefrequencies.net; see module
+#: docstring). Only the ratios matter: each locus is renormalised.
+_HLA_FREQ: dict[str, dict[str, float]] = {
+    "A": {
+        "A*02:01": 0.25,
+        "A*01:01": 0.15,
+        "A*03:01": 0.13,
+        "A*24:02": 0.09,
+        "A*11:01": 0.06,
+        "A*68:01": 0.04,
+        "A*26:01": 0.03,
+        "A*32:01": 0.03,
+        "A*31:01": 0.025,
+        "A*29:02": 0.03,
+        "A*23:01": 0.02,
+        "A*25:01": 0.02,
+    },
+    "B": {
+        "B*07:02": 0.12,
+        "B*08:01": 0.10,
+        "B*44:02": 0.08,
+        "B*35:01": 0.06,
+        "B*51:01": 0.06,
+        "B*15:01": 0.06,
+        "B*18:01": 0.05,
+        "B*40:01": 0.05,
+        "B*44:03": 0.05,
+        "B*57:01": 0.04,
+        "B*27:05": 0.04,
+        "B*14:02": 0.03,
+        "B*13:02": 0.03,
+    },
+    "C": {
+        "C*07:01": 0.15,
+        "C*07:02": 0.13,
+        "C*04:01": 0.11,
+        "C*06:02": 0.09,
+        "C*03:04": 0.08,
+        "C*05:01": 0.08,
+        "C*12:03": 0.06,
+        "C*02:02": 0.05,
+        "C*03:03": 0.05,
+        "C*08:02": 0.04,
+        "C*15:02": 0.03,
+        "C*16:01": 0.04,
+        "C*01:02": 0.04,
+    },
+}
+_HLA_CLASS2 = {
+    "DRB1": ("DRB1*15:01", "DRB1*03:01", "DRB1*07:01", "DRB1*04:01", "DRB1*01:01"),
+    "DQB1": ("DQB1*06:02", "DQB1*02:01", "DQB1*03:01", "DQB1*05:01"),
+    "DPB1": ("DPB1*04:01", "DPB1*02:01", "DPB1*04:02"),
+}
+
+#: Dimensions of a cohort by ``size``: genes (None: all protein-coding genes), CpG probes,
+#: proteins, phosphosites, non-coding passenger variants per tumour.
+_SIZES: dict[str, dict[str, int | None]] = {
+    "demo": {"genes": None, "probes": 5_000, "proteins": 2_000, "sites": 3_000, "noncoding": 200},
+    "small": {"genes": 2_000, "probes": 1_000, "proteins": 300, "sites": 400, "noncoding": 40},
+}
+
+# --- ground truth --------------------------------------------------------------------
+
+
+@dataclass
+class PatientTruth:
+    """What the simulator put into one patient's data.
+
+    Attributes
+    ----------
+    patient_id, entity, entity_name
+        Pseudonymous id, true OncoTree code and its name.
+    submitted_histology, submitted_code
+        The diagnosis written into ``case.yaml`` (as pathology submitted it).
+    histology_contradicts
+        True when the submitted code is not the true entity.
+    defining_fusion
+        ``GENE5::GENE3`` or None; ``fusion_breakpoints`` its GRCh38 breakpoints.
+    driver_alterations
+        Human-readable driver events, e.g. ``TP53 p.Arg273His``, ``MDM2 amplification``.
+    activated_kinases
+        Kinases whose activation sites (and substrates) are raised in the phosphoproteome.
+    erbb2_expressed, erbb2_activated, cldn6_high, sstr2_high, sstr3_high, sstr5_high,
+    kdr_activated, tyro3_high, tyro3_activated
+        Target states (RNA and protein for "expressed"/"high"; phosphosites for
+        "activated").
+    tmb
+        PASS non-synonymous coding variants per Mb (:data:`TMB_TERRITORY_MB`).
+    """
+
+    patient_id: str
+    entity: str
+    entity_name: str
+    submitted_histology: str
+    submitted_code: str
+    histology_contradicts: bool
+    defining_fusion: str | None
+    fusion_breakpoints: list[str]
+    driver_alterations: list[str]
+    activated_kinases: list[str]
+    erbb2_expressed: bool
+    erbb2_activated: bool
+    cldn6_high: bool
+    sstr2_high: bool
+    sstr3_high: bool
+    sstr5_high: bool
+    kdr_activated: bool
+    tyro3_high: bool
+    tyro3_activated: bool
+    tmb: float
+    sex: str
+    age_at_diagnosis: int
+    tumour_sample: str
+    normal_sample: str
+    tumour_cell_content: float
+    hla_alleles: list[str]
+    hla_source: str  # optitype / arcashla / case.yaml
+    formats: dict[str, str]
+    files: dict[str, str]  # layer -> path relative to the case folder
+    file_samples: dict[str, str]  # layer -> tumour sample name inside the file
+    expression_batch: int
+    proteome_batch: int
+    methylation_platform: str
+    copy_number_events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class CohortTruth:
+    """Ground truth of a simulated cohort, also written as ``truth.json``."""
+
+    seed: int
+    size: str
+    patients: list[PatientTruth]
+    tmb_territory_mb: float = TMB_TERRITORY_MB
+    kdr_substrate_sites: list[str] = field(default_factory=lambda: list(KDR_SUBSTRATE_SITES))
+
+    def patient(self, patient_id: str) -> PatientTruth:
+        """The truth of one patient, by id."""
+        for p in self.patients:
+            if p.patient_id == patient_id:
+                return p
+        raise KeyError(patient_id)
+
+    @property
+    def entities(self) -> list[str]:
+        """True entities present, in first-seen order."""
+        return list(dict.fromkeys(p.entity for p in self.patients))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> CohortTruth:
+        """Read a ``truth.json`` written by :func:`simulate_cohort`."""
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        patients = [PatientTruth(**p) for p in raw.pop("patients")]
+        return cls(patients=patients, **raw)
+
+
+# --- deterministic compressed writers ------------------------------------------------
+
+_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_BGZF_BLOCK_INPUT = 0xFF00  # bgzip's input block size; keeps every block under 64 KiB
+
+
+def _bgzf_block(data: bytes, level: int) -> bytes:
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+    deflated = comp.compress(data) + comp.flush()
+    if len(deflated) + 26 > 65536:  # incompressible: store
+        comp = zlib.compressobj(0, zlib.DEFLATED, -15)
+        deflated = comp.compress(data) + comp.flush()
+    bsize = len(deflated) + 25
+    header = struct.pack("<BBBBIBBHBBHH", 31, 139, 8, 4, 0, 0, 255, 6, 66, 67, 2, bsize)
+    return header + deflated + struct.pack("<II", zlib.crc32(data), len(data))
+
+
+def _write_bgzf(path: Path, text: str, *, level: int = 6) -> None:
+    """Write ``text`` BGZF-compressed (SAM/BAM spec 4.1), readable by tabix and cyvcf2."""
+    data = text.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        for start in range(0, len(data), _BGZF_BLOCK_INPUT):
+            fh.write(_bgzf_block(data[start : start + _BGZF_BLOCK_INPUT], level))
+        fh.write(_BGZF_EOF)
+
+
+def _write_text(path: Path, text: str, *, bom: bool = False) -> None:
+    """Write UTF-8 text; ``.gz`` paths as plain gzip with a fixed header (mtime 0)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    if path.suffix == ".gz":
+        with (
+            open(path, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+        ):
+            gz.write(data)
+    else:
+        path.write_bytes(data)
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """SafeDumper that writes repeated values out instead of YAML anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _yaml(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _table(header: Sequence[str], columns: Sequence[Sequence[str]]) -> str:
+    """Tab-separated text from a header and string columns."""
+    lines = ["\t".join(header)]
+    lines.extend("\t".join(row) for row in zip(*columns, strict=True))
+    return "\n".join(lines) + "\n"
+
+
+def _rows(columns: list[list[str]], keep: np.ndarray) -> list[list[str]]:
+    """The rows of string columns where ``keep`` is true."""
+    idx = np.flatnonzero(keep)
+    return [[col[i] for i in idx] for col in columns]
+
+
+def _fmt(values: Iterable[float], spec: str) -> list[str]:
+    return [format(v, spec) for v in values]
+
+
+def _fmt_int(values: Iterable[float]) -> list[str]:
+    return [str(int(v)) for v in values]
+
+
+# --- the shared world ---------------------------------------------------------------
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(key))))
+
+
+def _name_key(name: str) -> int:
+    return zlib.crc32(name.encode("ascii"))
+
+
+def _universe_rng(name: str) -> np.random.Generator:
+    return _rng(UNIVERSE_SEED, _name_key(name))
+
+
+class _World:
+    """Gene, probe, protein and site universes with their baselines (seed-independent)."""
+
+    def __init__(self, size: str) -> None:
+        dims = _SIZES[size]
+        table = reference.genes()
+        self.gene_table = table
+        symbols_all = table["symbol"].to_numpy(dtype=object)
+        pc = table[
+            (table["gene_type"] == "protein_coding") & ~table["symbol"].duplicated(keep="first")
+        ]
+        pc_idx = pc.index.to_numpy()
+        # Symbol -> row of the gene table, protein-coding rows winning over namesakes.
+        self.gene_index = {s: i for i, s in reversed(list(enumerate(symbols_all)))}
+        self.gene_index.update({symbols_all[i]: int(i) for i in pc_idx})
+        n_all = len(pc_idx)
+        rng = _universe_rng("genes")
+        # Transcript lengths (salmon "Length" is a transcript length, not the gene span).
+        length = np.clip(rng.lognormal(7.8, 0.6, n_all), 300, 20_000)
+        on = rng.random(n_all) < 0.72
+        mu = np.where(on, rng.normal(3.0, 2.0, n_all), rng.normal(-3.0, 1.5, n_all))
+        batch = rng.normal(0.0, 0.25, n_all)
+        order = rng.permutation(n_all)
+        if dims["genes"] is not None:
+            must = {g for e in ENTITIES.values() for g in e.markers}
+            must |= {
+                "ERBB2",
+                "CLDN6",
+                "SSTR2",
+                "SSTR3",
+                "SSTR5",
+                "KDR",
+                "TYRO3",
+                "EGFR",
+                "GAPDH",
+                "ACTB",
+                *_UNIPROT,
+                *_KINASE_SITES,
+            }
+            sym = pc["symbol"].to_numpy(dtype=object)
+            keep = np.array([s in must for s in sym])
+            rest = [i for i in order if not keep[i]][: int(dims["genes"]) - int(keep.sum())]
+            sel = np.sort(np.concatenate([np.flatnonzero(keep), np.array(rest, dtype=int)]))
+        else:
+            sel = np.arange(n_all)
+        self.genes = pc["symbol"].to_numpy(dtype=object)[sel]
+        self.gene_rows = pc_idx[sel]
+        self.gene_pos = {g: i for i, g in enumerate(self.genes)}
+        self.length = length[sel]
+        self.eff_length = np.maximum(self.length - 180.0, 20.0)
+        base = mu[sel]
+        # Baselines of the target genes in tumour and stroma (log2 TPM).
+        for gene, value in {
+            "ERBB2": 1.5,
+            "CLDN6": -2.0,
+            "SSTR2": 0.5,
+            "SSTR3": -0.5,
+            "SSTR5": -1.0,
+            "KDR": 3.0,
+            "TYRO3": 2.0,
+            "WT1": -1.0,
+            "GAPDH": 10.0,
+            "ACTB": 10.5,
+            "EGFR": 3.0,
+            "KIT": 1.0,
+            "ALK": -2.0,
+            "NKX2-2": -2.5,
+            "TLE1": 2.0,
+            "MDM2": 3.5,
+            "CDK4": 4.0,
+        }.items():
+            if gene in self.gene_pos:
+                base[self.gene_pos[gene]] = value
+        self.base = base
+        self.batch = batch[sel]
+        self.pc_symbols = pc["symbol"].to_numpy(dtype=object)
+        # GENCODE genes without a name carry their Ensembl id as symbol; VEP, MaxQuant and
+        # fusion callers would show no symbol for them, so they get no variants or proteins.
+        self.pc_named = ~pc["symbol"].str.startswith("ENSG").to_numpy(dtype=bool)
+        self.pc_rows = pc_idx
+        self.pc_starts = pc["start"].to_numpy(dtype=np.int64)
+        self.pc_ends = pc["end"].to_numpy(dtype=np.int64)
+        self.pc_chroms = pc["chrom"].to_numpy(dtype=object)
+        self.pc_strands = pc["strand"].to_numpy(dtype=object)
+        self.n_probes = int(dims["probes"])  # type: ignore[arg-type]
+        self.n_proteins = int(dims["proteins"])  # type: ignore[arg-type]
+        self.n_sites = int(dims["sites"])  # type: ignore[arg-type]
+        self.n_noncoding = int(dims["noncoding"])  # type: ignore[arg-type]
+        self._proteins: pd.DataFrame | None = None
+        self._sites: pd.DataFrame | None = None
+        self._probes: dict[str, np.ndarray] | None = None
+
+    # genes -------------------------------------------------------------------------
+    def gene_id(self, symbol: str) -> str:
+        if symbol in ENSEMBL_GENE_IDS:
+            return ENSEMBL_GENE_IDS[symbol]
+        return f"ENSG9{self.gene_index.get(symbol, 0):010d}"
+
+    def gene(self, symbol: str) -> tuple[str, int, int, str]:
+        row = self.gene_table.iloc[self.gene_index[symbol]]
+        return str(row["chrom"]), int(row["start"]), int(row["end"]), str(row["strand"])
+
+    # proteins ----------------------------------------------------------------------
+    @property
+    def proteins(self) -> pd.DataFrame:
+        if self._proteins is None:
+            self._proteins = _protein_universe(self, self.n_proteins)
+        return self._proteins
+
+    @property
+    def sites(self) -> pd.DataFrame:
+        if self._sites is None:
+            self._sites = _site_universe(self.proteins, self.n_sites)
+        return self._sites
+
+    @property
+    def probes(self) -> dict[str, np.ndarray]:
+        if self._probes is None:
+            self._probes = _probe_universe(self.n_probes)
+        return self._probes
+
+
+def _protein_universe(world: _World, n: int) -> pd.DataFrame:
+    """Proteins quantified by the MS runs: targets/markers plus abundant others."""
+    rng = _universe_rng("proteins")
+    genes = world.genes
+    must = [
+        g
+        for g in [*_UNIPROT, *_KINASE_SITES, "CLDN6", "SSTR2", "SSTR3", "SSTR5"]
+        if g in world.gene_pos
+    ]
+    must = list(dict.fromkeys(must))
+    weight = np.exp2(np.clip(world.base, -4, 12) * 0.6)
+    weight[np.char.startswith(genes.astype(str), "ENSG")] = 0
+    weight[[world.gene_pos[g] for g in must]] = 0
+    n_rest = max(0, min(n - len(must), int((weight > 0).sum())))
+    rest = rng.choice(len(genes), size=n_rest, replace=False, p=weight / weight.sum())
+    idx = np.array(sorted({world.gene_pos[g] for g in must} | set(rest.tolist())))
+    symbols = genes[idx]
+    lengths = np.clip(rng.lognormal(6.1, 0.55, len(idx)), 80, 5000).astype(int)
+    acc = []
+    for k, (s, i) in enumerate(zip(symbols, idx, strict=True)):
+        if s in _UNIPROT:
+            acc.append(_UNIPROT[s][0])
+            lengths[k] = _UNIPROT[s][1]
+        else:
+            acc.append(f"SIM{int(world.gene_rows[i]):05d}")
+    # Protein abundance follows RNA loosely (Spearman ~0.5 across genes).
+    base = 21.0 + 0.9 * np.clip(world.base[idx], -4, 12) + rng.normal(0, 1.3, len(idx))
+    # Membrane targets are harder to see by MS than their RNA suggests.
+    fixed = {
+        "ERBB2": 23.0,
+        "KDR": 22.5,
+        "EGFR": 23.0,
+        "TYRO3": 22.0,
+        "CLDN6": 21.0,
+        "SSTR2": 20.5,
+        "SSTR3": 20.0,
+        "SSTR5": 20.0,
+    }
+    for k, s in enumerate(symbols):
+        if s in fixed:
+            base[k] = fixed[s]
+    return pd.DataFrame(
+        {
+            "gene": symbols.astype(object),
+            "gene_pos": idx,
+            "accession": acc,
+            "length": lengths,
+            "base": base,
+            "n_isoforms": rng.integers(1, 4, len(idx)),
+            "multi_gene": rng.random(len(idx)) < 0.02,
+        }
+    )
+
+
+def _site_universe(proteins: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Phosphosites: the kinase/substrate sites plus random S/T/Y sites on the proteome."""
+    rng = _universe_rng("sites")
+    rows: list[tuple[str, str, int, str]] = []
+    present = set(proteins["gene"])
+    for gene, sites in _KINASE_SITES.items():
+        if gene in present:
+            rows.extend((gene, s[0], int(s[1:]), "key") for s in sites)
+    seen = {(g, a + str(p)) for g, a, p, _ in rows}
+    lengths = dict(zip(proteins["gene"], proteins["length"], strict=True))
+    genes = proteins["gene"].to_numpy(dtype=object)
+    while len(rows) < n:
+        k = n - len(rows)
+        g = genes[rng.integers(0, len(genes), k)]
+        aa = rng.choice(np.array(["S", "T", "Y"]), size=k, p=[0.86, 0.12, 0.02])
+        pos = (rng.random(k) * np.array([lengths[x] for x in g])).astype(int) + 1
+        for gi, ai, pi in zip(g, aa, pos, strict=True):
+            key = (gi, f"{ai}{pi}")
+            if key not in seen:
+                seen.add(key)
+                rows.append((gi, ai, int(pi), "random"))
+    rows = rows[:n]
+    df = pd.DataFrame(rows, columns=["gene", "aa", "position", "kind"])
+    df["site"] = df["aa"] + df["position"].astype(str)
+    df["feature"] = df["gene"] + "_" + df["site"]
+    m = len(df)
+    df["base"] = rng.normal(22.5, 2.2, m)
+    key = df["kind"] == "key"
+    df.loc[key, "base"] = rng.normal(24.5, 0.8, int(key.sum()))  # well observed
+    df["loc_prob"] = np.where(key, rng.uniform(0.93, 1.0, m), rng.beta(8, 1.2, m))
+    df["loc_prob"] = df["loc_prob"].round(6)
+    aas = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
+    windows = rng.choice(aas, size=(m, 31))
+    windows[:, 15] = df["aa"].to_numpy()
+    df["window"] = ["".join(w) for w in windows]
+    return df
+
+
+def _probe_universe(n: int) -> dict[str, np.ndarray]:
+    """CpG probes: ids, base beta and per-entity class patterns (first ``n`` of 850,000)."""
+    total = 850_000
+    n = min(n, total)
+    # 'cg' + 8 digits from a bijection of the probe index (unique, deterministic).
+    num = (np.arange(n, dtype=np.int64) * 7_368_787 + 1_234_567) % 100_000_000
+    ids = np.array([f"cg{v:08d}" for v in num], dtype=object)
+    rng = _universe_rng("probes")
+    u = rng.random(total)[:n]
+    low = rng.beta(2, 20, total)[:n]
+    high = rng.beta(20, 3, total)[:n]
+    mid = rng.uniform(0.25, 0.75, total)[:n]
+    base = np.where(u < 0.45, low, np.where(u < 0.85, high, mid))
+    strand = rng.random(total)[:n] < 0.5
+    conv = rng.random(total)[:n] < 0.5
+    itype = rng.random(total)[:n] < 0.3
+    suffix = np.array(
+        [
+            f"_{'T' if s else 'B'}{'C' if c else 'O'}{'1' if t else '2'}1"
+            for s, c, t in zip(strand, conv, itype, strict=True)
+        ],
+        dtype=object,
+    )
+    patterns = {}
+    for code in ENTITIES:
+        r = _universe_rng(f"methylation-class-{code}")
+        member = r.random(total)[:n] < 0.06
+        target = np.where(base > 0.5, r.beta(2, 18, total)[:n], r.beta(18, 3, total)[:n])
+        patterns[code] = np.where(member, target, base)
+    return {"ids": ids, "base": base, "suffix": suffix, **patterns}
+
+
+# --- per-patient plan -------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    pid: str
+    entity: _Entity
+    ent_no: int
+    idx: int  # index within the entity
+    order: int  # index within the cohort
+    seed: int
+    sex: str = "male"
+    age: int = 30
+    diagnosis_date: dt.date = dt.date(2020, 1, 1)
+    collection_date: dt.date = dt.date(2020, 2, 1)
+    purity: float = 0.6
+    fusion: _Fusion | None = None
+    submitted: tuple[str, str] = ("", "")
+    targets: dict[str, bool] = field(default_factory=dict)
+    tmb_target: float = 0.5
+    stage: str = "metastatic"
+    site: str = ""
+    origin: str = "primary"
+    metastatic_sites: list[str] = field(default_factory=list)
+    ecog: int = 1
+    prior: list[str] = field(default_factory=list)
+    expression_batch: int = 1
+    proteome_batch: int = 1
+    proteome_name: str = ""
+    hla: list[str] = field(default_factory=list)
+
+    def rng(self, layer: str) -> np.random.Generator:
+        return _rng(self.seed, self.ent_no, self.idx, _name_key(layer))
+
+    @property
+    def tumour(self) -> str:
+        return f"{self.pid}-T1"
+
+    @property
+    def normal(self) -> str:
+        return f"{self.pid}-N"
+
+
+def _counts(n: int, fraction: float, minimum: int = 0) -> int:
+    return min(n, max(minimum, round(fraction * n)))
+
+
+def _plan_cohort(seed: int, n_dsrct: int, others: dict[str, int]) -> list[_Plan]:
+    plans: list[_Plan] = []
+    counts = {"DSRCT": n_dsrct, **others}
+    for code in ENTITIES:
+        n = counts.get(code, 0)
+        entity = ENTITIES[code]
+        ent_no = list(ENTITIES).index(code) + 1
+        crng = _rng(seed, ent_no, 0xC0)
+        n_male = _counts(n, entity.male_fraction)
+        male = np.zeros(n, bool)
+        male[crng.permutation(n)[:n_male]] = True
+        # Target states of DSRCT are assigned in exact proportions (MASTER DSRCT study).
+        states: dict[str, np.ndarray] = {}
+        spec = {
+            "erbb2": (0.8, 1),
+            "cldn6": (1 / 3, 1),
+            "sstr2": (0.6, 1),
+            "sstr3": (0.5, 0),
+            "sstr5": (0.4, 0),
+            "tyro3": (0.1, 1),
+        }
+        for name, (frac, minimum) in spec.items():
+            arr = np.zeros(n, bool)
+            if code == "DSRCT" and n:
+                arr[crng.permutation(n)[: _counts(n, frac, minimum)]] = True
+            states[name] = arr
+        kdr = np.zeros(n, bool)
+        if code == "DSRCT" and n:
+            kdr[crng.permutation(n)[: 2 if n >= 20 else 1]] = True
+        tyro3_act = np.zeros(n, bool)
+        if code == "DSRCT" and states["tyro3"].any():
+            tyro3_act[np.flatnonzero(states["tyro3"])[0]] = True
+        for i in range(n):
+            p = _Plan(
+                pid=f"{code}-{i + 1:03d}",
+                entity=entity,
+                ent_no=ent_no,
+                idx=i,
+                order=len(plans),
+                seed=seed,
+            )
+            r = p.rng("clinical")
+            p.sex = "male" if male[i] else "female"
+            lo, hi = entity.age
+            p.age = int(r.integers(lo, hi + 1))
+            p.diagnosis_date = dt.date(2017, 1, 2) + dt.timedelta(days=int(r.integers(0, 2500)))
+            p.collection_date = p.diagnosis_date + dt.timedelta(days=int(r.integers(10, 540)))
+            p.purity = round(float(r.uniform(0.3, 0.9)), 2)
+            if entity.fusions:
+                p.fusion = FUSIONS[entity.fusions[int(r.integers(0, len(entity.fusions)))]]
+            p.submitted = (entity.histology, code)
+            for c_code, c_idx, text, sub_code in _CONTRADICTIONS:
+                if c_code == code and c_idx == i:
+                    p.submitted = (text, sub_code)
+            p.targets = {k: bool(v[i]) for k, v in states.items()}
+            p.targets["kdr_activated"] = bool(kdr[i])
+            p.targets["tyro3_activated"] = bool(tyro3_act[i])
+            p.tmb_target = float(r.uniform(*entity.tmb))
+            p.stage = "metastatic" if r.random() < entity.metastatic_fraction else "localised"
+            p.site = str(r.choice(entity.sites))
+            if p.stage == "metastatic":
+                k = int(r.integers(1, 3))
+                p.metastatic_sites = sorted(
+                    str(s) for s in r.choice(entity.metastatic_sites, size=k, replace=False)
+                )
+                p.origin = "metastasis" if r.random() < 0.4 else "primary"
+                if p.origin == "metastasis":
+                    p.site = p.metastatic_sites[0]
+            p.ecog = int(r.choice([0, 1, 1, 2]))
+            k = int(r.integers(1, len(entity.therapies) + 1))
+            p.prior = [str(t) for t in entity.therapies[:k]]
+            p.expression_batch = 1 + int(r.random() < 0.4)
+            p.hla = _draw_hla(p.rng("hla"))
+            plans.append(p)
+    for p in plans:
+        p.proteome_batch = 1 + p.order // 2
+        p.proteome_name = f"MQ{p.proteome_batch:02d}_{1 + p.order % 2}"
+    return plans
+
+
+def _draw_hla(r: np.random.Generator) -> list[str]:
+    alleles = []
+    for freq in _HLA_FREQ.values():
+        names = list(freq)
+        prob = np.array(list(freq.values()))
+        prob = prob / prob.sum()
+        pick = sorted(str(a) for a in r.choice(names, size=2, p=prob))
+        alleles.extend(f"HLA-{a}" for a in pick)
+    return alleles
+
+
+# --- variants ----------------------------------------------------------------------
+
+_AA3 = np.array(
+    [
+        "Ala",
+        "Arg",
+        "Asn",
+        "Asp",
+        "Cys",
+        "Gln",
+        "Glu",
+        "Gly",
+        "His",
+        "Ile",
+        "Leu",
+        "Lys",
+        "Met",
+        "Phe",
+        "Pro",
+        "Ser",
+        "Thr",
+        "Trp",
+        "Tyr",
+        "Val",
+    ]
+)
+_AA1 = np.array(list("ARNDCQEGHILKMFPSTWYV"))
+_COMPLEMENT = str.maketrans("ACGT", "TGCA")
+_IMPACT = {
+    "missense_variant": "MODERATE",
+    "synonymous_variant": "LOW",
+    "stop_gained": "HIGH",
+    "frameshift_variant": "HIGH",
+    "inframe_deletion": "MODERATE",
+    "splice_donor_variant": "HIGH",
+    "splice_acceptor_variant": "HIGH",
+    "intron_variant": "MODIFIER",
+    "3_prime_UTR_variant": "MODIFIER",
+    "5_prime_UTR_variant": "MODIFIER",
+    "downstream_gene_variant": "MODIFIER",
+}
+_NONSYN = {
+    "missense_variant",
+    "stop_gained",
+    "frameshift_variant",
+    "inframe_deletion",
+    "splice_donor_variant",
+    "splice_acceptor_variant",
+}
+_MAF_CLASS = {
+    "missense_variant": "Missense_Mutation",
+    "synonymous_variant": "Silent",
+    "stop_gained": "Nonsense_Mutation",
+    "inframe_deletion": "In_Frame_Del",
+    "splice_donor_variant": "Splice_Site",
+    "splice_acceptor_variant": "Splice_Site",
+    "intron_variant": "Intron",
+    "3_prime_UTR_variant": "3'UTR",
+    "5_prime_UTR_variant": "5'UTR",
+    "downstream_gene_variant": "3'Flank",
+}
+_FILTERS = np.array(
+    [
+        "weak_evidence",
+        "strand_bias",
+        "germline",
+        "normal_artifact",
+        "panel_of_normals",
+        "clustered_events",
+        "weak_evidence;strand_bias",
+        "germline;normal_artifact",
+    ]
+)
+
+#: Driver variants with their real GRCh38 coordinates and HGVS (TP53 hotspots per
+#: cancerhotspots.org, Chang et al., Cancer Discov 2018, doi:10.1158/2159-8290.CD-17-0321;
+#: KIT exon 11 per Hirota 1998). RB1/STAG2 truncations: plausible positions in the gene.
+_DRIVERS: dict[str, dict[str, Any]] = {
+    "TP53_R273H": {
+        "gene": "TP53",
+        "chrom": "chr17",
+        "pos": 7_673_802,
+        "ref": "C",
+        "alt": "T",
+        "csq": "missense_variant",
+        "c": "c.818G>A",
+        "p": "p.Arg273His",
+        "aa": "R/H",
+        "codons": "cGt/cAt",
+        "prot": 273,
+        "exon": "8/11",
+    },
+    "TP53_R248Q": {
+        "gene": "TP53",
+        "chrom": "chr17",
+        "pos": 7_674_220,
+        "ref": "C",
+        "alt": "T",
+        "csq": "missense_variant",
+        "c": "c.743G>A",
+        "p": "p.Arg248Gln",
+        "aa": "R/Q",
+        "codons": "cGg/cAg",
+        "prot": 248,
+        "exon": "7/11",
+    },
+    "TP53_R213*": {
+        "gene": "TP53",
+        "chrom": "chr17",
+        "pos": 7_674_894,
+        "ref": "G",
+        "alt": "A",
+        "csq": "stop_gained",
+        "c": "c.637C>T",
+        "p": "p.Arg213Ter",
+        "aa": "R/*",
+        "codons": "Cga/Tga",
+        "prot": 213,
+        "exon": "6/11",
+    },
+    "TP53_R175H": {
+        "gene": "TP53",
+        "chrom": "chr17",
+        "pos": 7_675_088,
+        "ref": "C",
+        "alt": "T",
+        "csq": "missense_variant",
+        "c": "c.524G>A",
+        "p": "p.Arg175His",
+        "aa": "R/H",
+        "codons": "cGc/cAc",
+        "prot": 175,
+        "exon": "5/11",
+    },
+    "KIT_W557_K558del": {
+        "gene": "KIT",
+        "chrom": "chr4",
+        "pos": 54_727_435,
+        "ref": "GTGGAAG",
+        "alt": "G",
+        "csq": "inframe_deletion",
+        "c": "c.1669_1674del",
+        "p": "p.Trp557_Lys558del",
+        "aa": "WK/-",
+        "codons": "TGGAAG/-",
+        "prot": 557,
+        "exon": "11/21",
+    },
+    "KIT_V560D": {
+        "gene": "KIT",
+        "chrom": "chr4",
+        "pos": 54_727_446,
+        "ref": "T",
+        "alt": "A",
+        "csq": "missense_variant",
+        "c": "c.1679T>A",
+        "p": "p.Val560Asp",
+        "aa": "V/D",
+        "codons": "gTt/gAt",
+        "prot": 560,
+        "exon": "11/21",
+    },
+    "RB1_R358*": {
+        "gene": "RB1",
+        "chrom": "chr13",
+        "pos": 48_367_512,
+        "ref": "C",
+        "alt": "T",
+        "csq": "stop_gained",
+        "c": "c.1072C>T",
+        "p": "p.Arg358Ter",
+        "aa": "R/*",
+        "codons": "Cga/Tga",
+        "prot": 358,
+        "exon": "11/27",
+    },
+    "STAG2_R216*": {
+        "gene": "STAG2",
+        "chrom": "chrX",
+        "pos": 124_044_023,
+        "ref": "C",
+        "alt": "T",
+        "csq": "stop_gained",
+        "c": "c.646C>T",
+        "p": "p.Arg216Ter",
+        "aa": "R/*",
+        "codons": "Cga/Tga",
+        "prot": 216,
+        "exon": "8/35",
+    },
+}
+
+
+def _short_hgvsp(p: str) -> str:
+    out = p
+    for three, one in zip(_AA3, _AA1, strict=True):
+        out = out.replace(three, one)
+    return out.replace("Ter", "*")
+
+
+def _passengers(
+    world: _World, r: np.random.Generator, n_coding: int, n_syn: int, n_noncoding: int
+) -> pd.DataFrame:
+    """Random somatic passengers inside protein-coding genes (vectorised)."""
+    n = n_coding + n_syn + n_noncoding
+    if n == 0:
+        return pd.DataFrame()
+    spans = (world.pc_ends - world.pc_starts + 1).astype(float)
+    auto = np.isin(world.pc_chroms, _CHROMS)
+    w = np.where(auto & world.pc_named, spans, 0.0)
+    gi = r.choice(len(spans), size=n, p=w / w.sum())
+    pos = world.pc_starts[gi] + (r.random(n) * spans[gi]).astype(np.int64)
+    chrom = world.pc_chroms[gi]
+    strand = world.pc_strands[gi]
+    genes = world.pc_symbols[gi]
+    kind = np.array(["coding"] * n_coding + ["syn"] * n_syn + ["noncoding"] * n_noncoding)
+    u = r.random(n)
+    csq = np.empty(n, dtype=object)
+    cod = kind == "coding"
+    csq[cod] = np.where(
+        u[cod] < 0.78,
+        "missense_variant",
+        np.where(
+            u[cod] < 0.86,
+            "stop_gained",
+            np.where(
+                u[cod] < 0.94,
+                "frameshift_variant",
+                np.where(
+                    u[cod] < 0.97,
+                    "inframe_deletion",
+                    np.where(u[cod] < 0.985, "splice_donor_variant", "splice_acceptor_variant"),
+                ),
+            ),
+        ),
+    )
+    csq[kind == "syn"] = "synonymous_variant"
+    nc = kind == "noncoding"
+    csq[nc] = np.where(
+        u[nc] < 0.8,
+        "intron_variant",
+        np.where(
+            u[nc] < 0.92,
+            "3_prime_UTR_variant",
+            np.where(u[nc] < 0.97, "5_prime_UTR_variant", "downstream_gene_variant"),
+        ),
+    )
+    bases = np.array(list("ACGT"))
+    b = r.integers(0, 4, n)
+    ref_b = bases[b]
+    # Transitions (A<->G, C<->T) twice as likely as transversions.
+    transition = np.array([2, 3, 0, 1])[b]
+    transversion = (b + np.where(r.random(n) < 0.5, 1, 3)) % 4
+    alt_b = bases[np.where(r.random(n) < 0.67, transition, transversion)]
+    ref = ref_b.astype(object)
+    alt = alt_b.astype(object)
+    fs = csq == "frameshift_variant"
+    ins = fs & (r.random(n) < 0.4)
+    dele = (fs & ~ins) | (csq == "inframe_deletion")
+    del_len = np.where(csq == "inframe_deletion", 3, r.integers(1, 3, n))
+    ins_len = r.integers(1, 3, n)
+    for i in np.flatnonzero(dele):
+        ref[i] = ref_b[i] + "".join(bases[r.integers(0, 4, int(del_len[i]))])
+        alt[i] = ref_b[i]
+    for i in np.flatnonzero(ins):
+        alt[i] = ref_b[i] + "".join(bases[r.integers(0, 4, int(ins_len[i]))])
+    prot = r.integers(10, 900, n)
+    cds = prot * 3 - r.integers(0, 3, n)
+    a_ref = r.integers(0, 20, n)
+    a_alt = (a_ref + r.integers(1, 20, n)) % 20
+    c_ref = np.where(strand == "-", [b.translate(_COMPLEMENT) for b in ref_b], ref_b)
+    c_alt = np.where(strand == "-", [b.translate(_COMPLEMENT) for b in alt_b], alt_b)
+    hgvsc = np.empty(n, dtype=object)
+    hgvsp = np.empty(n, dtype=object)
+    aa_col = np.empty(n, dtype=object)
+    codons = np.empty(n, dtype=object)
+    for i in range(n):
+        c, k = csq[i], int(prot[i])
+        r3, a3 = _AA3[a_ref[i]], _AA3[a_alt[i]]
+        r1, a1 = _AA1[a_ref[i]], _AA1[a_alt[i]]
+        codon_ref = f"{c_ref[i].lower()}{c_ref[i]}{c_ref[i].lower()}"
+        if c == "missense_variant":
+            hgvsc[i] = f"c.{cds[i]}{c_ref[i]}>{c_alt[i]}"
+            hgvsp[i] = f"p.{r3}{k}{a3}"
+            aa_col[i] = f"{r1}/{a1}"
+            codons[i] = f"{codon_ref}/{codon_ref[0]}{c_alt[i]}{codon_ref[2]}"
+        elif c == "synonymous_variant":
+            hgvsc[i] = f"c.{cds[i]}{c_ref[i]}>{c_alt[i]}"
+            hgvsp[i] = f"p.{r3}{k}%3D"  # VEP escapes '=' in VCF output
+            aa_col[i] = r1
+            codons[i] = f"{codon_ref}/{codon_ref[0]}{codon_ref[1]}{c_alt[i]}"
+        elif c == "stop_gained":
+            hgvsc[i] = f"c.{cds[i]}{c_ref[i]}>{c_alt[i]}"
+            hgvsp[i] = f"p.{r3}{k}Ter"
+            aa_col[i] = f"{r1}/*"
+            codons[i] = f"{codon_ref}/{c_alt[i]}ga"
+        elif c == "frameshift_variant":
+            if ins[i]:
+                hgvsc[i] = f"c.{cds[i]}_{cds[i] + 1}ins{str(alt[i])[1:]}"
+            else:
+                dl = len(str(ref[i])) - 1
+                hgvsc[i] = f"c.{cds[i]}del" if dl == 1 else f"c.{cds[i]}_{cds[i] + dl - 1}del"
+            hgvsp[i] = f"p.{r3}{k}{a3}fsTer{int(prot[i]) % 40 + 3}"
+            aa_col[i] = f"{r1}/X"
+            codons[i] = "-"
+        elif c == "inframe_deletion":
+            hgvsc[i] = f"c.{cds[i]}_{cds[i] + 2}del"
+            hgvsp[i] = f"p.{r3}{k}del"
+            aa_col[i] = f"{r1}/-"
+            codons[i] = f"{str(ref[i])[1:].lower()}/-"
+        elif c in ("splice_donor_variant", "splice_acceptor_variant"):
+            sign = "+" if c == "splice_donor_variant" else "-"
+            hgvsc[i] = f"c.{cds[i]}{sign}{1 + int(u[i] * 10) % 2}{c_ref[i]}>{c_alt[i]}"
+            hgvsp[i] = ""
+            aa_col[i] = ""
+            codons[i] = ""
+        elif c == "intron_variant":
+            hgvsc[i] = f"c.{cds[i]}+{20 + int(u[i] * 5000)}{c_ref[i]}>{c_alt[i]}"
+            hgvsp[i] = aa_col[i] = codons[i] = ""
+        elif c == "3_prime_UTR_variant":
+            hgvsc[i] = f"c.*{10 + int(u[i] * 2000)}{c_ref[i]}>{c_alt[i]}"
+            hgvsp[i] = aa_col[i] = codons[i] = ""
+        elif c == "5_prime_UTR_variant":
+            hgvsc[i] = f"c.-{5 + int(u[i] * 200)}{c_ref[i]}>{c_alt[i]}"
+            hgvsp[i] = aa_col[i] = codons[i] = ""
+        else:
+            hgvsc[i] = hgvsp[i] = aa_col[i] = codons[i] = ""
+    coding = np.isin(csq, list(_NONSYN | {"synonymous_variant"}))
+    n_exons = r.integers(3, 30, n)
+    ex = np.minimum(r.integers(1, 30, n), n_exons)
+    rows = world.pc_rows[gi]
+    return pd.DataFrame(
+        {
+            "chrom": chrom,
+            "pos": pos,
+            "ref": ref,
+            "alt": alt,
+            "gene": genes,
+            "gene_id": [world.gene_id(g) for g in genes],
+            "transcript": [f"ENST9{int(x):010d}.1" for x in rows],
+            "alt_transcript": [f"ENST8{int(x):010d}.1" for x in rows],
+            "protein_id": [
+                f"ENSP9{int(x):010d}.1" if c else "" for x, c in zip(rows, coding, strict=True)
+            ],
+            "mane": "",
+            "hgnc": "",
+            "strand": np.where(strand == "-", "-1", "1"),
+            "consequence": csq,
+            "hgvsc": hgvsc,
+            "hgvsp": hgvsp,
+            "amino_acids": aa_col,
+            "codons": codons,
+            "protein_position": np.where(coding, prot.astype(str), ""),
+            "cds_position": np.where(coding, cds.astype(str), ""),
+            "exon": np.where(
+                csq == "intron_variant", "", [f"{a}/{b}" for a, b in zip(ex, n_exons, strict=True)]
+            ),
+            "intron": np.where(
+                csq == "intron_variant",
+                [f"{max(1, a - 1)}/{b - 1}" for a, b in zip(ex, n_exons, strict=True)],
+                "",
+            ),
+            "driver": False,
+        }
+    )
+
+
+def _driver_rows(world: _World, keys: Sequence[str]) -> pd.DataFrame:
+    rows = []
+    for key in keys:
+        d = _DRIVERS[key]
+        tx, prot_id, mane, hgnc = _MANE[d["gene"]]
+        rows.append(
+            {
+                "chrom": d["chrom"],
+                "pos": d["pos"],
+                "ref": d["ref"],
+                "alt": d["alt"],
+                "gene": d["gene"],
+                "gene_id": world.gene_id(d["gene"]),
+                "transcript": tx,
+                "alt_transcript": f"ENST8{world.gene_index[d['gene']]:010d}.1",
+                "protein_id": prot_id,
+                "mane": mane,
+                "hgnc": hgnc,
+                "strand": "-1" if world.gene(d["gene"])[3] == "-" else "1",
+                "consequence": d["csq"],
+                "hgvsc": d["c"],
+                "hgvsp": d["p"],
+                "amino_acids": d["aa"],
+                "codons": d["codons"],
+                "protein_position": str(d["prot"]),
+                "cds_position": re.search(r"c\.(\d+)", d["c"]).group(1),  # type: ignore[union-attr]
+                "exon": d["exon"],
+                "intron": "",
+                "driver": True,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _variant_table(
+    world: _World, plan: _Plan, driver_keys: Sequence[str], cn_at: Any, *, n_noncoding: int
+) -> pd.DataFrame:
+    """All somatic calls of one tumour with depths, VAFs, filters and annotations."""
+    r = plan.rng("variants")
+    # About 12 % of calls fail a filter; aim above the target so PASS calls hit it.
+    n_nonsyn = max(0, round(plan.tmb_target * TMB_TERRITORY_MB / 0.88) - len(driver_keys))
+    n_syn = round(n_nonsyn * 0.35)
+    pas = _passengers(world, r, n_nonsyn, n_syn, n_noncoding)
+    drv = _driver_rows(world, driver_keys) if driver_keys else pd.DataFrame()
+    df = pd.concat([d for d in (pas, drv) if len(d)], ignore_index=True)
+    df = df.drop_duplicates(subset=["chrom", "pos"], keep="last").reset_index(drop=True)
+    n = len(df)
+    p = plan.purity
+    depth = r.poisson(75, n) + 15
+    # Clonal heterozygous variants; drivers in a one-copy region are on every copy (LOH).
+    cn = np.array([cn_at(c, int(x)) for c, x in zip(df["chrom"], df["pos"], strict=True)])
+    mut_copies = 1
+    ccf = np.where(
+        df["driver"].to_numpy(), 1.0, np.where(r.random(n) < 0.7, 1.0, r.uniform(0.2, 0.8, n))
+    )
+    vaf = ccf * p * mut_copies / (p * np.maximum(cn, 1) + 2 * (1 - p))
+    alt_depth = np.maximum(r.binomial(depth, np.clip(vaf, 0.01, 0.99)), 3)
+    filt = np.where(r.random(n) < 0.12, _FILTERS[r.integers(0, len(_FILTERS), n)], "PASS")
+    filt = np.where(df["driver"].to_numpy(), "PASS", filt)
+    weak = filt == "weak_evidence"
+    alt_depth = np.where(weak, np.minimum(alt_depth, r.integers(2, 5, n)), alt_depth)
+    df["filter"] = filt
+    df["t_depth"] = depth
+    df["t_alt"] = alt_depth
+    df["n_depth"] = r.poisson(40, n) + 10
+    df["n_alt"] = np.where(
+        np.isin(filt, ["germline", "normal_artifact", "germline;normal_artifact"]),
+        r.integers(1, 6, n),
+        0,
+    )
+    df["tlod"] = np.round(alt_depth * 2.9 + r.normal(0, 2, n), 2)
+    df["nlod"] = np.round(df["n_depth"] * 0.28 + r.normal(0, 0.5, n), 2)
+    df["popaf"] = np.where(
+        np.isin(filt, ["germline", "germline;normal_artifact"]),
+        np.round(r.uniform(1.0, 3.0, n), 2),
+        6.0,
+    )
+    df["germq"] = np.where(df["popaf"] < 6, r.integers(1, 20, n), r.integers(60, 94, n))
+    df["impact"] = df["consequence"].map(_IMPACT)
+    df["order"] = df["chrom"].map(_CHROM_ORDER)
+    df = df.sort_values(["order", "pos"], kind="stable").reset_index(drop=True)
+    return df
+
+
+_VEP_FIELDS = (
+    "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|INTRON|HGVSc|"
+    "HGVSp|cDNA_position|CDS_position|Protein_position|Amino_acids|Codons|Existing_variation|"
+    "DISTANCE|STRAND|FLAGS|VARIANT_CLASS|SYMBOL_SOURCE|HGNC_ID|CANONICAL|MANE_SELECT|"
+    "MANE_PLUS_CLINICAL|TSL|APPRIS|CCDS|ENSP|SWISSPROT|TREMBL|UNIPARC|UNIPROT_ISOFORM|"
+    "GENE_PHENO|SIFT|PolyPhen|DOMAINS|miRNA|HGVS_OFFSET|AF|AFR_AF|AMR_AF|EAS_AF|EUR_AF|"
+    "SAS_AF|gnomADe_AF|gnomADe_AFR_AF|gnomADe_AMR_AF|gnomADe_ASJ_AF|gnomADe_EAS_AF|"
+    "gnomADe_FIN_AF|gnomADe_NFE_AF|gnomADe_OTH_AF|gnomADe_SAS_AF|gnomADg_AF|gnomADg_AFR_AF|"
+    "gnomADg_AMI_AF|gnomADg_AMR_AF|gnomADg_ASJ_AF|gnomADg_EAS_AF|gnomADg_FIN_AF|"
+    "gnomADg_MID_AF|gnomADg_NFE_AF|gnomADg_OTH_AF|gnomADg_SAS_AF|MAX_AF|MAX_AF_POPS|"
+    "CLIN_SIG|SOMATIC|PHENO|PUBMED|MOTIF_NAME|MOTIF_POS|HIGH_INF_POS|MOTIF_SCORE_CHANGE|"
+    "TRANSCRIPTION_FACTORS"
+)
+_N_VEP = len(_VEP_FIELDS.split("|"))
+
+
+def _csq_allele(ref: str, alt: str) -> str:
+    """VEP's Allele: the alt without the shared anchor base ('-' for a deletion)."""
+    if len(ref) == len(alt):
+        return alt
+    trimmed = alt[1:] if alt[:1] == ref[:1] else alt
+    return trimmed or "-"
+
+
+def _variant_class(ref: str, alt: str) -> str:
+    if len(ref) == len(alt) == 1:
+        return "SNV"
+    return "deletion" if len(ref) > len(alt) else "insertion"
+
+
+def _csq_strings(df: pd.DataFrame) -> list[str]:
+    """The CSQ INFO value per record: canonical transcript, plus an alternative one."""
+    out = []
+    empty_tail = [""] * (_N_VEP - 26)
+    for row in df.itertuples(index=False):
+        allele = _csq_allele(row.ref, row.alt)
+        vclass = _variant_class(row.ref, row.alt)
+        hgvsc = f"{row.transcript}:{row.hgvsc}" if row.hgvsc else ""
+        hgvsp = f"{row.protein_id}:{row.hgvsp}" if row.hgvsp else ""
+        coding = bool(row.protein_position)
+        first = [
+            allele,
+            row.consequence,
+            row.impact,
+            row.gene,
+            row.gene_id,
+            "Transcript",
+            row.transcript,
+            "protein_coding",
+            row.exon,
+            row.intron,
+            hgvsc,
+            hgvsp,
+            row.cds_position,
+            row.cds_position,
+            row.protein_position,
+            row.amino_acids,
+            row.codons,
+            "",
+            "",
+            row.strand,
+            "",
+            vclass,
+            "HGNC",
+            row.hgnc,
+            "YES",
+        ]
+        fields = [*first, row.mane, *empty_tail]
+        fields[30] = row.protein_id.split(".")[0] if coding else ""
+        entries = ["|".join(fields)]
+        # A non-canonical transcript of the same gene (position-seeded, deterministic).
+        if row.pos % 3 == 0:
+            second = [
+                allele,
+                "intron_variant",
+                "MODIFIER",
+                row.gene,
+                row.gene_id,
+                "Transcript",
+                row.alt_transcript,
+                "protein_coding",
+                "",
+                "2/9",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                row.strand,
+                "",
+                vclass,
+                "HGNC",
+                row.hgnc,
+                "",
+                *[""] * (_N_VEP - 25),
+            ]
+            entries.append("|".join(second))
+        out.append(",".join(entries))
+    return out
+
+
+def _vcf_text(
+    df: pd.DataFrame, *, tumour: str, normal: str, normal_first: bool, run_date: dt.date
+) -> str:
+    """A Mutect2 + FilterMutectCalls VCF 4.2, annotated by VEP 110."""
+    contigs = "".join(
+        f"##contig=<ID={c},length={n}>\n" for c, n in reference.CHROM_LENGTHS[GENOME_BUILD].items()
+    )
+    stamp = f"{run_date.isoformat()}T10:{run_date.day:02d}:17.512Z"
+    header = (
+        "##fileformat=VCFv4.2\n"
+        '##FILTER=<ID=PASS,Description="All filters passed">\n'
+        '##FILTER=<ID=base_qual,Description="alt median base quality">\n'
+        '##FILTER=<ID=clustered_events,Description="Clustered events observed in the tumor">\n'
+        '##FILTER=<ID=contamination,Description="contamination">\n'
+        '##FILTER=<ID=germline,Description="Evidence indicates this site is germline, '
+        'not somatic">\n'
+        '##FILTER=<ID=haplotype,Description="Variant near filtered variant on same '
+        'haplotype.">\n'
+        '##FILTER=<ID=map_qual,Description="ref - alt median mapping quality">\n'
+        '##FILTER=<ID=normal_artifact,Description="artifact_in_normal">\n'
+        '##FILTER=<ID=panel_of_normals,Description="Blacklisted site in panel of normals">\n'
+        '##FILTER=<ID=slippage,Description="Site filtered due to contraction of short '
+        'tandem repeat region">\n'
+        '##FILTER=<ID=strand_bias,Description="Evidence indicates this site is a strand '
+        'artifact">\n'
+        '##FILTER=<ID=weak_evidence,Description="Mutation does not meet likelihood '
+        'threshold">\n'
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths for the ref and '
+        'alt alleles in the order listed">\n'
+        '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fractions of alternate '
+        'alleles in the tumor">\n'
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Approximate read depth (reads '
+        'with MQ=255 or with bad mates are filtered)">\n'
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        f'##GATKCommandLine=<ID=FilterMutectCalls,CommandLine="FilterMutectCalls '
+        f"--output {tumour}.filtered.vcf.gz --variant {tumour}.unfiltered.vcf.gz "
+        f'--reference Homo_sapiens_assembly38.fasta",Version="4.4.0.0",Date="{stamp}">\n'
+        f'##GATKCommandLine=<ID=Mutect2,CommandLine="Mutect2 --tumor-sample {tumour} '
+        f"--normal-sample {normal} --germline-resource af-only-gnomad.hg38.vcf.gz "
+        f"--panel-of-normals 1000g_pon.hg38.vcf.gz --output {tumour}.unfiltered.vcf.gz "
+        f'--reference Homo_sapiens_assembly38.fasta",Version="4.4.0.0",Date="{stamp}">\n'
+        '##INFO=<ID=DP,Number=1,Type=Integer,Description="Approximate read depth; some '
+        'reads may have been filtered">\n'
+        '##INFO=<ID=ECNT,Number=1,Type=Integer,Description="Number of events in this '
+        'haplotype">\n'
+        '##INFO=<ID=GERMQ,Number=1,Type=Integer,Description="Phred-scaled quality that alt '
+        'alleles are not germline variants">\n'
+        '##INFO=<ID=NLOD,Number=A,Type=Float,Description="Normal log 10 likelihood ratio of '
+        'diploid het or hom alt genotypes">\n'
+        '##INFO=<ID=POPAF,Number=A,Type=Float,Description="negative log 10 population '
+        'allele frequencies of alt alleles">\n'
+        '##INFO=<ID=TLOD,Number=A,Type=Float,Description="Log 10 likelihood ratio score of '
+        'variant existing versus not existing">\n'
+        "##MutectVersion=2.2\n"
+        f"{contigs}"
+        f"##normal_sample={normal}\n"
+        "##reference=file:///references/GRCh38/Homo_sapiens_assembly38.fasta\n"
+        "##source=FilterMutectCalls\n"
+        "##source=Mutect2\n"
+        f"##tumor_sample={tumour}\n"
+        f'##VEP="v110" time="{run_date.isoformat()} 14:02:11" '
+        'cache="/opt/vep/.vep/homo_sapiens/110_GRCh38" ensembl-variation=110.d34d25e '
+        "ensembl=110.584a8f3 ensembl-io=110.b1a0a2d ensembl-funcgen=110.24e2fc1 "
+        '1000genomes="phase3" COSMIC="97" ClinVar="202301" HGMD-PUBLIC="20204" '
+        'assembly="GRCh38.p14" dbSNP="154" gencode="GENCODE 44" genebuild="2014-07" '
+        'gnomADe="r2.1.1" gnomADg="v3.1.2" polyphen="2.2.3" regbuild="1.0" sift="sift5.2.2"\n'
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from '
+        f'Ensembl VEP. Format: {_VEP_FIELDS}">\n'
+    )
+    samples = [normal, tumour] if normal_first else [tumour, normal]
+    cols = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *samples]
+    csq = _csq_strings(df)
+    lines = [header + "\t".join(cols)]
+    t_ref = (df["t_depth"] - df["t_alt"]).to_numpy()
+    for i, row in enumerate(df.itertuples(index=False)):
+        info = (
+            f"DP={row.t_depth + row.n_depth};ECNT=1;GERMQ={row.germq};"
+            f"NLOD={row.nlod:.2f};POPAF={row.popaf:.2f};TLOD={row.tlod:.2f};CSQ={csq[i]}"
+        )
+        af_t = (row.t_alt + 1) / (row.t_depth + 2)
+        tum = f"0/1:{t_ref[i]},{row.t_alt}:{af_t:.3f}:{row.t_depth}"
+        af_n = (row.n_alt + 1) / (row.n_depth + 2)
+        nor = f"0/0:{row.n_depth - row.n_alt},{row.n_alt}:{af_n:.3f}:{row.n_depth}"
+        pair = (nor, tum) if normal_first else (tum, nor)
+        lines.append(
+            f"{row.chrom}\t{row.pos}\t.\t{row.ref}\t{row.alt}\t.\t{row.filter}\t"
+            f"{info}\tGT:AD:AF:DP\t{pair[0]}\t{pair[1]}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+#: GDC somatic MAF v1.0.0: the protected MAF's columns 1-120 (the last six are dropped).
+MAF_COLUMNS: tuple[str, ...] = (
+    "Hugo_Symbol",
+    "Entrez_Gene_Id",
+    "Center",
+    "NCBI_Build",
+    "Chromosome",
+    "Start_Position",
+    "End_Position",
+    "Strand",
+    "Variant_Classification",
+    "Variant_Type",
+    "Reference_Allele",
+    "Tumor_Seq_Allele1",
+    "Tumor_Seq_Allele2",
+    "dbSNP_RS",
+    "dbSNP_Val_Status",
+    "Tumor_Sample_Barcode",
+    "Matched_Norm_Sample_Barcode",
+    "Match_Norm_Seq_Allele1",
+    "Match_Norm_Seq_Allele2",
+    "Tumor_Validation_Allele1",
+    "Tumor_Validation_Allele2",
+    "Match_Norm_Validation_Allele1",
+    "Match_Norm_Validation_Allele2",
+    "Verification_Status",
+    "Validation_Status",
+    "Mutation_Status",
+    "Sequencing_Phase",
+    "Sequence_Source",
+    "Validation_Method",
+    "Score",
+    "BAM_File",
+    "Sequencer",
+    "Tumor_Sample_UUID",
+    "Matched_Norm_Sample_UUID",
+    "HGVSc",
+    "HGVSp",
+    "HGVSp_Short",
+    "Transcript_ID",
+    "Exon_Number",
+    "t_depth",
+    "t_ref_count",
+    "t_alt_count",
+    "n_depth",
+    "n_ref_count",
+    "n_alt_count",
+    "all_effects",
+    "Allele",
+    "Gene",
+    "Feature",
+    "Feature_type",
+    "One_Consequence",
+    "Consequence",
+    "cDNA_position",
+    "CDS_position",
+    "Protein_position",
+    "Amino_acids",
+    "Codons",
+    "Existing_variation",
+    "ALLELE_NUM",
+    "DISTANCE",
+    "TRANSCRIPT_STRAND",
+    "SYMBOL",
+    "SYMBOL_SOURCE",
+    "HGNC_ID",
+    "BIOTYPE",
+    "CANONICAL",
+    "CCDS",
+    "ENSP",
+    "SWISSPROT",
+    "TREMBL",
+    "UNIPARC",
+    "RefSeq",
+    "SIFT",
+    "PolyPhen",
+    "EXON",
+    "INTRON",
+    "DOMAINS",
+    "GMAF",
+    "AFR_MAF",
+    "AMR_MAF",
+    "ASN_MAF",
+    "EAS_MAF",
+    "EUR_MAF",
+    "SAS_MAF",
+    "AA_MAF",
+    "EA_MAF",
+    "CLIN_SIG",
+    "SOMATIC",
+    "PUBMED",
+    "MOTIF_NAME",
+    "MOTIF_POS",
+    "HIGH_INF_POS",
+    "MOTIF_SCORE_CHANGE",
+    "IMPACT",
+    "PICK",
+    "VARIANT_CLASS",
+    "TSL",
+    "HGVS_OFFSET",
+    "PHENO",
+    "MINIMISED",
+    "ExAC_AF",
+    "ExAC_AF_Adj",
+    "ExAC_AF_AFR",
+    "ExAC_AF_AMR",
+    "ExAC_AF_EAS",
+    "ExAC_AF_FIN",
+    "ExAC_AF_NFE",
+    "ExAC_AF_OTH",
+    "ExAC_AF_SAS",
+    "GENE_PHENO",
+    "FILTER",
+    "CONTEXT",
+    "src_vcf_id",
+    "tumor_bam_uuid",
+    "normal_bam_uuid",
+    "case_id",
+    "GDC_FILTER",
+    "COSMIC",
+    "MC3_Overlap",
+    "GDC_Validation_Status",
+)
+
+
+def _uuid(r: np.random.Generator) -> str:
+    h = "".join(f"{x:02x}" for x in r.integers(0, 256, 16))
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+def _maf_text(df: pd.DataFrame, *, tumour: str, normal: str, r: np.random.Generator) -> str:
+    """GDC somatic MAF: PASS calls plus panel-of-normals ones, as GDC's masking keeps."""
+    keep = df[df["filter"].isin(["PASS", "panel_of_normals"])]
+    t_uuid, n_uuid, case_uuid = _uuid(r), _uuid(r), _uuid(r)
+    lines = ["#version gdc-1.0.0", "#annotation.spec gdc-1.0.1-public", "\t".join(MAF_COLUMNS)]
+    index = {c: i for i, c in enumerate(MAF_COLUMNS)}
+    for row in keep.itertuples(index=False):
+        rec = [""] * len(MAF_COLUMNS)
+        ref, alt, pos = row.ref, row.alt, int(row.pos)
+        if len(ref) > len(alt):  # deletion: drop the anchor base
+            m_ref, m_alt, start, end, vtype = ref[1:], "-", pos + 1, pos + len(ref) - 1, "DEL"
+        elif len(alt) > len(ref):
+            m_ref, m_alt, start, end, vtype = "-", alt[1:], pos, pos + 1, "INS"
+        else:
+            m_ref, m_alt, start, end, vtype = ref, alt, pos, pos, "SNP"
+        csq = row.consequence
+        vclass = _MAF_CLASS.get(csq, "")
+        if csq == "frameshift_variant":
+            vclass = "Frame_Shift_Del" if vtype == "DEL" else "Frame_Shift_Ins"
+        hgvsp = row.hgvsp.replace("%3D", "=")
+        short = _short_hgvsp(hgvsp) if hgvsp else ""
+        values = {
+            "Hugo_Symbol": row.gene,
+            "Entrez_Gene_Id": "0",
+            "Center": "tumorboard-sim",
+            "NCBI_Build": "GRCh38",
+            "Chromosome": row.chrom,
+            "Start_Position": str(start),
+            "End_Position": str(end),
+            "Strand": "+",
+            "Variant_Classification": vclass,
+            "Variant_Type": vtype,
+            "Reference_Allele": m_ref,
+            "Tumor_Seq_Allele1": m_ref,
+            "Tumor_Seq_Allele2": m_alt,
+            "dbSNP_RS": "novel",
+            "Tumor_Sample_Barcode": tumour,
+            "Matched_Norm_Sample_Barcode": normal,
+            "Mutation_Status": "Somatic",
+            "Sequence_Source": "WGS",
+            "Sequencer": "Illumina NovaSeq 6000",
+            "Tumor_Sample_UUID": t_uuid,
+            "Matched_Norm_Sample_UUID": n_uuid,
+            "HGVSc": row.hgvsc,
+            "HGVSp": hgvsp,
+            "HGVSp_Short": short,
+            "Transcript_ID": row.transcript.split(".")[0],
+            "Exon_Number": row.exon,
+            "t_depth": str(row.t_depth),
+            "t_ref_count": str(row.t_depth - row.t_alt),
+            "t_alt_count": str(row.t_alt),
+            "n_depth": str(row.n_depth),
+            "all_effects": f"{row.gene},{csq},{short},{row.transcript.split('.')[0]},,"
+            f"{row.hgvsc},{row.impact},YES,,,{row.strand}",
+            "Allele": m_alt,
+            "Gene": row.gene_id,
+            "Feature": row.transcript.split(".")[0],
+            "Feature_type": "Transcript",
+            "One_Consequence": csq,
+            "Consequence": csq,
+            "CDS_position": row.cds_position,
+            "Protein_position": row.protein_position,
+            "Amino_acids": row.amino_acids,
+            "Codons": row.codons,
+            "ALLELE_NUM": "1",
+            "TRANSCRIPT_STRAND": row.strand,
+            "SYMBOL": row.gene,
+            "SYMBOL_SOURCE": "HGNC",
+            "HGNC_ID": row.hgnc,
+            "BIOTYPE": "protein_coding",
+            "CANONICAL": "YES",
+            "ENSP": row.protein_id.split(".")[0],
+            "RefSeq": row.mane,
+            "EXON": row.exon,
+            "INTRON": row.intron,
+            "IMPACT": row.impact,
+            "PICK": "1",
+            "VARIANT_CLASS": _variant_class(ref, alt),
+            "FILTER": row.filter,
+            "src_vcf_id": _uuid(r),
+            "case_id": case_uuid,
+            "MC3_Overlap": "False",
+            "GDC_Validation_Status": "Unknown",
+        }
+        for k, v in values.items():
+            rec[index[k]] = v
+        lines.append("\t".join(rec))
+    return "\n".join(lines) + "\n"
+
+
+# --- copy number ------------------------------------------------------------------
+
+
+def _copy_number(plan: _Plan) -> tuple[list[tuple[str, int, int, int, int]], list[dict]]:
+    """Whole-genome segments (chrom, start, end, total CN, minor CN) and forced events."""
+    r = plan.rng("copy_number")
+    e = plan.entity
+    lengths = reference.CHROM_LENGTHS[GENOME_BUILD]
+    chroms = _CHROMS if plan.sex == "male" else _CHROMS[:-1]
+    segs: dict[str, list[list[int]]] = {}
+    for c in chroms:
+        normal_cn = 1 if plan.sex == "male" and c in ("chrX", "chrY") else 2
+        n_breaks = r.poisson(e.breaks_per_chrom)
+        cuts = sorted({int(x) for x in r.uniform(1e6, lengths[c] - 1e6, n_breaks)})
+        bounds = [1, *cuts, lengths[c]]
+        rows = []
+        for a, b in itertools.pairwise(bounds):
+            cn, minor = normal_cn, normal_cn // 2
+            if normal_cn == 2 and r.random() < e.altered_fraction:
+                state = r.choice(4, p=[0.45, 0.3, 0.12, 0.13])
+                cn, minor = [(1, 0), (3, 1), (4, 1), (2, 0)][int(state)]
+            rows.append([a if a == 1 else a + 1, b, cn, minor])
+        segs[c] = rows
+    events: list[dict] = []
+
+    def paint(chrom: str, start: int, end: int, cn: int, minor: int, label: str) -> None:
+        out = []
+        for a, b, c0, m0 in segs[chrom]:
+            if b < start or a > end:
+                out.append([a, b, c0, m0])
+                continue
+            if a < start:
+                out.append([a, start - 1, c0, m0])
+            out.append([max(a, start), min(b, end), cn, minor])
+            if b > end:
+                out.append([end + 1, b, c0, m0])
+        segs[chrom] = out
+        events.append(
+            {
+                "chrom": chrom,
+                "start": start,
+                "end": end,
+                "total_cn": cn,
+                "minor_cn": minor,
+                "event": label,
+            }
+        )
+
+    code, i = e.code, plan.idx
+    if code == "DDLS":
+        p = plan.purity
+        for label, (a, b) in {
+            "CDK4 amplification": (57_400_000, 58_300_000),
+            "MDM2 amplification": (65_600_000, 69_700_000),
+        }.items():
+            target = float(r.uniform(2.4, 3.8))  # log2 ratio of the amplicon
+            cn = max(8, round((2 * 2**target - 2 * (1 - p)) / p))
+            paint("chr12", a, b, cn, 1, label)
+    elif code == "LMS":
+        paint("chr17", 1, 22_000_000, 1, 0, "TP53 deletion (17p loss)")
+        paint("chr13", 40_000_000, 62_000_000, 1, 0, "RB1 deletion (13q loss)")
+        if i % 2 == 0:
+            paint("chr13", 48_100_000, 48_700_000, 0, 0, "RB1 homozygous deletion")
+    elif code == "ES":
+        if i % 2 == 0:
+            paint("chr8", 1, lengths["chr8"], 3, 1, "chromosome 8 gain")
+        else:
+            paint("chr1", 145_000_000, lengths["chr1"], 3, 1, "1q gain")
+    elif code == "GIST":
+        paint("chr14", 20_000_000, lengths["chr14"], 1, 0, "14q loss")
+    flat = [(c, a, b, cn, m) for c in chroms for a, b, cn, m in segs[c]]
+    return flat, events
+
+
+def _seg_text(
+    segs: list[tuple[str, int, int, int, int]],
+    *,
+    name: str,
+    purity: float,
+    sex: str,
+    r: np.random.Generator,
+    allele_specific: bool,
+    chr_prefix: bool,
+) -> str:
+    header = ["ID", "chrom", "loc.start", "loc.end", "num.mark", "seg.mean"]
+    if allele_specific:
+        header += ["nMajor", "nMinor"]
+    lines = ["\t".join(header)]
+    for c, a, b, cn, minor in segs:
+        ref_cn = 1 if sex == "male" and c in ("chrX", "chrY") else 2
+        ratio = (purity * cn + (1 - purity) * ref_cn) / ref_cn
+        log2 = float(np.log2(max(ratio, 1e-3))) + float(r.normal(0, 0.04))
+        marks = max(8, int((b - a) / 2500 * r.uniform(0.8, 1.2)))
+        chrom = c if chr_prefix else c[3:]
+        row = [name, chrom, str(a), str(b), str(marks), f"{log2:.4f}"]
+        if allele_specific:
+            row += [str(cn - minor), str(minor)]
+        lines.append("\t".join(row))
+    return "\n".join(lines) + "\n"
+
+
+# --- fusions ----------------------------------------------------------------------
+
+ARRIBA_COLUMNS: tuple[str, ...] = (
+    "#gene1",
+    "gene2",
+    "strand1(gene/fusion)",
+    "strand2(gene/fusion)",
+    "breakpoint1",
+    "breakpoint2",
+    "site1",
+    "site2",
+    "type",
+    "split_reads1",
+    "split_reads2",
+    "discordant_mates",
+    "coverage1",
+    "coverage2",
+    "confidence",
+    "reading_frame",
+    "tags",
+    "retained_protein_domains",
+    "closest_genomic_breakpoint1",
+    "closest_genomic_breakpoint2",
+    "gene_id1",
+    "gene_id2",
+    "transcript_id1",
+    "transcript_id2",
+    "direction1",
+    "direction2",
+    "filters",
+    "fusion_transcript",
+    "peptide_sequence",
+    "read_identifiers",
+)
+STAR_FUSION_COLUMNS: tuple[str, ...] = (
+    "#FusionName",
+    "JunctionReadCount",
+    "SpanningFragCount",
+    "est_J",
+    "est_S",
+    "SpliceType",
+    "LeftGene",
+    "LeftBreakpoint",
+    "RightGene",
+    "RightBreakpoint",
+    "LargeAnchorSupport",
+    "FFPM",
+    "LeftBreakDinuc",
+    "LeftBreakEntropy",
+    "RightBreakDinuc",
+    "RightBreakEntropy",
+    "annots",
+)
+
+
+@dataclass
+class _FusionCall:
+    gene5: str
+    gene3: str
+    bp5: int
+    bp3: int
+    split1: int
+    split2: int
+    discordant: int
+    confidence: str
+    frame: str
+    kind: str  # defining / reciprocal / artefact
+
+
+def _fusion_calls(world: _World, plan: _Plan) -> list[_FusionCall]:
+    r = plan.rng("fusions")
+    calls = []
+    if plan.fusion is not None:
+        f = plan.fusion
+        calls.append(
+            _FusionCall(
+                f.gene5,
+                f.gene3,
+                f.breakpoint5,
+                f.breakpoint3,
+                int(r.integers(15, 80)),
+                int(r.integers(10, 60)),
+                int(r.integers(8, 50)),
+                "high",
+                "in-frame",
+                "defining",
+            )
+        )
+        if world.gene(f.gene5)[0] != world.gene(f.gene3)[0] and r.random() < 0.5:
+            calls.append(
+                _FusionCall(
+                    f.gene3,
+                    f.gene5,
+                    f.breakpoint3 + 1,
+                    f.breakpoint5 + 1,
+                    int(r.integers(1, 6)),
+                    int(r.integers(0, 4)),
+                    int(r.integers(0, 5)),
+                    "medium",
+                    "out-of-frame",
+                    "reciprocal",
+                )
+            )
+    # Artefacts: read-through of neighbouring genes and a low-support translocation.
+    for _ in range(int(r.integers(1, 4))):
+        k = int(r.integers(0, len(world.pc_symbols) - 1))
+        same = (
+            world.pc_chroms[k] == world.pc_chroms[k + 1]
+            and world.pc_strands[k] == world.pc_strands[k + 1] == "+"
+            and world.pc_symbols[k] != world.pc_symbols[k + 1]
+            and world.pc_named[k]
+            and world.pc_named[k + 1]
+        )
+        if not same:
+            continue
+        a, b = world.pc_symbols[k], world.pc_symbols[k + 1]
+        calls.append(
+            _FusionCall(
+                a,
+                b,
+                int(world.pc_ends[k]) - 50,
+                int(world.pc_starts[k + 1]) + 80,
+                int(r.integers(1, 5)),
+                int(r.integers(0, 3)),
+                int(r.integers(0, 3)),
+                "low",
+                ".",
+                "artefact",
+            )
+        )
+    k1, k2 = (int(x) for x in r.integers(0, len(world.pc_symbols), 2))
+    if (
+        world.pc_chroms[k1] != world.pc_chroms[k2]
+        and world.pc_chroms[k1] in _CHROMS
+        and world.pc_chroms[k2] in _CHROMS
+        and world.pc_named[k1]
+        and world.pc_named[k2]
+    ):
+        mid1 = int((world.pc_starts[k1] + world.pc_ends[k1]) // 2)
+        mid2 = int((world.pc_starts[k2] + world.pc_ends[k2]) // 2)
+        calls.append(
+            _FusionCall(
+                world.pc_symbols[k1],
+                world.pc_symbols[k2],
+                mid1,
+                mid2,
+                0,
+                1,
+                int(r.integers(2, 4)),
+                "low",
+                ".",
+                "artefact",
+            )
+        )
+    return calls
+
+
+def _direction(strand: str, five_prime: bool) -> str:
+    # 5' partner keeps the part upstream of its breakpoint; 3' partner the part downstream.
+    if five_prime:
+        return "downstream" if strand == "+" else "upstream"
+    return "upstream" if strand == "+" else "downstream"
+
+
+def _random_seq(r: np.random.Generator, alphabet: str, n: int) -> str:
+    return "".join(np.array(list(alphabet))[r.integers(0, len(alphabet), n)])
+
+
+def _arriba_text(world: _World, calls: list[_FusionCall], r: np.random.Generator) -> str:
+    rows = []
+    for c in calls:
+        ch5, _, _, s5 = world.gene(c.gene5)
+        ch3, _, _, s3 = world.gene(c.gene3)
+        if ch5 != ch3:
+            kind = "translocation"
+        elif c.kind == "artefact":
+            kind = "deletion/read-through"
+        else:
+            kind = "inversion" if s5 != s3 else "deletion"
+        site = "CDS/splice-site" if c.kind != "artefact" else "intron"
+        if c.frame == "in-frame":
+            transcript = _random_seq(r, "ACGT", 60) + "|" + _random_seq(r, "ACGT", 60)
+            peptide = (
+                _random_seq(r, "ACDEFGHIKLMNPQRSTVWY", 20)
+                + "|"
+                + _random_seq(r, "ACDEFGHIKLMNPQRSTVWY", 20)
+            )
+            domains = "."
+        else:
+            transcript, peptide, domains = ".", ".", "."
+        rows.append(
+            [
+                c.gene5,
+                c.gene3,
+                f"{s5}/{s5}",
+                f"{s3}/{s3}",
+                f"{ch5}:{c.bp5}",
+                f"{ch3}:{c.bp3}",
+                site,
+                site,
+                kind,
+                str(c.split1),
+                str(c.split2),
+                str(c.discordant),
+                str(int(r.integers(60, 400))),
+                str(int(r.integers(40, 300))),
+                c.confidence,
+                c.frame,
+                ".",
+                domains,
+                ".",
+                ".",
+                world.gene_id(c.gene5),
+                world.gene_id(c.gene3),
+                f"ENST9{world.gene_index[c.gene5]:010d}.1",
+                f"ENST9{world.gene_index[c.gene3]:010d}.1",
+                _direction(s5, True),
+                _direction(s3, False),
+                f"duplicates({int(r.integers(0, 20))})"
+                if c.kind != "artefact"
+                else "mismatches(1),low_entropy(1)",
+                transcript,
+                peptide,
+                ".",
+            ]
+        )
+    return (
+        _table(ARRIBA_COLUMNS, list(zip(*rows, strict=True)))
+        if rows
+        else "\t".join(ARRIBA_COLUMNS) + "\n"
+    )
+
+
+#: Columns STAR-Fusion adds with ``--examine_coding_effect``.
+STAR_FUSION_CODING_COLUMNS: tuple[str, ...] = (
+    "CDS_LEFT_ID",
+    "CDS_LEFT_RANGE",
+    "CDS_RIGHT_ID",
+    "CDS_RIGHT_RANGE",
+    "PROT_FUSION_TYPE",
+    "FUSION_MODEL",
+    "FUSION_CDS",
+    "FUSION_TRANSL",
+    "PFAM_LEFT",
+    "PFAM_RIGHT",
+)
+
+
+def _star_fusion_text(
+    world: _World,
+    calls: list[_FusionCall],
+    r: np.random.Generator,
+    total_frags: float,
+    *,
+    coding_effect: bool = False,
+) -> str:
+    header = list(STAR_FUSION_COLUMNS)
+    if coding_effect:
+        header += STAR_FUSION_CODING_COLUMNS
+    rows = []
+    for c in calls:
+        ch5, _, _, s5 = world.gene(c.gene5)
+        ch3, _, _, s3 = world.gene(c.gene3)
+        junction = c.split1 + c.split2
+        spanning = c.discordant
+        ffpm = (junction + spanning) / total_frags * 1e6
+        annots = ['"Mitelman"', '"ChimerKB"'] if c.kind == "defining" else []
+        annots.append(
+            f'"INTERCHROMOSOMAL[{ch5}--{ch3}]"'
+            if ch5 != ch3
+            else '"NEIGHBORS[1000]"'
+            if c.kind == "artefact"
+            else f'"INTRACHROMOSOMAL[{ch5}:{abs(c.bp3 - c.bp5) / 1e6:.2f}Mb]"'
+        )
+        rows.append(
+            [
+                f"{c.gene5}--{c.gene3}",
+                str(junction),
+                str(spanning),
+                f"{junction:.2f}",
+                f"{spanning:.2f}",
+                "ONLY_REF_SPLICE" if c.kind != "artefact" else "INCL_NON_REF_SPLICE",
+                f"{c.gene5}^{world.gene_id(c.gene5)}",
+                f"{ch5}:{c.bp5}:{s5}",
+                f"{c.gene3}^{world.gene_id(c.gene3)}",
+                f"{ch3}:{c.bp3}:{s3}",
+                "YES_LDAS" if junction >= 5 else "NO_LDAS",
+                f"{ffpm:.4f}",
+                "GT",
+                f"{r.uniform(1.7, 2.0):.4f}",
+                "AG",
+                f"{r.uniform(1.7, 2.0):.4f}",
+                "[" + ",".join(annots) + "]",
+            ]
+        )
+        if coding_effect:
+            kind = {"in-frame": "INFRAME", "out-of-frame": "FRAMESHIFT"}.get(c.frame, ".")
+            if kind == ".":
+                rows[-1] += ["."] * len(STAR_FUSION_CODING_COLUMNS)
+            else:
+                left = f"ENST9{world.gene_index[c.gene5]:010d}.1"
+                right = f"ENST9{world.gene_index[c.gene3]:010d}.1"
+                cds = _random_seq(r, "acgt", 30) + _random_seq(r, "ACGT", 30)
+                rows[-1] += [
+                    left,
+                    "1-831",
+                    right,
+                    "1012-1470",
+                    kind,
+                    f"{ch5}|{s5}|[0]{c.bp5 - 120}-{c.bp5}[2]<==>"
+                    f"{ch3}|{s3}|[2]{c.bp3}-{c.bp3 + 150}[0]",
+                    cds,
+                    _random_seq(r, "ACDEFGHIKLMNPQRSTVWY", 20),
+                    ".",
+                    ".",
+                ]
+    return _table(header, list(zip(*rows, strict=True))) if rows else "\t".join(header) + "\n"
+
+
+# --- expression --------------------------------------------------------------------
+
+_TARGET_LEVELS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    # target state -> (log2 TPM range when on, when off) of the tumour compartment
+    "erbb2": ((5.0, 7.0), (0.0, 2.0)),
+    "cldn6": ((6.0, 8.5), (-2.0, 1.0)),
+    "sstr2": ((4.5, 6.5), (-1.5, 1.5)),
+    "sstr3": ((4.5, 6.5), (-1.5, 1.0)),
+    "sstr5": ((4.5, 6.0), (-2.0, 0.5)),
+    "tyro3": ((5.0, 6.5), (1.5, 3.0)),
+}
+
+
+def _tumour_expression(world: _World, plan: _Plan) -> tuple[np.ndarray, np.ndarray]:
+    """log2 TPM of the tumour compartment and the mixed bulk TPM (sums to 1e6)."""
+    r = plan.rng("expression")
+    n = len(world.genes)
+    tumour = world.base + r.normal(0, 0.45, n)
+    for gene, fold in plan.entity.markers.items():
+        if gene in world.gene_pos:
+            tumour[world.gene_pos[gene]] += fold
+    for state, (on, off) in _TARGET_LEVELS.items():
+        gene = state.upper()
+        if gene in world.gene_pos:
+            lo, hi = on if plan.targets.get(state) else off
+            tumour[world.gene_pos[gene]] = r.uniform(lo, hi)
+    if plan.targets.get("kdr_activated"):
+        tumour[world.gene_pos["KDR"]] += 1.0
+    lin = plan.purity * np.exp2(tumour) + (1 - plan.purity) * np.exp2(world.base)
+    log_bulk = np.log2(lin) + r.normal(0, 0.15, n)
+    if plan.expression_batch == 2:
+        log_bulk += world.batch
+    tpm = np.exp2(log_bulk)
+    tpm = tpm / tpm.sum() * 1e6
+    return tumour, tpm
+
+
+def _salmon_text(world: _World, tpm: np.ndarray, reads: np.ndarray) -> str:
+    return _table(
+        ["Name", "Length", "EffectiveLength", "TPM", "NumReads"],
+        [
+            list(world.genes),
+            _fmt(world.length, ".3f"),
+            _fmt(world.eff_length, ".3f"),
+            _fmt(tpm, ".6f"),
+            _fmt(reads, ".3f"),
+        ],
+    )
+
+
+def _rsem_text(world: _World, tpm: np.ndarray, reads: np.ndarray, total: float) -> str:
+    fpkm = reads / (world.eff_length / 1e3) / (total / 1e6)
+    tx = [f"{g}-201" if k % 3 else f"{g}-201,{g}-202" for k, g in enumerate(world.genes)]
+    return _table(
+        [
+            "gene_id",
+            "transcript_id(s)",
+            "length",
+            "effective_length",
+            "expected_count",
+            "TPM",
+            "FPKM",
+        ],
+        [
+            list(world.genes),
+            tx,
+            _fmt(world.length, ".2f"),
+            _fmt(world.eff_length, ".2f"),
+            _fmt(reads, ".2f"),
+            _fmt(tpm, ".2f"),
+            _fmt(fpkm, ".2f"),
+        ],
+    )
+
+
+# --- methylation ---------------------------------------------------------------------
+
+
+def _betas(world: _World, plan: _Plan) -> np.ndarray:
+    r = plan.rng("methylation")
+    probes = world.probes
+    mu = plan.purity * probes[plan.entity.code] + (1 - plan.purity) * probes["base"]
+    mu = np.clip(mu, 0.01, 0.99)
+    k = 40.0
+    beta = r.beta(mu * k, (1 - mu) * k)
+    beta[r.random(len(beta)) < 0.002] = np.nan  # detection p-value failures
+    return beta
+
+
+def _beta_text(ids: np.ndarray, beta: np.ndarray, column: str) -> str:
+    order = np.argsort(ids, kind="stable")
+    values = ["NA" if np.isnan(v) else format(v, ".5f") for v in beta[order]]
+    return _table(["ID_REF", column], [list(ids[order]), values])
+
+
+# --- proteome and phosphoproteome -------------------------------------------------------
+
+
+@dataclass
+class _MsSample:
+    name: str
+    protein_log2: np.ndarray  # NaN = not quantified
+    site_log2: np.ndarray
+    lfq_factor: float
+
+
+def _ms_sample(world: _World, plan: _Plan, tumour_log2: np.ndarray) -> _MsSample:
+    r = plan.rng("proteome")
+    prot = world.proteins
+    pos = prot["gene_pos"].to_numpy()
+    rna_dev = tumour_log2[pos] - world.base[pos]
+    batch_offset = float(_rng(plan.seed, 0xBA7C, plan.proteome_batch).normal(0, 0.4))
+    values = (
+        prot["base"].to_numpy()
+        + 0.7 * plan.purity * rna_dev
+        + batch_offset
+        + r.normal(0, 0.35, len(prot))
+    )
+    # Missing not at random: the less abundant, the more often not quantified.
+    p_missing = 1 / (1 + np.exp((values - 22.0) / 0.7))
+    values = np.where(r.random(len(values)) < p_missing, np.nan, values)
+    sites = world.sites
+    gene_dev = dict(zip(prot["gene"], 0.2 * plan.purity * rna_dev, strict=True))
+    coupling = np.array([0.0 if g == "ERBB2" else gene_dev.get(g, 0.0) for g in sites["gene"]])
+    svals = sites["base"].to_numpy() + coupling + batch_offset + r.normal(0, 0.45, len(sites))
+    feature = sites["feature"].to_numpy()
+    active = []
+    if plan.targets.get("kdr_activated"):
+        active.append("KDR")
+    if plan.targets.get("tyro3_activated"):
+        active.append("TYRO3")
+    if plan.entity.code == "GIST":
+        active.append("KIT")
+    if plan.entity.code == "IMT":
+        active.append("ALK")
+    for kinase in active:
+        bump = np.isin(feature, _ACTIVATION_SITES[kinase])
+        svals = np.where(bump, svals + 4.0 * plan.purity + 1.0, svals)
+        if kinase == "KDR":
+            svals = np.where(
+                np.isin(feature, KDR_SUBSTRATE_SITES), svals + 2.5 * plan.purity + 0.8, svals
+            )
+    p_missing = 1 / (1 + np.exp((svals - 21.0) / 0.7))
+    svals = np.where(r.random(len(svals)) < p_missing, np.nan, svals)
+    return _MsSample(plan.proteome_name, values, svals, float(r.uniform(0.8, 1.25)))
+
+
+def _activated_kinases(plan: _Plan) -> list[str]:
+    out = []
+    if plan.targets.get("kdr_activated"):
+        out.append("KDR")
+    if plan.targets.get("tyro3_activated"):
+        out.append("TYRO3")
+    if plan.entity.code == "GIST":
+        out.append("KIT")
+    if plan.entity.code == "IMT":
+        out.append("ALK")
+    return out
+
+
+def _intensity(log2: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(log2), 0.0, np.round(np.exp2(np.nan_to_num(log2))))
+
+
+def _protein_groups_text(world: _World, samples: list[_MsSample], r: np.random.Generator) -> str:
+    """MaxQuant proteinGroups.txt for the samples of one MaxQuant run."""
+    prot = world.proteins
+    n = len(prot)
+    n_rev, n_con = max(3, n // 100), 6
+    con = [
+        ("P02768", "ALB", "Albumin"),
+        ("P04264", "KRT1", "Keratin, type II cytoskeletal 1"),
+        ("P35908", "KRT2", "Keratin, type II cytoskeletal 2 epidermal"),
+        ("P13645", "KRT10", "Keratin, type I cytoskeletal 10"),
+        ("P35527", "KRT9", "Keratin, type I cytoskeletal 9"),
+        ("P00761", "", "Trypsin"),
+    ]
+    acc = prot["accession"].tolist()
+    genes = prot["gene"].tolist()
+    iso = prot["n_isoforms"].to_numpy()
+    ids, majority, gene_names, names, fasta = [], [], [], [], []
+    for a, g, k, multi in zip(acc, genes, iso, prot["multi_gene"], strict=True):
+        group = [a] + [f"{a}-{j}" for j in range(2, int(k) + 1)]
+        ids.append(";".join(group))
+        majority.append(";".join(group[:2]))
+        gene_names.append(f"{g};{g}P1" if multi else g)
+        names.append(f"{g} protein")
+        fasta.append(f"sp|{a}|{g}_HUMAN {g} protein OS=Homo sapiens OX=9606 GN={g}")
+    for j in range(n_rev):
+        a = acc[(j * 37) % n]
+        ids.append(f"REV__{a}")
+        majority.append(f"REV__{a}")
+        gene_names.append("")
+        names.append("")
+        fasta.append("")
+    for a, g, nm in con[:n_con]:
+        ids.append(f"CON__{a}")
+        majority.append(f"CON__{a}")
+        gene_names.append(g)
+        names.append(nm)
+        fasta.append("")
+    m = len(ids)
+    lengths = np.concatenate([prot["length"].to_numpy(), np.full(n_rev, 400), np.full(n_con, 600)])
+    only_site = np.concatenate([r.random(n) < 0.01, np.zeros(n_rev + n_con, bool)])
+    reverse = np.concatenate([np.zeros(n, bool), np.ones(n_rev, bool), np.zeros(n_con, bool)])
+    contaminant = np.concatenate([np.zeros(n + n_rev, bool), np.ones(n_con, bool)])
+    per_sample = []
+    for s in samples:
+        log2 = np.concatenate(
+            [s.protein_log2, r.normal(20.5, 1.0, n_rev), r.normal(28.0, 1.5, n_con)]
+        )
+        log2 = np.where(reverse & (r.random(m) < 0.5), np.nan, log2)
+        inten = _intensity(log2)
+        lfq = np.round(inten * s.lfq_factor)
+        peptides = np.where(inten > 0, np.clip((np.nan_to_num(log2) - 19) * 1.6, 1, 80), 0)
+        per_sample.append((s.name, inten, lfq, peptides.astype(int)))
+    total_int = np.sum([x[1] for x in per_sample], axis=0)
+    peptides_all = np.max([x[3] for x in per_sample], axis=0)
+    peptides_all = np.maximum(peptides_all, 1)
+    unique = np.maximum(peptides_all - r.integers(0, 3, m), 1)
+    coverage = np.clip(peptides_all * 12 / np.sqrt(lengths) * 10, 0.5, 95)
+    score = np.round(peptides_all * 9.7 + r.uniform(0, 5, m), 3)
+    pep_str = [str(int(x)) for x in peptides_all]
+    header = [
+        "Protein IDs",
+        "Majority protein IDs",
+        "Peptide counts (all)",
+        "Peptide counts (razor+unique)",
+        "Peptide counts (unique)",
+        "Protein names",
+        "Gene names",
+        "Fasta headers",
+        "Number of proteins",
+        "Peptides",
+        "Razor + unique peptides",
+        "Unique peptides",
+    ]
+    cols: list[list[str]] = [
+        ids,
+        majority,
+        pep_str,
+        pep_str,
+        [str(int(x)) for x in unique],
+        names,
+        gene_names,
+        fasta,
+        [str(x.count(";") + 1) for x in ids],
+        pep_str,
+        pep_str,
+        [str(int(x)) for x in unique],
+    ]
+    for name, _, _, pep in per_sample:
+        header.append(f"Peptides {name}")
+        cols.append(_fmt_int(pep))
+    header += [
+        "Sequence coverage [%]",
+        "Unique + razor sequence coverage [%]",
+        "Unique sequence coverage [%]",
+        "Mol. weight [kDa]",
+        "Sequence length",
+        "Sequence lengths",
+        "Q-value",
+        "Score",
+    ]
+    cols += [
+        _fmt(coverage, ".1f"),
+        _fmt(coverage, ".1f"),
+        _fmt(coverage * 0.9, ".1f"),
+        _fmt(lengths * 0.1105, ".3f"),
+        _fmt_int(lengths),
+        _fmt_int(lengths),
+        ["0"] * m,
+        _fmt(score, ".3f"),
+    ]
+    for name, inten, _, _ in per_sample:
+        header.append(f"Identification type {name}")
+        cols.append(["By MS/MS" if x > 0 else "" for x in inten])
+    header.append("Intensity")
+    cols.append(_fmt_int(total_int))
+    for name, inten, _, _ in per_sample:
+        header.append(f"Intensity {name}")
+        cols.append(_fmt_int(inten))
+    for name, _, lfq, _ in per_sample:
+        header.append(f"LFQ intensity {name}")
+        cols.append(_fmt_int(lfq))
+    for name, _, _, pep in per_sample:
+        header.append(f"MS/MS count {name}")
+        cols.append(_fmt_int(pep * 2))
+    header += [
+        "MS/MS count",
+        "Only identified by site",
+        "Reverse",
+        "Potential contaminant",
+        "id",
+        "Peptide IDs",
+        "Peptide is razor",
+        "Mod. peptide IDs",
+        "Evidence IDs",
+        "MS/MS IDs",
+        "Best MS/MS",
+    ]
+    ident = np.arange(m)
+    cols += [
+        _fmt_int(peptides_all * 2),
+        ["+" if x else "" for x in only_site],
+        ["+" if x else "" for x in reverse],
+        ["+" if x else "" for x in contaminant],
+        _fmt_int(ident),
+        [f"{3 * k};{3 * k + 1}" for k in ident],
+        ["True;False"] * m,
+        [f"{3 * k};{3 * k + 1}" for k in ident],
+        [f"{7 * k};{7 * k + 2}" for k in ident],
+        [f"{9 * k};{9 * k + 4}" for k in ident],
+        [str(9 * k) for k in ident],
+    ]
+    # Only groups identified in at least one sample of the run are listed.
+    return _table(header, _rows(cols, total_int > 0))
+
+
+def _phospho_sites_text(world: _World, samples: list[_MsSample], r: np.random.Generator) -> str:
+    """MaxQuant ``Phospho (STY)Sites.txt`` for the samples of one MaxQuant run."""
+    sites = world.sites
+    prot = world.proteins
+    acc = dict(zip(prot["gene"], prot["accession"], strict=True))
+    pg_id = dict(zip(prot["gene"], range(len(prot)), strict=True))
+    n_real = len(sites)
+    n_rev = max(2, n_real // 100)
+    rev_src = np.arange(n_rev) * 7 % n_real
+    # Decoy (reverse) hits, as MaxQuant lists them with '+' in 'Reverse'.
+    genes = sites["gene"].tolist() + [""] * n_rev
+    position = np.concatenate([sites["position"].to_numpy(), sites["position"].to_numpy()[rev_src]])
+    aa = sites["aa"].tolist() + [sites["aa"].iloc[k] for k in rev_src]
+    windows = sites["window"].tolist() + [sites["window"].iloc[k][::-1] for k in rev_src]
+    loc = np.concatenate([sites["loc_prob"].to_numpy(), r.uniform(0.5, 0.9, n_rev).round(6)])
+    reverse = np.concatenate([np.zeros(n_real, bool), np.ones(n_rev, bool)])
+    m = n_real + n_rev
+    per_sample = []
+    for s in samples:
+        log2 = np.concatenate([s.site_log2, r.normal(20.5, 1.0, n_rev)])
+        total = _intensity(log2)
+        frac1 = r.uniform(0.65, 0.95, m)
+        i1 = np.round(total * frac1)
+        i2 = np.round((total - i1) * 0.8)
+        i3 = total - i1 - i2
+        per_sample.append(
+            (
+                s.name,
+                total,
+                i1,
+                i2,
+                i3,
+                np.where(total > 0, np.minimum(1.0, loc + r.uniform(-0.05, 0.05, m)), np.nan),
+            )
+        )
+    proteins = [acc[g] for g in sites["gene"]] + [
+        "REV__" + acc[sites["gene"].iloc[k]] for k in rev_src
+    ]
+    peptide = [w[9:22] + "K" for w in windows]
+    probs = [f"{p[:6]}{p[6]}({lp:.3f}){p[7:]}" for p, lp in zip(peptide, loc, strict=True)]
+    header = [
+        "Proteins",
+        "Positions within proteins",
+        "Leading proteins",
+        "Protein",
+        "Protein names",
+        "Gene names",
+        "Fasta headers",
+        "Localization prob",
+        "Score diff",
+        "PEP",
+        "Score",
+        "Delta score",
+        "Score for localization",
+    ]
+    score = np.round(r.uniform(40, 220, m), 2)
+    cols: list[list[str]] = [
+        proteins,
+        _fmt_int(position),
+        proteins,
+        proteins,
+        [f"{g} protein" if g else "" for g in genes],
+        genes,
+        [f"sp|{acc[g]}|{g}_HUMAN" if g else "" for g in genes],
+        _fmt(loc, ".6f"),
+        _fmt(r.uniform(5, 60, m), ".4f"),
+        _fmt(r.uniform(1e-9, 1e-3, m), ".3g"),
+        _fmt(score, ".2f"),
+        _fmt(score * 0.8, ".2f"),
+        _fmt(score * 0.9, ".2f"),
+    ]
+    for name, *_, lp in per_sample:
+        header.append(f"Localization prob {name}")
+        cols.append(["" if np.isnan(x) else f"{x:.6f}" for x in lp])
+    header += [
+        "Diagnostic peak",
+        "Number of Phospho (STY)",
+        "Amino acid",
+        "Sequence window",
+        "Modification window",
+        "Peptide window coverage",
+        "Phospho (STY) Probabilities",
+        "Phospho (STY) Score diffs",
+        "Position in peptide",
+        "Charge",
+        "Mass error [ppm]",
+    ]
+    cols += [
+        [""] * m,
+        ["1"] * m,
+        aa,
+        windows,
+        [""] * m,
+        [""] * m,
+        probs,
+        [""] * m,
+        ["7"] * m,
+        _fmt_int(r.integers(2, 4, m)),
+        _fmt(r.normal(0, 0.8, m), ".4f"),
+    ]
+    for name, total, *_ in per_sample:
+        header.append(f"Identification type {name}")
+        cols.append(["By MS/MS" if x > 0 else "" for x in total])
+    all_total = np.sum([x[1] for x in per_sample], axis=0)
+    header += ["Intensity", "Intensity___1", "Intensity___2", "Intensity___3", "Ratio mod/base"]
+    cols += [
+        _fmt_int(all_total),
+        _fmt_int(np.sum([x[2] for x in per_sample], axis=0)),
+        _fmt_int(np.sum([x[3] for x in per_sample], axis=0)),
+        _fmt_int(np.sum([x[4] for x in per_sample], axis=0)),
+        ["NaN"] * m,
+    ]
+    for name, total, i1, i2, i3, _ in per_sample:
+        header += [
+            f"Intensity {name}",
+            f"Intensity {name}___1",
+            f"Intensity {name}___2",
+            f"Intensity {name}___3",
+        ]
+        cols += [_fmt_int(total), _fmt_int(i1), _fmt_int(i2), _fmt_int(i3)]
+    ident = np.arange(m)
+    header += [
+        "Reverse",
+        "Potential contaminant",
+        "id",
+        "Protein group IDs",
+        "Positions",
+        "Position",
+        "Peptide IDs",
+        "Mod. peptide IDs",
+        "Evidence IDs",
+        "MS/MS IDs",
+        "Best localization evidence ID",
+        "Best localization MS/MS ID",
+        "Best localization raw file",
+        "Best localization scan number",
+    ]
+    raw = [f"{samples[k % len(samples)].name}_01" for k in range(m)]
+    cols += [
+        ["+" if x else "" for x in reverse],
+        [""] * m,
+        _fmt_int(ident),
+        [str(pg_id.get(g, len(pg_id))) for g in genes],
+        _fmt_int(position),
+        _fmt_int(position),
+        [str(2 * k) for k in ident],
+        [str(2 * k) for k in ident],
+        [str(5 * k) for k in ident],
+        [str(6 * k) for k in ident],
+        [str(5 * k) for k in ident],
+        [str(6 * k) for k in ident],
+        raw,
+        _fmt_int(r.integers(2000, 90000, m)),
+    ]
+    return _table(header, _rows(cols, all_total > 0))
+
+
+# --- HLA ------------------------------------------------------------------------------
+
+
+def _optitype_text(alleles: list[str], r: np.random.Generator) -> str:
+    bare = [a.removeprefix("HLA-") for a in alleles]
+    reads = float(r.integers(800, 4000))
+    return (
+        "\tA1\tA2\tB1\tB2\tC1\tC2\tReads\tObjective\n"
+        f"0\t{bare[0]}\t{bare[1]}\t{bare[2]}\t{bare[3]}\t{bare[4]}\t{bare[5]}\t"
+        f"{reads:.1f}\t{reads * 0.97:.3f}\n"
+    )
+
+
+def _arcashla_text(alleles: list[str], r: np.random.Generator) -> str:
+    out: dict[str, list[str]] = {}
+    for a in alleles:
+        bare = a.removeprefix("HLA-")
+        out.setdefault(bare.split("*")[0], []).append(f"{bare}:01")
+    for locus, options in _HLA_CLASS2.items():
+        out[locus] = sorted(f"{options[int(k)]}:01" for k in r.integers(0, len(options), 2))
+    return json.dumps(out, indent=4) + "\n"
+
+
+# --- one patient -------------------------------------------------------------------------
+
+
+def _formats_for(order: int) -> dict[str, Any]:
+    return {
+        "variants": "maf" if order % 7 == 3 else "vcf",
+        "allele_specific": order % 4 == 1,
+        "fusions": "star_fusion" if order % 4 == 2 else "arriba",
+        "expression": "rsem" if order % 5 == 4 else "salmon",
+        "epic_v2": order % 6 == 5,
+        "hla": ("optitype", "arcashla", "case.yaml")[order % 3],
+        "expression_gz": order % 3 == 1,
+        "methylation_gz": order % 3 == 2,
+    }
+
+
+def _driver_keys(plan: _Plan) -> list[str]:
+    code, i = plan.entity.code, plan.idx
+    if code == "LMS":
+        keys = [("TP53_R273H", "TP53_R248Q", "TP53_R213*", "TP53_R175H")[i % 4]]
+        if i % 2 == 1:
+            keys.append("RB1_R358*")
+        return keys
+    if code == "GIST":
+        return [("KIT_W557_K558del", "KIT_V560D")[i % 2]]
+    if code == "ES" and i % 3 == 2:
+        return ["STAG2_R216*"]
+    return []
+
+
+@dataclass
+class _PatientOutput:
+    plan: _Plan
+    case: dict[str, Any]
+    files: dict[str, tuple[str, dict[str, Any]]]  # layer -> (path, LayerFile fields)
+    ms: _MsSample
+    truth: PatientTruth
+
+
+def _simulate_patient(world: _World, plan: _Plan, out_dir: Path) -> _PatientOutput:
+    fm = _formats_for(plan.order)
+    case_dir = out_dir / plan.pid
+    case_dir.mkdir(parents=True, exist_ok=True)
+    tumour, normal = plan.tumour, plan.normal
+    lab = plan.pid.replace("-", "")
+    # Even patients: file sample names are the sample ids; odd: lab names (needs column:).
+    lab_names = plan.order % 2 == 1
+    in_file_tumour = f"{lab}_T1_WGS" if lab_names else tumour
+    in_file_normal = f"{lab}_N_WGS" if lab_names else normal
+    files: dict[str, tuple[str, dict[str, Any]]] = {}
+    file_samples: dict[str, str] = {}
+
+    def add(
+        layer: str,
+        path: str,
+        fmt: str,
+        tool: str,
+        version: str,
+        column: str | None,
+        *,
+        sample: str = "tumour",
+    ) -> None:
+        entry: dict[str, Any] = {
+            "layer": layer,
+            "format": fmt,
+            "path": path,
+            "tool": tool,
+            "tool_version": version,
+        }
+        if column is not None and column != (tumour if sample == "tumour" else normal):
+            entry["column"] = column
+        files[layer] = (sample, entry)
+        file_samples[layer] = column or ""
+
+    # copy number first: the VAFs depend on it
+    segs, events = _copy_number(plan)
+
+    def cn_at(chrom: str, pos: int) -> int:
+        for c, a, b, cn, _ in segs:
+            if c == chrom and a <= pos <= b:
+                return cn
+        return 2
+
+    drivers = _driver_keys(plan)
+    variants = _variant_table(world, plan, drivers, cn_at, n_noncoding=world.n_noncoding)
+    run_date = plan.collection_date + dt.timedelta(days=30)
+    if fm["variants"] == "vcf":
+        path = f"dna/{tumour}.mutect2.filtered.vep.vcf.gz"
+        text = _vcf_text(
+            variants,
+            tumour=in_file_tumour,
+            normal=in_file_normal,
+            normal_first=plan.order % 4 == 1,
+            run_date=run_date,
+        )
+        _write_bgzf(case_dir / path, text)
+        add("variants", path, "vcf", "GATK Mutect2 + Ensembl VEP", "4.4.0.0 / 110", in_file_tumour)
+    else:
+        path = f"dna/{tumour}.somatic.maf"
+        text = _maf_text(variants, tumour=in_file_tumour, normal=in_file_normal, r=plan.rng("maf"))
+        _write_text(case_dir / path, text)
+        add(
+            "variants",
+            path,
+            "maf",
+            "GDC DNA-Seq somatic workflow (MuTect2)",
+            "gdc-1.0.0",
+            in_file_tumour,
+        )
+    pass_nonsyn = variants[
+        (variants["filter"] == "PASS") & variants["consequence"].isin(list(_NONSYN))
+    ]
+    tmb = round(len(pass_nonsyn) / TMB_TERRITORY_MB, 3)
+
+    seg_name = in_file_tumour
+    allele_specific = bool(fm["allele_specific"])
+    path = f"dna/{tumour}.{'ascat' if allele_specific else 'cnvkit'}.seg"
+    _write_text(
+        case_dir / path,
+        _seg_text(
+            segs,
+            name=seg_name,
+            purity=plan.purity,
+            sex=plan.sex,
+            r=plan.rng("seg"),
+            allele_specific=allele_specific,
+            chr_prefix=plan.order % 2 == 0,
+        ),
+    )
+    add(
+        "copy_number",
+        path,
+        "seg",
+        "ASCAT" if allele_specific else "CNVkit",
+        "3.1.2" if allele_specific else "0.9.10",
+        seg_name,
+    )
+
+    tumour_log2, tpm = _tumour_expression(world, plan)
+    r = plan.rng("counts")
+    total = float(r.integers(25_000_000, 45_000_000))
+    reads = tpm * world.eff_length
+    reads = reads / reads.sum() * total
+    gz = ".gz" if fm["expression_gz"] else ""
+    if fm["expression"] == "salmon":
+        path = f"rna/{tumour}.quant.genes.sf{gz}"
+        _write_text(case_dir / path, _salmon_text(world, tpm, reads))
+        add("expression", path, "salmon", "salmon", "1.10.1", None)
+    else:
+        path = f"rna/{tumour}.genes.results{gz}"
+        _write_text(case_dir / path, _rsem_text(world, tpm, reads, total))
+        add("expression", path, "rsem", "RSEM", "1.3.3", None)
+
+    calls = _fusion_calls(world, plan)
+    if fm["fusions"] == "arriba":
+        path = f"rna/{tumour}.arriba.fusions.tsv"
+        _write_text(case_dir / path, _arriba_text(world, calls, plan.rng("arriba")))
+        add("fusions", path, "arriba", "Arriba", "2.4.0", None)
+    else:
+        path = f"rna/{tumour}.star-fusion.fusion_predictions.abridged.tsv"
+        _write_text(
+            case_dir / path,
+            _star_fusion_text(
+                world, calls, plan.rng("starfusion"), total / 2, coding_effect=plan.order % 8 == 6
+            ),
+        )
+        add("fusions", path, "star_fusion", "STAR-Fusion", "1.12.0", None)
+
+    beta = _betas(world, plan)
+    ids = world.probes["ids"]
+    platform = "EPICv2" if fm["epic_v2"] else "EPIC"
+    if fm["epic_v2"]:
+        ids = ids + world.probes["suffix"]
+    sentrix = f"2064{67010000 + 37 * plan.order:08d}_R0{1 + plan.order % 8}C01"
+    column = sentrix if plan.order % 2 == 1 else tumour
+    gz = ".gz" if fm["methylation_gz"] else ""
+    path = f"methylation/{tumour}.{platform.lower()}.betas.tsv{gz}"
+    _write_text(case_dir / path, _beta_text(ids, beta, column))
+    add("methylation", path, "beta_matrix", "minfi (preprocessNoob)", "1.48.0", column)
+
+    ms = _ms_sample(world, plan, tumour_log2)
+
+    hla_mode = str(fm["hla"])
+    hla_block = None
+    if hla_mode == "optitype":
+        path = f"dna/{normal}.optitype_result.tsv"
+        _write_text(case_dir / path, _optitype_text(plan.hla, plan.rng("optitype")))
+        add("hla", path, "optitype", "OptiType", "1.3.5", None, sample="normal")
+    elif hla_mode == "arcashla":
+        path = f"rna/{tumour}.genotype.json"
+        _write_text(case_dir / path, _arcashla_text(plan.hla, plan.rng("arcashla")))
+        add("hla", path, "arcashla", "arcasHLA", "0.6.0", None)
+    else:
+        hla_block = {
+            "alleles": list(plan.hla),
+            "sample": normal,
+            "method": "PCR-SSO (clinical HLA laboratory)",
+        }
+
+    driver_text = [f"{plan.fusion.name} fusion"] if plan.fusion else []
+    driver_text += [f"{_DRIVERS[k]['gene']} {_DRIVERS[k]['p']}" for k in drivers]
+    driver_text += [
+        e["event"] for e in events if "gain" not in e["event"] and "14q" not in e["event"]
+    ]
+    submitted_text, submitted_code = plan.submitted
+    case = {
+        "tumorboard_case": 1,
+        "genome_build": GENOME_BUILD,
+        "patient": {
+            "id": plan.pid,
+            "sex": plan.sex,
+            "year_of_birth": plan.diagnosis_date.year - plan.age,
+        },
+        "diagnosis": {
+            "histology": submitted_text,
+            "oncotree_code": submitted_code,
+            "date": plan.diagnosis_date,
+            "stage": plan.stage,
+            "metastatic_sites": list(plan.metastatic_sites),
+        },
+        "clinical": {"ecog": plan.ecog, "prior_therapies": list(plan.prior)},
+    }
+    if hla_block:
+        case["hla"] = hla_block
+    truth = PatientTruth(
+        patient_id=plan.pid,
+        entity=plan.entity.code,
+        entity_name=plan.entity.name,
+        submitted_histology=submitted_text,
+        submitted_code=submitted_code,
+        histology_contradicts=submitted_code != plan.entity.code,
+        defining_fusion=plan.fusion.name if plan.fusion else None,
+        fusion_breakpoints=(
+            [
+                f"{world.gene(plan.fusion.gene5)[0]}:{plan.fusion.breakpoint5}",
+                f"{world.gene(plan.fusion.gene3)[0]}:{plan.fusion.breakpoint3}",
+            ]
+            if plan.fusion
+            else []
+        ),
+        driver_alterations=driver_text,
+        activated_kinases=_activated_kinases(plan),
+        erbb2_expressed=plan.targets["erbb2"],
+        erbb2_activated=False,
+        cldn6_high=plan.targets["cldn6"],
+        sstr2_high=plan.targets["sstr2"],
+        sstr3_high=plan.targets["sstr3"],
+        sstr5_high=plan.targets["sstr5"],
+        kdr_activated=plan.targets["kdr_activated"],
+        tyro3_high=plan.targets["tyro3"],
+        tyro3_activated=plan.targets["tyro3_activated"],
+        tmb=tmb,
+        sex=plan.sex,
+        age_at_diagnosis=plan.age,
+        tumour_sample=tumour,
+        normal_sample=normal,
+        tumour_cell_content=plan.purity,
+        hla_alleles=list(plan.hla),
+        hla_source=hla_mode,
+        formats={},
+        files={},
+        file_samples=file_samples,
+        expression_batch=plan.expression_batch,
+        proteome_batch=plan.proteome_batch,
+        methylation_platform=platform,
+        copy_number_events=events,
+    )
+    return _PatientOutput(plan, case, files, ms, truth)
+
+
+def _finish_case(out: _PatientOutput, out_dir: Path) -> None:
+    """Write case.yaml once the batch-level (MS) files are in place."""
+    plan = out.plan
+    tumour_files = [e for s, e in out.files.values() if s == "tumour"]
+    normal_files = [e for s, e in out.files.values() if s == "normal"]
+    for layer in (
+        "variants",
+        "copy_number",
+        "fusions",
+        "expression",
+        "methylation",
+        "proteome",
+        "phosphoproteome",
+        "hla",
+    ):
+        if layer in out.files:
+            out.truth.formats[layer] = out.files[layer][1]["format"]
+            out.truth.files[layer] = out.files[layer][1]["path"]
+    order = {
+        layer: i
+        for i, layer in enumerate(
+            (
+                "variants",
+                "copy_number",
+                "fusions",
+                "expression",
+                "methylation",
+                "proteome",
+                "phosphoproteome",
+                "hla",
+            )
+        )
+    }
+    tumour_files.sort(key=lambda e: order[e["layer"]])
+    samples = [
+        {
+            "id": plan.tumour,
+            "type": "tumour",
+            "site": plan.site,
+            "origin": plan.origin,
+            "collection_date": plan.collection_date,
+            "tumour_cell_content": plan.purity,
+            "files": tumour_files,
+        },
+        {
+            "id": plan.normal,
+            "type": "normal",
+            "site": "blood",
+            "collection_date": plan.collection_date,
+            "files": normal_files,
+        },
+    ]
+    if not normal_files:
+        del samples[1]["files"]
+    case = {**out.case, "samples": samples}
+    text = (
+        f"# Simulated case (tumorboard.simulate, seed {plan.seed}); not a real patient.\n"
+        + _yaml(case)
+    )
+    _write_text(out_dir / plan.pid / "case.yaml", text)
+
+
+def _write_ms_batches(
+    world: _World, outputs: list[_PatientOutput], out_dir: Path, seed: int
+) -> None:
+    batches: dict[int, list[_PatientOutput]] = {}
+    for o in outputs:
+        batches.setdefault(o.plan.proteome_batch, []).append(o)
+    for batch, members in sorted(batches.items()):
+        r = _rng(seed, 0x5A5A, batch)
+        samples = [o.ms for o in members]
+        # MaxQuant 2.4 writes a UTF-8 byte-order mark; 1.6 does not.
+        new_mq = batch % 2 == 0
+        version = "2.4.2.0" if new_mq else "1.6.17.0"
+        pg = _protein_groups_text(world, samples, r)
+        ph = _phospho_sites_text(world, samples, r)
+        gz = ".gz" if batch % 3 == 0 else ""
+        for o in members:
+            pg_path = f"proteome/MQ{batch:02d}/proteinGroups.txt{gz}"
+            ph_path = f"proteome/MQ{batch:02d}/Phospho (STY)Sites.txt{gz}"
+            _write_text(out_dir / o.plan.pid / pg_path, pg, bom=new_mq)
+            _write_text(out_dir / o.plan.pid / ph_path, ph, bom=new_mq)
+            for layer, path, fmt in (
+                ("proteome", pg_path, "maxquant_proteingroups"),
+                ("phosphoproteome", ph_path, "maxquant_phosphosites"),
+            ):
+                o.files[layer] = (
+                    "tumour",
+                    {
+                        "layer": layer,
+                        "format": fmt,
+                        "path": path,
+                        "tool": "MaxQuant",
+                        "tool_version": version,
+                        "column": o.ms.name,
+                    },
+                )
+                o.truth.file_samples[layer] = o.ms.name
+
+
+def simulate_cohort(
+    out_dir: str | Path,
+    *,
+    seed: int = 20261122,
+    n_dsrct: int = 30,
+    others: dict[str, int] | None = None,
+    size: str = "demo",
+) -> CohortTruth:
+    """Write a simulated multi-omics sarcoma cohort, one case folder per patient.
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write into (created if missing); gets ``<patient_id>/case.yaml`` with the
+        layer files beside it, and ``truth.json``.
+    seed
+        Seed of every random choice about the patients; the same seed gives byte-identical
+        files.
+    n_dsrct
+        Number of DSRCT patients.
+    others
+        Other entities: OncoTree code -> number of patients. Default: 3 SYNS, 3 ES,
+        3 DDLS, 3 LMS, 2 GIST, 2 IMT, 2 ASPS. Codes must be keys of :data:`ENTITIES`.
+    size
+        ``"demo"`` (all ~20,000 protein-coding genes, 5,000 CpG probes, 2,000 proteins,
+        3,000 phosphosites) or ``"small"`` (2,000 genes, 1,000 probes, 300 proteins, 400
+        sites) for quick tests.
+
+    Returns
+    -------
+    CohortTruth
+        What was put into the data (also written to ``out_dir/truth.json``).
+
+    Notes
+    -----
+    Formats cycle over the patients so that every reader is exercised: VCF (most) or GDC
+    MAF, SEG with or without allele-specific columns and with or without ``chr``, Arriba or
+    STAR-Fusion, salmon or RSEM, EPIC or EPICv2, OptiType, arcasHLA or HLA alleles in
+    ``case.yaml``; some files are gzipped. Tumour samples of two consecutive patients share
+    one MaxQuant run (a copy of the run's tables sits in each case folder; ``column:``
+    names the patient's experiment). The biology and its sources are in the module
+    docstring.
+    """
+    if size not in _SIZES:
+        raise ValueError(f"size must be one of {', '.join(_SIZES)}, not {size!r}")
+    others = dict(_DEFAULT_OTHERS if others is None else others)
+    unknown = sorted(set(others) - set(ENTITIES))
+    if unknown or "DSRCT" in others:
+        raise ValueError(
+            f"unknown entity code(s) in others: {', '.join(unknown) or 'DSRCT'}; use "
+            f"{', '.join(c for c in ENTITIES if c != 'DSRCT')} (DSRCT is set by n_dsrct)"
+        )
+    if n_dsrct < 0 or any(v < 0 for v in others.values()):
+        raise ValueError("patient counts must not be negative")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    world = _World(size)
+    plans = _plan_cohort(seed, n_dsrct, others)
+    outputs = [_simulate_patient(world, p, out) for p in plans]
+    _write_ms_batches(world, outputs, out, seed)
+    for o in outputs:
+        _finish_case(o, out)
+    truth = CohortTruth(seed=seed, size=size, patients=[o.truth for o in outputs])
+    _write_text(out / "truth.json", truth.to_json())
+    return truth
+
+
+# --- one whole-genome-scale case --------------------------------------------------------
+
+
+def write_large_case(
+    out_dir: str | Path,
+    *,
+    seed: int = 20261122,
+    n_variants: int = 1_000_000,
+    n_genes: int = 60_000,
+    n_cpgs: int = 850_000,
+    n_proteins: int = 10_000,
+    n_sites: int = 40_000,
+) -> Path:
+    """Write one DSRCT case at whole-genome scale, for benchmarks of the readers.
+
+    Parameters
+    ----------
+    out_dir
+        Folder in which the case folder ``LARGE-001`` is written.
+    seed
+        Seed of the random choices (same seed, same bytes).
+    n_variants
+        Somatic calls in the bgzipped Mutect2/VEP VCF (a whole genome has millions of
+        germline and hundreds of thousands of somatic candidates before filtering).
+    n_genes
+        Genes in the salmon table (all GENCODE gene types, unique symbols; at most 61,217).
+    n_cpgs
+        CpG probes in the beta matrix (EPIC has about 850,000).
+    n_proteins, n_sites
+        Protein groups and phosphosites in the MaxQuant tables.
+
+    Returns
+    -------
+    Path
+        The case folder (holding ``case.yaml``).
+    """
+    world = _World("demo")
+    plan = _plan_cohort(seed, 1, {})[0]
+    plan.pid = "LARGE-001"
+    plan.targets.update(erbb2=True, cldn6=True, sstr2=True)
+    case_dir = Path(out_dir) / plan.pid
+    case_dir.mkdir(parents=True, exist_ok=True)
+    r = plan.rng("large")
+    tumour, normal = plan.tumour, plan.normal
+
+    # Variants: n_variants - 1 passengers plus nothing else (DSRCT has no SNV drivers).
+    n_coding = max(0, min(n_variants // 100, 20_000))
+    pas = _passengers(world, r, n_coding, 0, max(0, n_variants - n_coding))
+    pas = pas.drop_duplicates(subset=["chrom", "pos"]).reset_index(drop=True)
+    n = len(pas)
+    pas["filter"] = np.where(r.random(n) < 0.3, _FILTERS[r.integers(0, len(_FILTERS), n)], "PASS")
+    pas["t_depth"] = r.poisson(60, n) + 10
+    pas["t_alt"] = np.maximum(r.binomial(pas["t_depth"], 0.25), 2)
+    pas["n_depth"] = r.poisson(35, n) + 8
+    pas["n_alt"] = 0
+    pas["tlod"] = np.round(pas["t_alt"] * 2.9, 2)
+    pas["nlod"] = np.round(pas["n_depth"] * 0.28, 2)
+    pas["popaf"] = 6.0
+    pas["germq"] = 93
+    pas["impact"] = pas["consequence"].map(_IMPACT)
+    pas["order"] = pas["chrom"].map(_CHROM_ORDER)
+    pas = pas.sort_values(["order", "pos"], kind="stable").reset_index(drop=True)
+    vcf_path = f"dna/{tumour}.mutect2.filtered.vep.vcf.gz"
+    (case_dir / "dna").mkdir(exist_ok=True)
+    _write_bgzf(
+        case_dir / vcf_path,
+        _vcf_text(
+            pas, tumour=tumour, normal=normal, normal_first=False, run_date=plan.collection_date
+        ),
+    )
+
+    # Expression over all gene types.
+    table = world.gene_table.drop_duplicates("symbol")
+    n_genes = min(n_genes, len(table))
+    symbols = table["symbol"].to_numpy(dtype=object)[:n_genes]
+    length = np.clip(r.lognormal(7.5, 0.7, n_genes), 200, 30_000)
+    eff = np.maximum(length - 180.0, 20.0)
+    tpm = np.exp2(r.normal(0, 3, n_genes))
+    tpm = tpm / tpm.sum() * 1e6
+    reads = tpm * eff
+    reads = reads / reads.sum() * 40e6
+    expr_path = f"rna/{tumour}.quant.genes.sf"
+    _write_text(
+        case_dir / expr_path,
+        _table(
+            ["Name", "Length", "EffectiveLength", "TPM", "NumReads"],
+            [
+                list(symbols),
+                _fmt(length, ".3f"),
+                _fmt(eff, ".3f"),
+                _fmt(tpm, ".6f"),
+                _fmt(reads, ".3f"),
+            ],
+        ),
+    )
+
+    # Methylation.
+    probes = _probe_universe(n_cpgs)
+    mu = np.clip(0.7 * probes["DSRCT"] + 0.3 * probes["base"], 0.01, 0.99)
+    beta = r.beta(mu * 40, (1 - mu) * 40)
+    beta[r.random(len(beta)) < 0.002] = np.nan
+    meth_path = f"methylation/{tumour}.epic.betas.tsv"
+    _write_text(case_dir / meth_path, _beta_text(probes["ids"], beta, tumour))
+
+    # Proteome and phosphoproteome.
+    big = _World("demo")
+    big.n_proteins, big.n_sites = n_proteins, n_sites
+    tumour_log2 = big.base + r.normal(0, 0.5, len(big.genes))
+    plan.proteome_name = tumour
+    ms = _ms_sample(big, plan, tumour_log2)
+    pg_path = "proteome/proteinGroups.txt"
+    ph_path = "proteome/Phospho (STY)Sites.txt"
+    _write_text(case_dir / pg_path, _protein_groups_text(big, [ms], r))
+    _write_text(case_dir / ph_path, _phospho_sites_text(big, [ms], r))
+
+    # Copy number, fusions, HLA.
+    segs, _ = _copy_number(plan)
+    seg_path = f"dna/{tumour}.cnvkit.seg"
+    _write_text(
+        case_dir / seg_path,
+        _seg_text(
+            segs,
+            name=tumour,
+            purity=plan.purity,
+            sex=plan.sex,
+            r=r,
+            allele_specific=False,
+            chr_prefix=True,
+        ),
+    )
+    fus_path = f"rna/{tumour}.arriba.fusions.tsv"
+    _write_text(case_dir / fus_path, _arriba_text(world, _fusion_calls(world, plan), r))
+    hla_path = f"dna/{normal}.optitype_result.tsv"
+    _write_text(case_dir / hla_path, _optitype_text(plan.hla, r))
+
+    def entry(layer: str, fmt: str, path: str, tool: str, version: str) -> dict[str, Any]:
+        return {"layer": layer, "format": fmt, "path": path, "tool": tool, "tool_version": version}
+
+    case = {
+        "tumorboard_case": 1,
+        "genome_build": GENOME_BUILD,
+        "patient": {
+            "id": plan.pid,
+            "sex": plan.sex,
+            "year_of_birth": plan.diagnosis_date.year - plan.age,
+        },
+        "diagnosis": {
+            "histology": "Desmoplastic small round cell tumour",
+            "oncotree_code": "DSRCT",
+            "date": plan.diagnosis_date,
+            "stage": "metastatic",
+            "metastatic_sites": ["liver", "peritoneum"],
+        },
+        "clinical": {"ecog": 1, "prior_therapies": ["VDC/IE chemotherapy (P6 protocol)"]},
+        "samples": [
+            {
+                "id": tumour,
+                "type": "tumour",
+                "site": "peritoneum",
+                "origin": "primary",
+                "collection_date": plan.collection_date,
+                "tumour_cell_content": plan.purity,
+                "files": [
+                    entry(
+                        "variants", "vcf", vcf_path, "GATK Mutect2 + Ensembl VEP", "4.4.0.0 / 110"
+                    ),
+                    entry("copy_number", "seg", seg_path, "CNVkit", "0.9.10"),
+                    entry("fusions", "arriba", fus_path, "Arriba", "2.4.0"),
+                    entry("expression", "salmon", expr_path, "salmon", "1.10.1"),
+                    entry(
+                        "methylation", "beta_matrix", meth_path, "minfi (preprocessNoob)", "1.48.0"
+                    ),
+                    entry("proteome", "maxquant_proteingroups", pg_path, "MaxQuant", "1.6.17.0"),
+                    entry(
+                        "phosphoproteome", "maxquant_phosphosites", ph_path, "MaxQuant", "1.6.17.0"
+                    ),
+                ],
+            },
+            {
+                "id": normal,
+                "type": "normal",
+                "site": "blood",
+                "collection_date": plan.collection_date,
+                "files": [entry("hla", "optitype", hla_path, "OptiType", "1.3.5")],
+            },
+        ],
+    }
+    text = "# Simulated whole-genome-scale case (tumorboard.simulate.write_large_case).\n" + _yaml(
+        case
+    )
+    _write_text(case_dir / "case.yaml", text)
+    return case_dir
