@@ -57,8 +57,10 @@ nMinor; Arriba 2.4 ``fusions.tsv`` (arriba.readthedocs.io, output files); STAR-F
 ``*.genes.results``; Illumina EPIC / EPICv2 beta matrices (EPICv2 probe names carry a
 ``_TC21``-style suffix: strand, converted/opposite, Infinium type, replicate; Peters et al.,
 BMC Genomics 2024, doi:10.1186/s12864-024-10027-5); MaxQuant ``proteinGroups.txt`` and
-``Phospho (STY)Sites.txt`` (cox-labs.github.io/coxdocs/output_tables.html; MaxQuant 2.4
-writes a UTF-8 byte-order mark); OptiType ``*_result.tsv``; arcasHLA ``*.genotype.json``.
+``Phospho (STY)Sites.txt`` (cox-labs.github.io/coxdocs/output_tables.html; tables labelled
+MaxQuant 2.4 start with a UTF-8 byte-order mark, as users of 2.4 output report, so readers
+meet both); OptiType ``*_result.tsv``; arcasHLA ``*.genotype.json``. The Mutect2 FORMAT
+field order is the tool's own, ``GT:AD:AF:DP``.
 
 What is synthetic
 -----------------
@@ -247,7 +249,7 @@ ENTITIES: dict[str, _Entity] = {
                 "temozolomide + irinotecan",
             ),
             (0.5, 1.0),
-            {"WT1": 5.0, "DES": 3.0, "KRT8": 2.0},
+            {"WT1": 6.0, "DES": 3.0, "KRT8": 2.0},
             0.3,
             0.10,
             0.85,
@@ -2348,7 +2350,7 @@ def _star_fusion_text(
 
 _TARGET_LEVELS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     # target state -> (log2 TPM range when on, when off) of the tumour compartment
-    "erbb2": ((5.0, 7.0), (0.0, 2.0)),
+    "erbb2": ((5.5, 7.5), (0.0, 2.0)),
     "cldn6": ((6.0, 8.5), (-2.0, 1.0)),
     "sstr2": ((4.5, 6.5), (-1.5, 1.5)),
     "sstr3": ((4.5, 6.5), (-1.5, 1.0)),
@@ -2481,7 +2483,7 @@ def _ms_sample(world: _World, plan: _Plan, tumour_log2: np.ndarray) -> _MsSample
         active.append("ALK")
     for kinase in active:
         bump = np.isin(feature, _ACTIVATION_SITES[kinase])
-        svals = np.where(bump, svals + 4.0 * plan.purity + 1.0, svals)
+        svals = np.where(bump, svals + 4.0 * plan.purity + 2.0, svals)
         if kinase == "KDR":
             svals = np.where(
                 np.isin(feature, KDR_SUBSTRATE_SITES), svals + 2.5 * plan.purity + 0.8, svals
@@ -2940,6 +2942,8 @@ def _simulate_patient(world: _World, plan: _Plan, out_dir: Path) -> _PatientOutp
         )
         _write_bgzf(case_dir / path, text)
         add("variants", path, "vcf", "GATK Mutect2 + Ensembl VEP", "4.4.0.0 / 110", in_file_tumour)
+        if in_file_normal != normal:
+            files["variants"][1]["normal_column"] = in_file_normal
     else:
         path = f"dna/{tumour}.somatic.maf"
         text = _maf_text(variants, tumour=in_file_tumour, normal=in_file_normal, r=plan.rng("maf"))
@@ -3184,7 +3188,7 @@ def _write_ms_batches(
     for batch, members in sorted(batches.items()):
         r = _rng(seed, 0x5A5A, batch)
         samples = [o.ms for o in members]
-        # MaxQuant 2.4 writes a UTF-8 byte-order mark; 1.6 does not.
+        # Files labelled MaxQuant 2.4 start with a UTF-8 byte-order mark, 1.6 ones do not.
         new_mq = batch % 2 == 0
         version = "2.4.2.0" if new_mq else "1.6.17.0"
         pg = _protein_groups_text(world, samples, r)
@@ -3246,15 +3250,20 @@ def simulate_cohort(
     CohortTruth
         What was put into the data (also written to ``out_dir/truth.json``).
 
+    Raises
+    ------
+    ValueError
+        For an unknown ``size`` or entity code, or a negative count.
+
     Notes
     -----
     Formats cycle over the patients so that every reader is exercised: VCF (most) or GDC
     MAF, SEG with or without allele-specific columns and with or without ``chr``, Arriba or
-    STAR-Fusion, salmon or RSEM, EPIC or EPICv2, OptiType, arcasHLA or HLA alleles in
-    ``case.yaml``; some files are gzipped. Tumour samples of two consecutive patients share
-    one MaxQuant run (a copy of the run's tables sits in each case folder; ``column:``
-    names the patient's experiment). The biology and its sources are in the module
-    docstring.
+    STAR-Fusion (some with ``--examine_coding_effect`` columns), salmon or RSEM, EPIC or
+    EPICv2, OptiType, arcasHLA or HLA alleles in ``case.yaml``; some files are gzipped.
+    Tumour samples of two consecutive patients share one MaxQuant run (a copy of the run's
+    tables sits in each case folder; ``column:`` names the patient's experiment). The
+    biology and its sources are in the module docstring.
     """
     if size not in _SIZES:
         raise ValueError(f"size must be one of {', '.join(_SIZES)}, not {size!r}")
@@ -3298,7 +3307,8 @@ def write_large_case(
     Parameters
     ----------
     out_dir
-        Folder in which the case folder ``LARGE-001`` is written.
+        The case folder to write (created if missing): ``case.yaml`` and the layer files,
+        side by side, for patient ``LARGE-001``.
     seed
         Seed of the random choices (same seed, same bytes).
     n_variants
@@ -3320,15 +3330,17 @@ def write_large_case(
     plan = _plan_cohort(seed, 1, {})[0]
     plan.pid = "LARGE-001"
     plan.targets.update(erbb2=True, cldn6=True, sstr2=True)
-    case_dir = Path(out_dir) / plan.pid
+    case_dir = Path(out_dir)
     case_dir.mkdir(parents=True, exist_ok=True)
     r = plan.rng("large")
     tumour, normal = plan.tumour, plan.normal
 
     # Variants: n_variants - 1 passengers plus nothing else (DSRCT has no SNV drivers).
     n_coding = max(0, min(n_variants // 100, 20_000))
-    pas = _passengers(world, r, n_coding, 0, max(0, n_variants - n_coding))
-    pas = pas.drop_duplicates(subset=["chrom", "pos"]).reset_index(drop=True)
+    # Draw a few extra so that exactly n_variants remain after dropping position clashes.
+    extra = n_variants // 100 + 10
+    pas = _passengers(world, r, n_coding, 0, max(0, n_variants - n_coding) + extra)
+    pas = pas.drop_duplicates(subset=["chrom", "pos"]).iloc[:n_variants].reset_index(drop=True)
     n = len(pas)
     pas["filter"] = np.where(r.random(n) < 0.3, _FILTERS[r.integers(0, len(_FILTERS), n)], "PASS")
     pas["t_depth"] = r.poisson(60, n) + 10
@@ -3342,8 +3354,7 @@ def write_large_case(
     pas["impact"] = pas["consequence"].map(_IMPACT)
     pas["order"] = pas["chrom"].map(_CHROM_ORDER)
     pas = pas.sort_values(["order", "pos"], kind="stable").reset_index(drop=True)
-    vcf_path = f"dna/{tumour}.mutect2.filtered.vep.vcf.gz"
-    (case_dir / "dna").mkdir(exist_ok=True)
+    vcf_path = f"{tumour}.mutect2.filtered.vep.vcf.gz"
     _write_bgzf(
         case_dir / vcf_path,
         _vcf_text(
@@ -3361,7 +3372,7 @@ def write_large_case(
     tpm = tpm / tpm.sum() * 1e6
     reads = tpm * eff
     reads = reads / reads.sum() * 40e6
-    expr_path = f"rna/{tumour}.quant.genes.sf"
+    expr_path = f"{tumour}.quant.genes.sf"
     _write_text(
         case_dir / expr_path,
         _table(
@@ -3381,7 +3392,7 @@ def write_large_case(
     mu = np.clip(0.7 * probes["DSRCT"] + 0.3 * probes["base"], 0.01, 0.99)
     beta = r.beta(mu * 40, (1 - mu) * 40)
     beta[r.random(len(beta)) < 0.002] = np.nan
-    meth_path = f"methylation/{tumour}.epic.betas.tsv"
+    meth_path = f"{tumour}.epic.betas.tsv"
     _write_text(case_dir / meth_path, _beta_text(probes["ids"], beta, tumour))
 
     # Proteome and phosphoproteome.
@@ -3390,14 +3401,14 @@ def write_large_case(
     tumour_log2 = big.base + r.normal(0, 0.5, len(big.genes))
     plan.proteome_name = tumour
     ms = _ms_sample(big, plan, tumour_log2)
-    pg_path = "proteome/proteinGroups.txt"
-    ph_path = "proteome/Phospho (STY)Sites.txt"
+    pg_path = "proteinGroups.txt"
+    ph_path = "Phospho (STY)Sites.txt"
     _write_text(case_dir / pg_path, _protein_groups_text(big, [ms], r))
     _write_text(case_dir / ph_path, _phospho_sites_text(big, [ms], r))
 
     # Copy number, fusions, HLA.
     segs, _ = _copy_number(plan)
-    seg_path = f"dna/{tumour}.cnvkit.seg"
+    seg_path = f"{tumour}.cnvkit.seg"
     _write_text(
         case_dir / seg_path,
         _seg_text(
@@ -3410,9 +3421,9 @@ def write_large_case(
             chr_prefix=True,
         ),
     )
-    fus_path = f"rna/{tumour}.arriba.fusions.tsv"
+    fus_path = f"{tumour}.arriba.fusions.tsv"
     _write_text(case_dir / fus_path, _arriba_text(world, _fusion_calls(world, plan), r))
-    hla_path = f"dna/{normal}.optitype_result.tsv"
+    hla_path = f"{normal}.optitype_result.tsv"
     _write_text(case_dir / hla_path, _optitype_text(plan.hla, r))
 
     def entry(layer: str, fmt: str, path: str, tool: str, version: str) -> dict[str, Any]:

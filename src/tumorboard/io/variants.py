@@ -464,10 +464,9 @@ class _Picker:
             self.i_cons, self.i_impact, self.i_biotype = 1, 2, 7
             self.i_canonical = self.i_mane = self.i_allele_num = None
             self.wanted = [3, 6, 1, 2, 9, 10]
-        used = [i for i in [*self.wanted, self.i_impact, self.i_biotype, self.i_canonical,
-                            self.i_mane] if i is not None]
-        self.maxsplit = max(used) + 1
-        self.width = self.maxsplit + 1  # length of a split (and padded) entry
+        # fields the severity key reads
+        self.key_split = max(i for i in (self.i_cons, self.i_impact, self.i_biotype)
+                             if i is not None) + 1
         self.value_end = max(i for i in self.wanted if i is not None)
         self.fast_canonical = (pick == "canonical" and tag == "CSQ"
                                and self.i_canonical is not None)
@@ -512,20 +511,36 @@ class _Picker:
         if len(entries) == 1 or self.first_only:
             # snpEff sorts ANN entries by impact, most severe first (ANN spec v1.0).
             return entries[0]
-        ms, width = self.maxsplit, self.width
-        split = [e.split("|", ms) for e in entries]
-        for f in split:
-            if len(f) < width:
-                f += [""] * (width - len(f))
-        candidates = range(len(entries))
         if self.pick == "canonical":
+            # Substring tests spare splitting entries that cannot match: CANONICAL holds
+            # 'YES', MANE_SELECT a RefSeq 'NM_' accession.
             ic, im = self.i_canonical, self.i_mane
-            canon = [i for i in candidates if split[i][ic] == "YES"] if ic is not None else []
-            mane = [i for i in candidates if split[i][im]] if im is not None else []
-            candidates = canon or mane or candidates
-        if len(candidates) == 1:
-            return entries[candidates[0]]
-        return entries[min(candidates, key=lambda i: self._key(split[i]))]
+            if ic is not None:
+                canon = [e for e in entries if "YES" in e and _field(e, ic) == "YES"]
+                if len(canon) == 1:
+                    return canon[0]
+                if canon:
+                    entries = canon
+                elif im is not None:
+                    mane = [e for e in entries if "NM_" in e and _field(e, im)]
+                    if len(mane) == 1:
+                        return mane[0]
+                    if mane:
+                        entries = mane
+        ks = self.key_split
+        return min(entries, key=lambda e: self._key(_padded(e.split("|", ks), ks + 1)))
+
+
+def _field(entry: str, i: int) -> str:
+    """Field ``i`` of a '|'-separated entry ('' if the entry is shorter)."""
+    f = entry.split("|", i + 1)
+    return f[i] if len(f) > i else ""
+
+
+def _padded(f: list[str], width: int) -> list[str]:
+    if len(f) < width:
+        f += [""] * (width - len(f))
+    return f
 
 
 # ---------------------------------------------------------------------------------------------
@@ -730,16 +745,15 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
     is_ad = mode == "AD"
 
     # _ROW_WIDTH values per output row, flat (cheaper than a tuple per row): 5 locus fields,
-    # 6 annotation fields ('' = missing), then depth, alt reads, AD sum (-1 = missing; VAF =
-    # alt / AD sum, computed at the end) and an explicit VAF (NaN unless from AF/Strelka/INFO).
+    # the chosen annotation entry ('' = none), then depth, alt reads, AD sum (-1 = missing;
+    # VAF = alt / AD sum, computed at the end) and an explicit VAF (NaN unless from
+    # AF/Strelka/INFO).
     rows: list = []
     append = rows.extend
-    no_ann = ("",) * 6
     nan = float("nan")
     n_records = n_non_pass = n_multi = n_no_alt = n_star = n_unmatched = 0
     first_line = len(header_lines) + 1
     pick_in = picker.choose_in if picker else None
-    values = picker.fields if picker else None
     i_allele_num = picker.i_allele_num if picker else None
 
     nxt = iter(vcf).__next__  # type: ignore[call-overload]
@@ -784,19 +798,19 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
             if alt == "*":
                 n_star += 1
                 continue
-            ann_values = values(pick_in(ann)) if ann else no_ann
+            entry = pick_in(ann) if ann else ""
             if is_ad:
                 if ad_row is None:
-                    append((chrom, pos, ref, alt, filt, *ann_values, dp, -1, -1, nan))
+                    append((chrom, pos, ref, alt, filt, entry, dp, -1, -1, nan))
                 else:
                     r0 = ad_row[0]
                     a1 = ad_row[1] if len(ad_row) > 1 else -1
                     tot = (r0 if r0 > 0 else 0) + (a1 if a1 > 0 else 0)
-                    append((chrom, pos, ref, alt, filt, *ann_values,
+                    append((chrom, pos, ref, alt, filt, entry,
                             dp if dp >= 0 else (tot if r0 >= 0 else -1),
                             a1 if a1 >= 0 else -1, tot, nan))
             else:
-                append((chrom, pos, ref, alt, filt, *ann_values,
+                append((chrom, pos, ref, alt, filt, entry,
                         *_other_counts(rec, mode, ref, alt_list, 0)))
             continue
 
@@ -837,12 +851,12 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
             if ann:
                 mine = by_allele.get(keys[k])
                 if mine:
-                    ann_values = values(picker.choose(mine))
+                    entry = pick_in(",".join(mine))
                 else:
                     n_unmatched += 1
-                    ann_values = no_ann
+                    entry = ""
             else:
-                ann_values = no_ann
+                entry = ""
             if is_ad:
                 if ad_row is None:
                     counts = (dp, -1, -1, nan)
@@ -852,7 +866,7 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
                               a if a >= 0 else -1, tot, nan)
             else:
                 counts = _other_counts(rec, mode, ref, alt_list, k)
-            append((chrom, pos, ref, alt, filt, *ann_values, *counts))
+            append((chrom, pos, ref, alt, filt, entry, *counts))
 
     if n_no_alt:
         notes.append(f"{n_no_alt:,} records without an ALT allele skipped")
@@ -873,7 +887,7 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
         notes.append("the VCF has no variant records")
 
     return LayerData(
-        tables={"variants": conform(_vcf_table(rows), "variants", source=str(p))},
+        tables={"variants": conform(_vcf_table(rows, picker), "variants", source=str(p))},
         samples_in_file=samples,
         genome_build=build,
         tool=tool,
@@ -882,54 +896,70 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
     )
 
 
-_ROW_WIDTH = 15
+_ROW_WIDTH = 10
 
 
-def _vcf_table(rows: list) -> pd.DataFrame:
-    """The flat row values collected by the record loop -> ``variants`` frame."""
+def _vcf_table(rows: list, picker: _Picker | None) -> pd.DataFrame:
+    """The flat row values collected by the record loop -> ``variants`` frame.
+
+    The chosen annotation entries are split into their fields here, in Arrow, for all rows at
+    once.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     n = len(rows) // _ROW_WIDTH
     cols = [rows[j::_ROW_WIDTH] for j in range(_ROW_WIDTH)]
     chrom_map = {c: normalise_chrom(c) for c in set(cols[0])}
+    null = pa.scalar(None, pa.string())
 
-    def text(values: list, *, empty_is_na: bool = False,
+    def text(arr: pa.Array, *, empty_is_na: bool = False,
              hgvs: bool = False) -> pd.api.extensions.ExtensionArray:
-        arr = pa.array(values, type=pa.string())
         if empty_is_na:
-            arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+            arr = pc.if_else(pc.equal(arr, ""), null, arr)
         if hgvs:
             # 'ENST00000269305.9:c.817C>T' -> 'c.817C>T'; VEP percent-encodes '=' (p.Leu10%3D)
             # and other VCF-reserved characters in the VCF it writes.
             arr = pc.replace_substring_regex(arr, pattern=r"^[^:]*:", replacement="")
-            for code, char in (("%3D", "="), ("%3B", ";"), ("%2C", ","), ("%20", " ")):
-                arr = pc.replace_substring(arr, pattern=code, replacement=char)
+            if pc.any(pc.match_substring(arr, "%")).as_py():
+                for code, char in (("%3D", "="), ("%3B", ";"), ("%2C", ","), ("%20", " ")):
+                    arr = pc.replace_substring(arr, pattern=code, replacement=char)
         return pd.array(arr, dtype="string")
 
     def counts(values: list) -> pd.api.extensions.ExtensionArray:
         a = np.fromiter(values, dtype=np.int64, count=n)
         return pd.arrays.IntegerArray(a, a < 0)
 
-    depth, alt_n = counts(cols[11]), counts(cols[12])
-    tot = np.fromiter(cols[13], dtype=np.int64, count=n)
-    vaf = np.fromiter(cols[14], dtype=np.float64, count=n)
+    annotation: list[pa.Array] = [pa.nulls(n, pa.string())] * 6
+    if picker is not None and n:
+        last = picker.value_end
+        # Pad every entry with enough '|' that each wanted field exists, then split once.
+        padded = pc.binary_join_element_wise(pa.array(cols[5], type=pa.string()),
+                                             "|" * (last + 1), "")
+        parts = pc.split_pattern(padded, pattern="|", max_splits=last + 1)
+        annotation = [pc.list_element(parts, i) if i is not None else pa.nulls(n, pa.string())
+                      for i in picker.wanted]
+
+    depth, alt_n = counts(cols[6]), counts(cols[7])
+    tot = np.fromiter(cols[8], dtype=np.int64, count=n)
+    vaf = np.fromiter(cols[9], dtype=np.float64, count=n)
     alt_raw = alt_n.to_numpy(dtype=np.float64, na_value=np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         from_ad = np.where(tot > 0, alt_raw / tot, np.nan)
     vaf = np.where(np.isnan(vaf), from_ad, vaf)
+    string = pa.string()
     return pd.DataFrame({
-        "chrom": text([chrom_map[c] for c in cols[0]]),
+        "chrom": text(pa.array([chrom_map[c] for c in cols[0]], type=string)),
         "pos": np.fromiter(cols[1], dtype=np.int64, count=n),
-        "ref": text(cols[2]),
-        "alt": text(cols[3]),
-        "filter": text(cols[4]),
-        "gene": text(cols[5], empty_is_na=True),
-        "transcript_id": text(cols[6], empty_is_na=True),
-        "consequence": text(cols[7], empty_is_na=True),
-        "impact": text(cols[8], empty_is_na=True),
-        "hgvsc": text(cols[9], empty_is_na=True, hgvs=True),
-        "hgvsp": text(cols[10], empty_is_na=True, hgvs=True),
+        "ref": text(pa.array(cols[2], type=string)),
+        "alt": text(pa.array(cols[3], type=string)),
+        "filter": text(pa.array(cols[4], type=string)),
+        "gene": text(annotation[0], empty_is_na=True),
+        "transcript_id": text(annotation[1], empty_is_na=True),
+        "consequence": text(annotation[2], empty_is_na=True),
+        "impact": text(annotation[3], empty_is_na=True),
+        "hgvsc": text(annotation[4], empty_is_na=True, hgvs=True),
+        "hgvsp": text(annotation[5], empty_is_na=True, hgvs=True),
         "depth": depth,
         "alt_depth": alt_n,
         "vaf": vaf,
