@@ -332,12 +332,14 @@ def validate_case(
         Listing every problem found, each with file, line, column or sample and a fix.
     """
     case_dir = Path(case_dir)
-    case = read_case(case_dir)
     problems: list[InputError] = []
+    case = read_case(case_dir, file_problems=problems)
     files: list[PlannedFile] = []
     for sample in case.samples:
         for entry in sample.files:
             path = case_dir / entry.path
+            if not path.is_file():
+                continue  # already reported by read_case
             try:
                 digest, size = sha256_of(path)
             except OSError as exc:

@@ -254,11 +254,18 @@ def _loc_text(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def read_case(case_dir: str | Path) -> Case:
+def read_case(case_dir: str | Path, *, file_problems: list[InputError] | None = None) -> Case:
     """Parse and check ``case_dir/case.yaml``.
 
     Checks the manifest's structure and vocabularies, the OncoTree code, sample ids, and that
     every named file exists inside the case folder. Does not read the layer files.
+
+    Parameters
+    ----------
+    file_problems
+        If given, problems with the named files (missing, outside the folder, no genome build)
+        are appended here instead of raised, so that a caller can go on checking the other
+        files and report everything at once.
 
     Raises
     ------
@@ -331,6 +338,8 @@ def read_case(case_dir: str | Path) -> Case:
                     f"no genome build for {f.format} file '{f.path}'", file=manifest,
                     line=_line_of(raw, loc), sample=sample.id,
                     fix="add 'genome_build: GRCh38' to the file entry or to the case"))
-    if problems:
+    if file_problems is not None:
+        file_problems.extend(problems)
+    elif problems:
         raise CaseValidationError(case_dir, problems)
     return case
