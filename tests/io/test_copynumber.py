@@ -295,6 +295,12 @@ def test_empty_file(tmp_path):
     assert "empty.seg" in str(err.value) and "file is empty" in str(err.value)
 
 
+def test_header_only_seg(tmp_path):
+    with pytest.raises(InputError) as err:
+        read_seg(write(tmp_path, "h.seg", SEG_HEADER))
+    assert "no segments after the header" in str(err.value) and "h.seg:1" in str(err.value)
+
+
 def test_row_with_too_many_fields(tmp_path):
     text = SEG_HEADER + "S\t12\t100\t200\t5\t0.1\nS\t12\t300\t400\t5\t0.1\textra\n"
     with pytest.raises(InputError) as err:

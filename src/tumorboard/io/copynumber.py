@@ -40,6 +40,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -116,14 +117,17 @@ def _locate_header(
     offset = 0
     header_text = None
     header_line = 0
-    for number, line in enumerate(text.split("\n"), start=1):
+    number = 0
+    while offset <= len(text):
+        stop = text.find("\n", offset)
+        stop = len(text) if stop < 0 else stop
+        line = text[offset:stop]
+        number += 1
+        offset = stop + 1
         stripped = line.strip()
-        next_offset = offset + len(line) + 1
         if stripped and (hash_header or not stripped.startswith("#")):
             header_text, header_line = line, number
-            offset = next_offset
             break
-        offset = next_offset
     if header_text is None:
         raise InputError("no header line found", file=p, expected="a header line of column names")
     if hash_header:
@@ -185,9 +189,13 @@ def _parse_table(
         frame = pd.DataFrame({h: pd.Series(dtype=object) for h in wanted})
         return _Table(p, header, header_line, frame, np.zeros(0, dtype=np.int64))
 
-    raw_lines = pd.Series(body.split("\n"))
-    blank = (raw_lines.str.strip() == "").to_numpy()
-    fields = (raw_lines.str.count(sep) + 1).to_numpy()
+    raw_lines = body.split("\n")
+    # str methods per line run in C; pandas' arrow-backed .str.count is far slower on long
+    # lines such as those of a 1,000-sample matrix.
+    blank = np.fromiter((not line.strip() for line in raw_lines), dtype=bool,
+                        count=len(raw_lines))
+    fields = np.fromiter((line.count(sep) + 1 for line in raw_lines), dtype=np.int64,
+                         count=len(raw_lines))
     shift = 0
     surplus = ~blank & (fields > len(header))
     if surplus.any():
@@ -195,8 +203,8 @@ def _parse_table(
             shift = 1  # R write.table row names
         else:
             for i in np.flatnonzero(surplus):
-                cells = (raw_lines.iloc[i].split(sep) if sep == "\t"
-                         else next(csv.reader([raw_lines.iloc[i]], delimiter=sep)))
+                cells = (raw_lines[i].split(sep) if sep == "\t"
+                         else next(csv.reader([raw_lines[i]], delimiter=sep)))
                 if any(c.strip() for c in cells[len(header):]):
                     raise InputError(
                         f"row has {len(cells)} fields but the header has {len(header)} "
@@ -240,6 +248,14 @@ def _parse_table(
     return _Table(p, header, header_line, frame, lines)
 
 
+def _require_rows(table: _Table, what: str) -> None:
+    if len(table.frame) == 0:
+        raise InputError(
+            f"no {what} after the header", file=table.path, line=table.header_line,
+            fix="the file holds only a header; re-export it or check the caller's log",
+        )
+
+
 def _key(name: str) -> str:
     """Column-name key that ignores case, spaces, dots, underscores and quotes."""
     return re.sub(r"[^a-z0-9]", "", name.lower())
@@ -275,7 +291,7 @@ def _cells(table: _Table, column: str) -> pd.Series:
 
 
 def _raise_bad_value(table: _Table, column: str, position: int, value: str, expected: str,
-                     problem: str | None = None, fix: str | None = None) -> None:
+                     problem: str | None = None, fix: str | None = None) -> NoReturn:
     if fix is None and "," in value and re.fullmatch(r"-?\d+,\d+", value):
         fix = "use '.' as the decimal separator (the file looks like a spreadsheet export)"
     raise InputError(
@@ -477,6 +493,7 @@ def read_seg(
     p, text, notes = _read_text(path)
     table = _parse_table(p, text)
     sample_col = _find_column(table, _SAMPLE)
+    _require_rows(table, "segments")
     chrom_col = _find_column(table, _CHROM, required=True, what="chromosome")
     start_col = _find_column(table, _START, required=True, what="segment start")
     end_col = _find_column(table, _END, required=True, what="segment end")
@@ -808,7 +825,6 @@ def segments_to_genes(
     if out["gene"].duplicated().any():
         out = (out.sort_values(["gene", "_covered"], ascending=[True, False], kind="stable")
                .drop_duplicates("gene", keep="first"))
-    # conform() builds its result on a fresh RangeIndex, so the index must be one already.
     out = out.sort_values("_order", kind="stable").reset_index(drop=True)
     return conform(out, "gene_copy_number")
 
@@ -881,6 +897,7 @@ def read_gene_copy_number(path: str | Path, *, sample: str | None = None) -> Lay
     if log2_col is not None or total_col is not None:
         layout = "long"
         table = _parse_table(p, text)
+        _require_rows(table, "gene rows")
         n = len(table.frame)
         sample_col = _find_column(table, _LONG_SAMPLE)
         keep = np.ones(n, dtype=bool)
@@ -909,6 +926,7 @@ def read_gene_copy_number(path: str | Path, *, sample: str | None = None) -> Lay
             )
         chosen = _choose_sample(samples_in_file, sample, p)
         table = _parse_table(p, text, usecols=[gene_col, chosen])
+        _require_rows(table, "gene rows")
         n = len(table.frame)
         keep = np.ones(n, dtype=bool)
         log2 = _to_float(table, chosen)

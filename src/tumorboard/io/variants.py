@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import gzip
 import re
 import zlib
@@ -160,6 +159,10 @@ _REFERENCE_BUILD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 # ---------------------------------------------------------------------------------------------
 # file-level helpers
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _gzip_kind(path: Path) -> str | None:
@@ -465,20 +468,22 @@ class _Picker:
             self.i_canonical = self.i_mane = self.i_allele_num = None
             self.wanted = [3, 6, 1, 2, 9, 10]
         # fields the severity key reads
-        self.key_split = max(i for i in (self.i_cons, self.i_impact, self.i_biotype)
-                             if i is not None) + 1
+        self.key_split = max(i for i in (self.i_cons, self.i_impact, self.i_biotype,
+                                         self.i_canonical) if i is not None) + 1
         self.value_end = max(i for i in self.wanted if i is not None)
         self.fast_canonical = (pick == "canonical" and tag == "CSQ"
                                and self.i_canonical is not None)
         self.first_only = pick == "first" or (tag == "ANN" and pick == "canonical")
 
-    def _key(self, f: list[str]) -> tuple[int, int, int]:
+    def _key(self, f: list[str]) -> tuple[int, int, int, int]:
+        """Sort key, smallest = chosen: severity, then canonical, protein-coding, impact."""
         impact = _IMPACT_RANK.get(f[self.i_impact], 4) if self.i_impact is not None else 4
         sev = _severity(f[self.i_cons])
         coding = 0 if self.i_biotype is not None and f[self.i_biotype] == "protein_coding" else 1
+        canonical = 0 if self.i_canonical is not None and f[self.i_canonical] == "YES" else 1
         if self.tag == "ANN":
-            return impact, sev, coding
-        return sev, coding, impact
+            return impact, sev, coding, 0
+        return sev, canonical, coding, impact
 
     def choose_in(self, ann: str) -> str:
         """The chosen entry of a whole INFO value whose entries all belong to one allele.
@@ -631,8 +636,8 @@ def read_vcf(
         ``MANE_SELECT`` one, else the most severe; several canonical transcripts of
         overlapping genes: the most severe of those. snpEff: the first entry, since snpEff
         sorts entries by impact), ``"most_severe"`` (by the Ensembl consequence severity
-        order, :data:`CONSEQUENCE_SEVERITY`; ties go to protein-coding transcripts, then file
-        order) or ``"first"`` (the first entry of the allele).
+        order, :data:`CONSEQUENCE_SEVERITY`; ties go to the canonical transcript, then to
+        protein-coding ones, then to file order) or ``"first"`` (the first entry of the allele).
     pass_only
         Drop records whose FILTER is not ``PASS`` (or ``.``); the count goes to ``notes``.
 
@@ -698,15 +703,9 @@ def read_vcf(
                 expected="a VCF 4.x header: ## meta lines, then the #CHROM line",
                 fix="check the header against the VCF 4.2 specification (samtools/hts-specs)",
             ) from exc
-        # Millions of short-lived lists would trigger the cyclic garbage collector over and
-        # over, each pass walking the growing row list; the loop makes no reference cycles.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
         try:
             return _read_vcf_records(vcf, p, sample, annotation_pick, pass_only, notes)
         finally:
-            if gc_was_enabled:
-                gc.enable()
             vcf.close()
 
 
@@ -869,19 +868,21 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
             append((chrom, pos, ref, alt, filt, entry, *counts))
 
     if n_no_alt:
-        notes.append(f"{n_no_alt:,} records without an ALT allele skipped")
+        notes.append(f"{_count(n_no_alt, 'record')} without an ALT allele skipped")
     if n_star:
-        notes.append(f"{n_star:,} '*' (overlapping deletion) alleles skipped")
+        notes.append(f"{_count(n_star, 'allele')} '*' (overlapping deletion) skipped")
     if n_multi:
-        notes.append(f"{n_multi:,} multi-allelic records split into one row per ALT allele")
+        notes.append(f"{_count(n_multi, 'multi-allelic record')} split into one row per ALT "
+                     "allele")
     if n_non_pass:
         if pass_only:
-            notes.append(f"{n_non_pass:,} records with FILTER != PASS dropped (pass_only)")
+            notes.append(f"{_count(n_non_pass, 'record')} with FILTER != PASS dropped "
+                         "(pass_only)")
         else:
-            notes.append(f"{n_non_pass:,} records with FILTER != PASS kept, flagged in "
+            notes.append(f"{_count(n_non_pass, 'record')} with FILTER != PASS kept, flagged in "
                          "column 'filter'")
     if n_unmatched:
-        notes.append(f"{n_unmatched:,} alleles had no {tag} entry for their allele; "
+        notes.append(f"{_count(n_unmatched, 'allele')} without a {tag} entry for that allele; "
                      "their gene and consequence are empty")
     if n_records == 0:
         notes.append("the VCF has no variant records")
@@ -1076,8 +1077,9 @@ def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
         ``Tumor_Seq_Allele2``, or ``Tumor_Seq_Allele1`` when Allele2 equals the reference.
         ``consequence`` from ``Consequence`` ('&'-joined), else mapped from
         ``Variant_Classification``; ``hgvsp`` from ``HGVSp`` (3-letter), else ``HGVSp_Short``;
-        reads from ``t_depth``/``t_alt_count`` (``t_ref_count`` + ``t_alt_count`` if no
-        ``t_depth``); ``filter`` from ``FILTER`` (',' turned into ';').
+        ``depth`` from ``t_depth`` (else ``t_ref_count`` + ``t_alt_count``), ``alt_depth`` from
+        ``t_alt_count``, VAF = ``t_alt_count / (t_ref_count + t_alt_count)`` as for VCF AD (else
+        ``t_alt_count / t_depth``); ``filter`` from ``FILTER`` (',' turned into ';').
         ``genome_build`` from ``NCBI_Build``.
 
     Raises
@@ -1121,9 +1123,9 @@ def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
     try:
         raw = pd.read_csv(
             p, sep="\t", skiprows=n_comment, dtype=str, keep_default_na=False,
-            na_filter=False, skip_blank_lines=False, quoting=3, compression="infer",
-            low_memory=False,
-        )
+            na_filter=False, skip_blank_lines=False, quoting=3,
+            compression="gzip" if kind else None, low_memory=False,
+        ).fillna("")
     except pd.errors.ParserError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise InputError(
@@ -1134,8 +1136,8 @@ def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
         ) from exc
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         raise _truncated(p, str(exc)) from exc
+    blank = (raw == "").all(axis=1)
     raw["_line"] = np.arange(len(raw)) + header_line + 1
-    blank = (raw[columns] == "").all(axis=1)
     raw = raw.loc[~blank]
     notes: list[str] = []
 
@@ -1211,14 +1213,16 @@ def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
         hgvsp = None
     tx = blank_to_na(c) if (c := col("Transcript_ID")) is not None else None
     alt_count = _maf_integer(rows, "t_alt_count", p)
+    ref_count = _maf_integer(rows, "t_ref_count", p)
     depth = _maf_integer(rows, "t_depth", p)
-    if depth is None and alt_count is not None and (
-            ref_count := _maf_integer(rows, "t_ref_count", p)) is not None:
-        depth = ref_count + alt_count
-    if depth is not None and alt_count is not None:
+    # VAF over ref + alt reads, as for VCF AD; t_depth may also count other alleles.
+    reads = ref_count + alt_count if ref_count is not None and alt_count is not None else depth
+    if depth is None:
+        depth = reads
+    if reads is not None and alt_count is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
-            vaf = (alt_count.astype("float64") / depth.astype("float64")).to_numpy(
-                dtype="float64", na_value=np.nan)
+            vaf = (alt_count.astype("float64") / reads.astype("float64")).to_numpy(
+                dtype="float64", na_value=np.nan, copy=True)
         vaf[~np.isfinite(vaf) | (vaf < 0) | (vaf > 1)] = np.nan
     else:
         vaf = np.full(len(rows), np.nan)
@@ -1230,12 +1234,12 @@ def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
         notes.append("no FILTER column: every row taken as PASS")
     n_non_pass = int((filt != "PASS").sum())
     if n_non_pass:
-        notes.append(f"{n_non_pass:,} rows with FILTER != PASS kept, flagged in column "
+        notes.append(f"{_count(n_non_pass, 'row')} with FILTER != PASS kept, flagged in column "
                      "'filter'")
     n_indel = int(((ref == "-") | (alt == "-")).sum())
     if n_indel:
-        notes.append(f"{n_indel:,} indels kept in MAF form ('-' allele, MAF Start_Position), "
-                     "not VCF's anchored form")
+        notes.append(f"{_count(n_indel, 'indel')} kept in MAF form ('-' allele, MAF "
+                     "Start_Position), not VCF's anchored form")
 
     chrom = rows["Chromosome"].str.strip()
     chrom_map = {c: normalise_chrom(c) for c in chrom.unique()}
