@@ -72,10 +72,14 @@ def test_recover_publishes_committed_and_removes_abandoned(tmp_path) -> None:
     store.stage("methylation", "committed", empty, sample_id="S1")
     store.stage("methylation", "abandoned", empty, sample_id="S2")
     store.stage("methylation", "in_progress", empty, sample_id="S3")
+    half_written = store.table_dir("methylation") / ".x.parquet.123.tmp"
+    half_written.write_bytes(b"PAR1")
     old = time.time() - ABANDONED_AFTER_S - 10
     os.utime(store.path("methylation", "abandoned").with_suffix(".parquet.pending"), (old, old))
+    os.utime(half_written, (old, old))
     result = store.recover({"committed"})
-    assert result == {"published": 1, "removed": 1}
+    assert result == {"published": 1, "removed": 2}
+    assert not half_written.exists()
     assert store.path("methylation", "committed").exists()
     assert [u for _, u, _ in store.pending()] == ["in_progress"]  # another import may own it
 

@@ -124,6 +124,11 @@ class OmicsStore:
             elif now - path.stat().st_mtime > ABANDONED_AFTER_S:
                 path.unlink(missing_ok=True)
                 removed += 1
+        # half-written temporaries of a process killed while writing
+        for path in self.root.glob("*/.*.tmp"):
+            if now - path.stat().st_mtime > ABANDONED_AFTER_S:
+                path.unlink(missing_ok=True)
+                removed += 1
         return {"published": published, "removed": removed}
 
     # --- reading ------------------------------------------------------------------------

@@ -468,8 +468,11 @@ class _Picker:
             self.i_canonical = self.i_mane = self.i_allele_num = None
             self.wanted = [3, 6, 1, 2, 9, 10]
         # fields the severity key reads
+        # Canonical as a tie-breaker only matters for 'most_severe': under 'canonical' the
+        # entries compared are all canonical or all not.
+        self.key_canonical = self.i_canonical if pick == "most_severe" else None
         self.key_split = max(i for i in (self.i_cons, self.i_impact, self.i_biotype,
-                                         self.i_canonical) if i is not None) + 1
+                                         self.key_canonical) if i is not None) + 1
         self.value_end = max(i for i in self.wanted if i is not None)
         self.fast_canonical = (pick == "canonical" and tag == "CSQ"
                                and self.i_canonical is not None)
@@ -480,7 +483,7 @@ class _Picker:
         impact = _IMPACT_RANK.get(f[self.i_impact], 4) if self.i_impact is not None else 4
         sev = _severity(f[self.i_cons])
         coding = 0 if self.i_biotype is not None and f[self.i_biotype] == "protein_coding" else 1
-        canonical = 0 if self.i_canonical is not None and f[self.i_canonical] == "YES" else 1
+        canonical = 0 if self.key_canonical is not None and f[self.key_canonical] == "YES" else 1
         if self.tag == "ANN":
             return impact, sev, coding, 0
         return sev, canonical, coding, impact
