@@ -349,7 +349,10 @@ def validate_case(
             files.append(PlannedFile(
                 sample_id=sample.id, layer=entry.layer, label=entry.assay_label,
                 format=entry.format, file_name=entry.path, sha256=digest, size=size,
-                sample_in_file=entry.column, declared_build=case.build_of(entry),
+                sample_in_file=entry.column,
+                # a build means something only for files with genome coordinates
+                declared_build=case.build_of(entry)
+                if FORMATS[entry.format].has_genome_coordinates else entry.genome_build,
                 tool=entry.tool, tool_version=entry.tool_version))
     if case.hla is not None:
         try:
