@@ -19,6 +19,7 @@ import pytest
 from cyvcf2 import VCF
 
 from tumorboard import reference
+from tumorboard.errors import InputError
 from tumorboard.intake import validate_case
 from tumorboard.io.case import read_case
 from tumorboard.io.formats import FORMATS
@@ -157,11 +158,36 @@ def test_every_format_is_used_in_the_small_cohort(small: tuple[Path, CohortTruth
     assert {p.methylation_platform for p in truth.patients} == {"EPIC", "EPICv2"}
 
 
-def test_bad_arguments_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown entity code"):
-        simulate_cohort(tmp_path, others={"XYZ": 1})
-    with pytest.raises(ValueError, match="size must be one of"):
-        simulate_cohort(tmp_path, size="huge")
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"others": {"XYZ": 1}},
+     r"unknown entity code\(s\) in others: XYZ \(expected OncoTree codes among SYNS, ES, DDLS"),
+    ({"others": {"DSRCT": 2}}, r"others: DSRCT .*Fix: give DSRCT patients with n_dsrct"),
+    ({"size": "huge"}, r"unknown cohort size 'huge' \(expected 'demo' or 'small'\)"),
+    ({"n_dsrct": -1}, r"n_dsrct is -1 \(expected a whole number >= 0\)"),
+    ({"others": {"ES": -2}}, r"others\['ES'\] is -2 \(expected a whole number >= 0\)"),
+    ({"others": {"ES": 1.5}}, r"others\['ES'\] is 1.5"),
+    ({"seed": -3}, r"seed is -3 \(expected a whole number >= 0\)"),
+])
+def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        simulate_cohort(tmp_path / "out", **kwargs)
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"n_variants": 0}, r"n_variants is 0 \(expected a whole number >= 1\)"),
+    ({"n_genes": 61_218}, r"n_genes is 61218 \(expected a whole number from 1 to 61,217\)"),
+    ({"n_cpgs": 900_000}, r"n_cpgs is 900000 \(expected a whole number from 1 to 850,000\)"),
+    ({"n_proteins": 25_000},
+     r"n_proteins is 25000 \(expected a whole number from 1 to 19,\d{3}\)\. Fix: there is one "),
+    ({"n_proteins": 2, "n_sites": 5_000},
+     r"n_sites is 5000 .*Fix: at most one site per 10 residues of the 2 proteins: raise "),
+    ({"seed": "7"}, r"seed is '7'"),
+])
+def test_write_large_case_refuses_bad_sizes(tmp_path: Path, kwargs: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        write_large_case(tmp_path / "out", **kwargs)
+    assert not (tmp_path / "out").exists()
 
 
 # --- truth consistent with the raw files (parsed here without the readers) ----------------
@@ -406,20 +432,34 @@ def test_default_cohort_composition(default: tuple[Path, CohortTruth]) -> None:
 
 
 def test_write_large_case_writes_the_requested_sizes(tmp_path: Path) -> None:
-    case_dir = write_large_case(tmp_path, n_variants=3_000, n_genes=4_000, n_cpgs=6_000,
-                                n_proteins=500, n_sites=800)
+    """Every count is what the project's readers keep, after their filtering."""
+    case_dir = write_large_case(tmp_path, n_variants=2_000, n_genes=3_000, n_cpgs=5_000,
+                                n_proteins=1_500, n_sites=5_000)
     case = read_case(case_dir)
-    files = {f.layer: case_dir / f.path for s in case.samples for f in s.files}
-    vcf = VCF(str(files["variants"]))
-    assert sum(1 for _ in vcf) == 3_000
-    vcf.close()
-    assert len(_read_tsv(files["expression"])) == 4_000
-    assert len(_read_tsv(files["methylation"])) == 6_000
-    proteins = _read_tsv(files["proteome"])
-    assert 400 <= (proteins["Reverse"].isna() & proteins["Potential contaminant"].isna()).sum() \
-        <= 500
-    sites = _read_tsv(files["phosphoproteome"])
-    assert 500 <= sites["Reverse"].isna().sum() <= 800
+    files = {f.layer: (case_dir / f.path, f.format) for s in case.samples for f in s.files}
+
+    def read(layer: str):
+        path, fmt = files[layer]
+        return FORMATS[fmt].load_reader()(path)
+
+    assert len(read("variants").tables["variants"]) == 2_000
+    assert len(read("expression").tables["expression"]) == 3_000
+    assert len(read("methylation").tables["methylation"]) == 5_000
+    proteome = read("proteome")
+    assert len(proteome.tables["proteome"]) == 1_500
+    assert proteome.tables["proteome"]["feature_id"].is_unique
+    # The table holds what the reader removes: decoys, contaminants and 1 % site-only groups.
+    notes = " | ".join(proteome.notes)
+    assert "15 protein groups only identified by a modification site removed" in notes
+    assert "6 potential contaminants removed" in notes
+    assert "reverse (decoy) hits removed" in notes
+    assert "1,500 of 1,528 protein groups kept; 0 not quantified" in notes
+    sites = read("phosphoproteome")
+    assert len(sites.tables["phosphoproteome"]) == 5_000
+    assert sites.tables["phosphoproteome"]["feature_id"].is_unique
+    assert "5,000 of 5,050 sites kept" in " | ".join(sites.notes)
+    # The target and marker proteins are never the site-only groups the reader drops.
+    assert {"ERBB2", "CLDN6", "KDR", "WT1"} <= set(proteome.tables["proteome"]["gene"])
 
 
 # --- read back with the project's readers --------------------------------------------------

@@ -92,6 +92,8 @@ import pandas as pd
 import yaml
 
 from tumorboard import reference
+from tumorboard.errors import InputError
+from tumorboard.io.formats import LAYERS
 
 __all__ = [
     "ENSEMBL_GENE_IDS",
@@ -660,6 +662,23 @@ def _fmt_int(values: Iterable[float]) -> list[str]:
     return [str(int(v)) for v in values]
 
 
+def _check_count(
+    name: str, value: object, *, minimum: int = 0, maximum: int | None = None, why: str = ""
+) -> None:
+    """Refuse an argument that is not a whole number in ``[minimum, maximum]``.
+
+    ``why`` says where the maximum comes from and what to do about it.
+    """
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        number = int(value)
+        if number >= minimum and (maximum is None or number <= maximum):
+            return
+    allowed = f"a whole number >= {minimum:,}"
+    if maximum is not None:
+        allowed = f"a whole number from {minimum:,} to {maximum:,}"
+    raise InputError(f"{name} is {value!r}", expected=allowed, fix=why or f"pass {allowed}")
+
+
 # --- the shared world ---------------------------------------------------------------
 
 
@@ -806,7 +825,7 @@ def _protein_universe(world: _World, n: int) -> pd.DataFrame:
         for g in [*_UNIPROT, *_KINASE_SITES, "CLDN6", "SSTR2", "SSTR3", "SSTR5"]
         if g in world.gene_pos
     ]
-    must = list(dict.fromkeys(must))
+    must = list(dict.fromkeys(must))[:n]
     weight = np.exp2(np.clip(world.base, -4, 12) * 0.6)
     weight[np.char.startswith(genes.astype(str), "ENSG")] = 0
     weight[[world.gene_pos[g] for g in must]] = 0
@@ -889,9 +908,13 @@ def _site_universe(proteins: pd.DataFrame, n: int) -> pd.DataFrame:
     return df
 
 
+#: CpG probes of the Illumina EPIC array, about 850,000 (the probe universe's size).
+_N_PROBES = 850_000
+
+
 def _probe_universe(n: int) -> dict[str, np.ndarray]:
     """CpG probes: ids, base beta and per-entity class patterns (first ``n`` of 850,000)."""
-    total = 850_000
+    total = _N_PROBES
     n = min(n, total)
     # 'cg' + 8 digits from a bijection of the probe index (unique, deterministic).
     num = (np.arange(n, dtype=np.int64) * 7_368_787 + 1_234_567) % 100_000_000
@@ -1100,14 +1123,19 @@ _IMPACT = {
     "5_prime_UTR_variant": "MODIFIER",
     "downstream_gene_variant": "MODIFIER",
 }
-_NONSYN = {
+#: Non-synonymous coding consequences (the ones TMB counts), in the order of
+#: :data:`_NONSYN_CUTS`.
+_NONSYN_CONSEQUENCES = (
     "missense_variant",
     "stop_gained",
     "frameshift_variant",
     "inframe_deletion",
     "splice_donor_variant",
     "splice_acceptor_variant",
-}
+)
+_NONSYN = set(_NONSYN_CONSEQUENCES)
+#: Cumulative probabilities of the non-synonymous consequences of a coding passenger.
+_NONSYN_CUTS = (0.78, 0.86, 0.94, 0.97, 0.985)
 _MAF_CLASS = {
     "missense_variant": "Missense_Mutation",
     "synonymous_variant": "Silent",
@@ -1259,6 +1287,12 @@ def _short_hgvsp(p: str) -> str:
     return out.replace("Ter", "*")
 
 
+def _categorical(u: np.ndarray, cuts: Sequence[float], labels: Sequence[str]) -> np.ndarray:
+    """``labels[i]`` where ``cuts[i - 1] <= u < cuts[i]``: uniforms ``u`` to categories by
+    cumulative probabilities."""
+    return np.asarray(labels, dtype=object)[np.searchsorted(cuts, u, side="right")]
+
+
 def _passengers(
     world: _World, r: np.random.Generator, n_coding: int, n_syn: int, n_noncoding: int
 ) -> pd.DataFrame:
@@ -1278,33 +1312,18 @@ def _passengers(
     u = r.random(n)
     csq = np.empty(n, dtype=object)
     cod = kind == "coding"
-    csq[cod] = np.where(
-        u[cod] < 0.78,
-        "missense_variant",
-        np.where(
-            u[cod] < 0.86,
-            "stop_gained",
-            np.where(
-                u[cod] < 0.94,
-                "frameshift_variant",
-                np.where(
-                    u[cod] < 0.97,
-                    "inframe_deletion",
-                    np.where(u[cod] < 0.985, "splice_donor_variant", "splice_acceptor_variant"),
-                ),
-            ),
-        ),
-    )
+    csq[cod] = _categorical(u[cod], _NONSYN_CUTS, _NONSYN_CONSEQUENCES)
     csq[kind == "syn"] = "synonymous_variant"
     nc = kind == "noncoding"
-    csq[nc] = np.where(
-        u[nc] < 0.8,
-        "intron_variant",
-        np.where(
-            u[nc] < 0.92,
+    csq[nc] = _categorical(
+        u[nc],
+        [0.8, 0.92, 0.97],
+        [
+            "intron_variant",
             "3_prime_UTR_variant",
-            np.where(u[nc] < 0.97, "5_prime_UTR_variant", "downstream_gene_variant"),
-        ),
+            "5_prime_UTR_variant",
+            "downstream_gene_variant",
+        ],
     )
     bases = np.array(list("ACGT"))
     b = r.integers(0, 4, n)
@@ -1524,6 +1543,7 @@ _VEP_FIELDS = (
     "TRANSCRIPTION_FACTORS"
 )
 _N_VEP = len(_VEP_FIELDS.split("|"))
+_VEP_INDEX = {name: i for i, name in enumerate(_VEP_FIELDS.split("|"))}
 
 
 def _csq_allele(ref: str, alt: str) -> str:
@@ -1540,77 +1560,60 @@ def _variant_class(ref: str, alt: str) -> str:
     return "deletion" if len(ref) > len(alt) else "insertion"
 
 
+def _csq_entry(**values: str) -> str:
+    """One VEP CSQ entry: the named fields of :data:`_VEP_FIELDS` set, the others empty."""
+    fields = [""] * _N_VEP
+    for name, value in values.items():
+        fields[_VEP_INDEX[name]] = value
+    return "|".join(fields)
+
+
 def _csq_strings(df: pd.DataFrame) -> list[str]:
     """The CSQ INFO value per record: canonical transcript, plus an alternative one."""
     out = []
-    empty_tail = [""] * (_N_VEP - 26)
     for row in df.itertuples(index=False):
-        allele = _csq_allele(row.ref, row.alt)
-        vclass = _variant_class(row.ref, row.alt)
-        hgvsc = f"{row.transcript}:{row.hgvsc}" if row.hgvsc else ""
-        hgvsp = f"{row.protein_id}:{row.hgvsp}" if row.hgvsp else ""
-        coding = bool(row.protein_position)
-        first = [
-            allele,
-            row.consequence,
-            row.impact,
-            row.gene,
-            row.gene_id,
-            "Transcript",
-            row.transcript,
-            "protein_coding",
-            row.exon,
-            row.intron,
-            hgvsc,
-            hgvsp,
-            row.cds_position,
-            row.cds_position,
-            row.protein_position,
-            row.amino_acids,
-            row.codons,
-            "",
-            "",
-            row.strand,
-            "",
-            vclass,
-            "HGNC",
-            row.hgnc,
-            "YES",
+        gene = {
+            "Allele": _csq_allele(row.ref, row.alt),
+            "SYMBOL": row.gene,
+            "Gene": row.gene_id,
+            "Feature_type": "Transcript",
+            "BIOTYPE": "protein_coding",
+            "STRAND": row.strand,
+            "VARIANT_CLASS": _variant_class(row.ref, row.alt),
+            "SYMBOL_SOURCE": "HGNC",
+            "HGNC_ID": row.hgnc,
+        }
+        entries = [
+            _csq_entry(
+                **gene,
+                Consequence=row.consequence,
+                IMPACT=row.impact,
+                Feature=row.transcript,
+                EXON=row.exon,
+                INTRON=row.intron,
+                HGVSc=f"{row.transcript}:{row.hgvsc}" if row.hgvsc else "",
+                HGVSp=f"{row.protein_id}:{row.hgvsp}" if row.hgvsp else "",
+                cDNA_position=row.cds_position,
+                CDS_position=row.cds_position,
+                Protein_position=row.protein_position,
+                Amino_acids=row.amino_acids,
+                Codons=row.codons,
+                CANONICAL="YES",
+                MANE_SELECT=row.mane,
+                ENSP=row.protein_id.split(".")[0] if row.protein_position else "",
+            )
         ]
-        fields = [*first, row.mane, *empty_tail]
-        fields[30] = row.protein_id.split(".")[0] if coding else ""
-        entries = ["|".join(fields)]
         # A non-canonical transcript of the same gene (position-seeded, deterministic).
         if row.pos % 3 == 0:
-            second = [
-                allele,
-                "intron_variant",
-                "MODIFIER",
-                row.gene,
-                row.gene_id,
-                "Transcript",
-                row.alt_transcript,
-                "protein_coding",
-                "",
-                "2/9",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                row.strand,
-                "",
-                vclass,
-                "HGNC",
-                row.hgnc,
-                "",
-                *[""] * (_N_VEP - 25),
-            ]
-            entries.append("|".join(second))
+            entries.append(
+                _csq_entry(
+                    **gene,
+                    Consequence="intron_variant",
+                    IMPACT="MODIFIER",
+                    Feature=row.alt_transcript,
+                    INTRON="2/9",
+                )
+            )
         out.append(",".join(entries))
     return out
 
@@ -2452,7 +2455,23 @@ class _MsSample:
     lfq_factor: float
 
 
-def _ms_sample(world: _World, plan: _Plan, tumour_log2: np.ndarray) -> _MsSample:
+def _missing_not_at_random(
+    values: np.ndarray, midpoint: float, r: np.random.Generator
+) -> np.ndarray:
+    """Blank (NaN) values missing not at random: the less abundant, the more often not
+    quantified (probability a logistic in log2 intensity, 0.5 at ``midpoint``)."""
+    p_missing = 1 / (1 + np.exp((values - midpoint) / 0.7))
+    return np.where(r.random(len(values)) < p_missing, np.nan, values)
+
+
+def _ms_sample(
+    world: _World, plan: _Plan, tumour_log2: np.ndarray, *, missing: bool = True
+) -> _MsSample:
+    """Protein and site log2 intensities of one tumour in the world's universes.
+
+    ``missing=False`` leaves nothing unquantified: for a run of one sample, whose tables list
+    only what that sample identified (the universes are then what it identified).
+    """
     r = plan.rng("proteome")
     prot = world.proteins
     pos = prot["gene_pos"].to_numpy()
@@ -2464,36 +2483,27 @@ def _ms_sample(world: _World, plan: _Plan, tumour_log2: np.ndarray) -> _MsSample
         + batch_offset
         + r.normal(0, 0.35, len(prot))
     )
-    # Missing not at random: the less abundant, the more often not quantified.
-    p_missing = 1 / (1 + np.exp((values - 22.0) / 0.7))
-    values = np.where(r.random(len(values)) < p_missing, np.nan, values)
+    if missing:
+        values = _missing_not_at_random(values, 22.0, r)
     sites = world.sites
     gene_dev = dict(zip(prot["gene"], 0.2 * plan.purity * rna_dev, strict=True))
     coupling = np.array([0.0 if g == "ERBB2" else gene_dev.get(g, 0.0) for g in sites["gene"]])
     svals = sites["base"].to_numpy() + coupling + batch_offset + r.normal(0, 0.45, len(sites))
     feature = sites["feature"].to_numpy()
-    active = []
-    if plan.targets.get("kdr_activated"):
-        active.append("KDR")
-    if plan.targets.get("tyro3_activated"):
-        active.append("TYRO3")
-    if plan.entity.code == "GIST":
-        active.append("KIT")
-    if plan.entity.code == "IMT":
-        active.append("ALK")
-    for kinase in active:
+    for kinase in _activated_kinases(plan):
         bump = np.isin(feature, _ACTIVATION_SITES[kinase])
         svals = np.where(bump, svals + 4.0 * plan.purity + 2.0, svals)
         if kinase == "KDR":
             svals = np.where(
                 np.isin(feature, KDR_SUBSTRATE_SITES), svals + 2.5 * plan.purity + 0.8, svals
             )
-    p_missing = 1 / (1 + np.exp((svals - 21.0) / 0.7))
-    svals = np.where(r.random(len(svals)) < p_missing, np.nan, svals)
+    if missing:
+        svals = _missing_not_at_random(svals, 21.0, r)
     return _MsSample(plan.proteome_name, values, svals, float(r.uniform(0.8, 1.25)))
 
 
 def _activated_kinases(plan: _Plan) -> list[str]:
+    """Kinases whose activation sites the plan raises (see :data:`_ACTIVATION_SITES`)."""
     out = []
     if plan.targets.get("kdr_activated"):
         out.append("KDR")
@@ -2510,8 +2520,18 @@ def _intensity(log2: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(log2), 0.0, np.round(np.exp2(np.nan_to_num(log2))))
 
 
-def _protein_groups_text(world: _World, samples: list[_MsSample], r: np.random.Generator) -> str:
-    """MaxQuant proteinGroups.txt for the samples of one MaxQuant run."""
+def _protein_groups_text(
+    world: _World,
+    samples: list[_MsSample],
+    r: np.random.Generator,
+    *,
+    only_site: np.ndarray | None = None,
+) -> str:
+    """MaxQuant proteinGroups.txt for the samples of one MaxQuant run.
+
+    ``only_site`` marks the groups of ``world.proteins`` flagged 'Only identified by site';
+    by default about 1 % at random.
+    """
     prot = world.proteins
     n = len(prot)
     n_rev, n_con = max(3, n // 100), 6
@@ -2549,7 +2569,9 @@ def _protein_groups_text(world: _World, samples: list[_MsSample], r: np.random.G
         fasta.append("")
     m = len(ids)
     lengths = np.concatenate([prot["length"].to_numpy(), np.full(n_rev, 400), np.full(n_con, 600)])
-    only_site = np.concatenate([r.random(n) < 0.01, np.zeros(n_rev + n_con, bool)])
+    if only_site is None:
+        only_site = r.random(n) < 0.01
+    only_site = np.concatenate([only_site, np.zeros(n_rev + n_con, bool)])
     reverse = np.concatenate([np.zeros(n, bool), np.ones(n_rev, bool), np.zeros(n_con, bool)])
     contaminant = np.concatenate([np.zeros(n + n_rev, bool), np.ones(n_con, bool)])
     per_sample = []
@@ -2878,7 +2900,7 @@ def _driver_keys(plan: _Plan) -> list[str]:
 @dataclass
 class _PatientOutput:
     plan: _Plan
-    case: dict[str, Any]
+    hla: dict[str, Any] | None  # the case.yaml hla block, when no HLA file is given
     files: dict[str, tuple[str, dict[str, Any]]]  # layer -> (path, LayerFile fields)
     ms: _MsSample
     truth: PatientTruth
@@ -2907,13 +2929,7 @@ def _simulate_patient(world: _World, plan: _Plan, out_dir: Path) -> _PatientOutp
         *,
         sample: str = "tumour",
     ) -> None:
-        entry: dict[str, Any] = {
-            "layer": layer,
-            "format": fmt,
-            "path": path,
-            "tool": tool,
-            "tool_version": version,
-        }
+        entry = _file_entry(layer, fmt, path, tool, version)
         if column is not None and column != (tumour if sample == "tumour" else normal):
             entry["column"] = column
         files[layer] = (sample, entry)
@@ -3052,25 +3068,6 @@ def _simulate_patient(world: _World, plan: _Plan, out_dir: Path) -> _PatientOutp
         e["event"] for e in events if "gain" not in e["event"] and "14q" not in e["event"]
     ]
     submitted_text, submitted_code = plan.submitted
-    case = {
-        "tumorboard_case": 1,
-        "genome_build": GENOME_BUILD,
-        "patient": {
-            "id": plan.pid,
-            "sex": plan.sex,
-            "year_of_birth": plan.diagnosis_date.year - plan.age,
-        },
-        "diagnosis": {
-            "histology": submitted_text,
-            "oncotree_code": submitted_code,
-            "date": plan.diagnosis_date,
-            "stage": plan.stage,
-            "metastatic_sites": list(plan.metastatic_sites),
-        },
-        "clinical": {"ecog": plan.ecog, "prior_therapies": list(plan.prior)},
-    }
-    if hla_block:
-        case["hla"] = hla_block
     truth = PatientTruth(
         patient_id=plan.pid,
         entity=plan.entity.code,
@@ -3114,44 +3111,52 @@ def _simulate_patient(world: _World, plan: _Plan, out_dir: Path) -> _PatientOutp
         methylation_platform=platform,
         copy_number_events=events,
     )
-    return _PatientOutput(plan, case, files, ms, truth)
+    return _PatientOutput(plan, hla_block, files, ms, truth)
 
 
-def _finish_case(out: _PatientOutput, out_dir: Path) -> None:
-    """Write case.yaml once the batch-level (MS) files are in place."""
-    plan = out.plan
-    tumour_files = [e for s, e in out.files.values() if s == "tumour"]
-    normal_files = [e for s, e in out.files.values() if s == "normal"]
-    for layer in (
-        "variants",
-        "copy_number",
-        "fusions",
-        "expression",
-        "methylation",
-        "proteome",
-        "phosphoproteome",
-        "hla",
-    ):
-        if layer in out.files:
-            out.truth.formats[layer] = out.files[layer][1]["format"]
-            out.truth.files[layer] = out.files[layer][1]["path"]
-    order = {
-        layer: i
-        for i, layer in enumerate(
-            (
-                "variants",
-                "copy_number",
-                "fusions",
-                "expression",
-                "methylation",
-                "proteome",
-                "phosphoproteome",
-                "hla",
-            )
-        )
+def _file_entry(layer: str, fmt: str, path: str, tool: str, version: str) -> dict[str, Any]:
+    """One ``files:`` entry of a sample in case.yaml."""
+    return {"layer": layer, "format": fmt, "path": path, "tool": tool, "tool_version": version}
+
+
+def _case_text(
+    plan: _Plan,
+    tumour_files: list[dict[str, Any]],
+    normal_files: list[dict[str, Any]],
+    *,
+    title: str,
+    hla: dict[str, Any] | None = None,
+) -> str:
+    """case.yaml of a planned patient: diagnosis as submitted, tumour and blood samples."""
+    histology, code = plan.submitted
+    case: dict[str, Any] = {
+        "tumorboard_case": 1,
+        "genome_build": GENOME_BUILD,
+        "patient": {
+            "id": plan.pid,
+            "sex": plan.sex,
+            "year_of_birth": plan.diagnosis_date.year - plan.age,
+        },
+        "diagnosis": {
+            "histology": histology,
+            "oncotree_code": code,
+            "date": plan.diagnosis_date,
+            "stage": plan.stage,
+            "metastatic_sites": list(plan.metastatic_sites),
+        },
+        "clinical": {"ecog": plan.ecog, "prior_therapies": list(plan.prior)},
     }
-    tumour_files.sort(key=lambda e: order[e["layer"]])
-    samples = [
+    if hla:
+        case["hla"] = hla
+    normal: dict[str, Any] = {
+        "id": plan.normal,
+        "type": "normal",
+        "site": "blood",
+        "collection_date": plan.collection_date,
+    }
+    if normal_files:
+        normal["files"] = normal_files
+    case["samples"] = [
         {
             "id": plan.tumour,
             "type": "tumour",
@@ -3159,22 +3164,26 @@ def _finish_case(out: _PatientOutput, out_dir: Path) -> None:
             "origin": plan.origin,
             "collection_date": plan.collection_date,
             "tumour_cell_content": plan.purity,
-            "files": tumour_files,
+            "files": sorted(tumour_files, key=lambda e: LAYERS.index(e["layer"])),
         },
-        {
-            "id": plan.normal,
-            "type": "normal",
-            "site": "blood",
-            "collection_date": plan.collection_date,
-            "files": normal_files,
-        },
+        normal,
     ]
-    if not normal_files:
-        del samples[1]["files"]
-    case = {**out.case, "samples": samples}
-    text = (
-        f"# Simulated case (tumorboard.simulate, seed {plan.seed}); not a real patient.\n"
-        + _yaml(case)
+    return f"# {title}\n" + _yaml(case)
+
+
+def _finish_case(out: _PatientOutput, out_dir: Path) -> None:
+    """Write case.yaml once the batch-level (MS) files are in place."""
+    plan = out.plan
+    for layer in LAYERS:
+        if layer in out.files:
+            out.truth.formats[layer] = out.files[layer][1]["format"]
+            out.truth.files[layer] = out.files[layer][1]["path"]
+    text = _case_text(
+        plan,
+        [e for s, e in out.files.values() if s == "tumour"],
+        [e for s, e in out.files.values() if s == "normal"],
+        title=f"Simulated case (tumorboard.simulate, seed {plan.seed}); not a real patient.",
+        hla=out.hla,
     )
     _write_text(out_dir / plan.pid / "case.yaml", text)
 
@@ -3203,17 +3212,8 @@ def _write_ms_batches(
                 ("proteome", pg_path, "maxquant_proteingroups"),
                 ("phosphoproteome", ph_path, "maxquant_phosphosites"),
             ):
-                o.files[layer] = (
-                    "tumour",
-                    {
-                        "layer": layer,
-                        "format": fmt,
-                        "path": path,
-                        "tool": "MaxQuant",
-                        "tool_version": version,
-                        "column": o.ms.name,
-                    },
-                )
+                entry = _file_entry(layer, fmt, path, "MaxQuant", version)
+                o.files[layer] = ("tumour", {**entry, "column": o.ms.name})
                 o.truth.file_samples[layer] = o.ms.name
 
 
@@ -3252,8 +3252,9 @@ def simulate_cohort(
 
     Raises
     ------
-    ValueError
-        For an unknown ``size`` or entity code, or a negative count.
+    InputError
+        For an unknown ``size`` or entity code, or a seed or patient count that is not a
+        whole number >= 0; the message lists what is allowed.
 
     Notes
     -----
@@ -3266,16 +3267,24 @@ def simulate_cohort(
     biology and its sources are in the module docstring.
     """
     if size not in _SIZES:
-        raise ValueError(f"size must be one of {', '.join(_SIZES)}, not {size!r}")
-    others = dict(_DEFAULT_OTHERS if others is None else others)
-    unknown = sorted(set(others) - set(ENTITIES))
-    if unknown or "DSRCT" in others:
-        raise ValueError(
-            f"unknown entity code(s) in others: {', '.join(unknown) or 'DSRCT'}; use "
-            f"{', '.join(c for c in ENTITIES if c != 'DSRCT')} (DSRCT is set by n_dsrct)"
+        raise InputError(
+            f"unknown cohort size {size!r}",
+            expected=" or ".join(repr(k) for k in _SIZES),
+            fix="use size='demo' (all protein-coding genes) or size='small' (quick tests)",
         )
-    if n_dsrct < 0 or any(v < 0 for v in others.values()):
-        raise ValueError("patient counts must not be negative")
+    others = dict(_DEFAULT_OTHERS if others is None else others)
+    allowed = ", ".join(c for c in ENTITIES if c != "DSRCT")
+    unknown = sorted(str(c) for c in set(others) - set(ENTITIES))
+    if unknown or "DSRCT" in others:
+        raise InputError(
+            f"unknown entity code(s) in others: {', '.join(unknown) or 'DSRCT'}",
+            expected=f"OncoTree codes among {allowed}",
+            fix="give DSRCT patients with n_dsrct, the other entities by their code in others",
+        )
+    _check_count("seed", seed)
+    _check_count("n_dsrct", n_dsrct)
+    for code, count in others.items():
+        _check_count(f"others[{code!r}]", count)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     world = _World(size)
@@ -3319,23 +3328,66 @@ def write_large_case(
     n_cpgs
         CpG probes in the beta matrix (EPIC has about 850,000).
     n_proteins, n_sites
-        Protein groups and phosphosites in the MaxQuant tables.
+        Protein groups and phosphosites in the MaxQuant tables that a reader keeps: besides
+        them the tables hold decoy (reverse) and contaminant rows and, in
+        ``proteinGroups.txt``, 1 % more groups 'Only identified by site'.
 
     Returns
     -------
     Path
         The case folder (holding ``case.yaml``).
+
+    Raises
+    ------
+    InputError
+        For a seed that is not a whole number >= 0 or a count that is not a whole number
+        from 1 to what the references allow (61,217 genes, 850,000 probes, the named
+        protein-coding genes as proteins, one phosphosite per 10 residues of the proteins);
+        the message gives the allowed range.
     """
     world = _World("demo")
+    _check_count("seed", seed)
+    _check_count("n_variants", n_variants, minimum=1)
+    table = world.gene_table.drop_duplicates("symbol")
+    _check_count("n_genes", n_genes, minimum=1, maximum=len(table))
+    _check_count("n_cpgs", n_cpgs, minimum=1, maximum=_N_PROBES)
+    n_named = int(world.pc_named.sum())
+    _check_count(
+        "n_proteins",
+        n_proteins,
+        minimum=1,
+        maximum=n_named,
+        why="there is one protein group per named protein-coding gene; lower n_proteins",
+    )
+    # A one-sample MaxQuant run lists only the groups and sites that sample identified, so
+    # the universes are what it identified; the groups only identified by a modification
+    # site come on top of n_proteins (the readers remove them).
+    n_site_only = min(n_proteins // 100, n_named - n_proteins)
+    world.n_proteins, world.n_sites = n_proteins + n_site_only, n_sites
+    residues = int(world.proteins["length"].sum())
+    _check_count(
+        "n_sites",
+        n_sites,
+        minimum=1,
+        maximum=residues // 10,
+        why=f"at most one site per 10 residues of the {n_proteins:,} proteins: raise "
+        "n_proteins or lower n_sites",
+    )
+
     plan = _plan_cohort(seed, 1, {})[0]
     plan.pid = "LARGE-001"
     plan.targets.update(erbb2=True, cldn6=True, sstr2=True)
+    dsrct = ENTITIES["DSRCT"]
+    plan.submitted = (dsrct.histology, dsrct.code)
+    plan.stage, plan.metastatic_sites = "metastatic", ["liver", "peritoneum"]
+    plan.site, plan.origin = "peritoneum", "primary"
+    plan.ecog, plan.prior = 1, [dsrct.therapies[0]]
     case_dir = Path(out_dir)
     case_dir.mkdir(parents=True, exist_ok=True)
     r = plan.rng("large")
     tumour, normal = plan.tumour, plan.normal
 
-    # Variants: n_variants - 1 passengers plus nothing else (DSRCT has no SNV drivers).
+    # Variants: n_variants passengers and nothing else (DSRCT has no SNV drivers).
     n_coding = max(0, min(n_variants // 100, 20_000))
     # Draw a few extra so that exactly n_variants remain after dropping position clashes.
     extra = n_variants // 100 + 10
@@ -3363,8 +3415,6 @@ def write_large_case(
     )
 
     # Expression over all gene types.
-    table = world.gene_table.drop_duplicates("symbol")
-    n_genes = min(n_genes, len(table))
     symbols = table["symbol"].to_numpy(dtype=object)[:n_genes]
     length = np.clip(r.lognormal(7.5, 0.7, n_genes), 200, 30_000)
     eff = np.maximum(length - 180.0, 20.0)
@@ -3396,15 +3446,17 @@ def write_large_case(
     _write_text(case_dir / meth_path, _beta_text(probes["ids"], beta, tumour))
 
     # Proteome and phosphoproteome.
-    big = _World("demo")
-    big.n_proteins, big.n_sites = n_proteins, n_sites
-    tumour_log2 = big.base + r.normal(0, 0.5, len(big.genes))
+    tumour_log2 = world.base + r.normal(0, 0.5, len(world.genes))
     plan.proteome_name = tumour
-    ms = _ms_sample(big, plan, tumour_log2)
+    ms = _ms_sample(world, plan, tumour_log2, missing=False)
+    # Site-only groups among the SIM proteins, never a target or marker protein.
+    only_site = np.zeros(len(world.proteins), bool)
+    candidates = np.flatnonzero(world.proteins["accession"].str.startswith("SIM").to_numpy())
+    only_site[r.choice(candidates, size=n_site_only, replace=False)] = True
     pg_path = "proteinGroups.txt"
     ph_path = "Phospho (STY)Sites.txt"
-    _write_text(case_dir / pg_path, _protein_groups_text(big, [ms], r))
-    _write_text(case_dir / ph_path, _phospho_sites_text(big, [ms], r))
+    _write_text(case_dir / pg_path, _protein_groups_text(world, [ms], r, only_site=only_site))
+    _write_text(case_dir / ph_path, _phospho_sites_text(world, [ms], r))
 
     # Copy number, fusions, HLA.
     segs, _ = _copy_number(plan)
@@ -3426,60 +3478,21 @@ def write_large_case(
     hla_path = f"{normal}.optitype_result.tsv"
     _write_text(case_dir / hla_path, _optitype_text(plan.hla, r))
 
-    def entry(layer: str, fmt: str, path: str, tool: str, version: str) -> dict[str, Any]:
-        return {"layer": layer, "format": fmt, "path": path, "tool": tool, "tool_version": version}
-
-    case = {
-        "tumorboard_case": 1,
-        "genome_build": GENOME_BUILD,
-        "patient": {
-            "id": plan.pid,
-            "sex": plan.sex,
-            "year_of_birth": plan.diagnosis_date.year - plan.age,
-        },
-        "diagnosis": {
-            "histology": "Desmoplastic small round cell tumour",
-            "oncotree_code": "DSRCT",
-            "date": plan.diagnosis_date,
-            "stage": "metastatic",
-            "metastatic_sites": ["liver", "peritoneum"],
-        },
-        "clinical": {"ecog": 1, "prior_therapies": ["VDC/IE chemotherapy (P6 protocol)"]},
-        "samples": [
-            {
-                "id": tumour,
-                "type": "tumour",
-                "site": "peritoneum",
-                "origin": "primary",
-                "collection_date": plan.collection_date,
-                "tumour_cell_content": plan.purity,
-                "files": [
-                    entry(
-                        "variants", "vcf", vcf_path, "GATK Mutect2 + Ensembl VEP", "4.4.0.0 / 110"
-                    ),
-                    entry("copy_number", "seg", seg_path, "CNVkit", "0.9.10"),
-                    entry("fusions", "arriba", fus_path, "Arriba", "2.4.0"),
-                    entry("expression", "salmon", expr_path, "salmon", "1.10.1"),
-                    entry(
-                        "methylation", "beta_matrix", meth_path, "minfi (preprocessNoob)", "1.48.0"
-                    ),
-                    entry("proteome", "maxquant_proteingroups", pg_path, "MaxQuant", "1.6.17.0"),
-                    entry(
-                        "phosphoproteome", "maxquant_phosphosites", ph_path, "MaxQuant", "1.6.17.0"
-                    ),
-                ],
-            },
-            {
-                "id": normal,
-                "type": "normal",
-                "site": "blood",
-                "collection_date": plan.collection_date,
-                "files": [entry("hla", "optitype", hla_path, "OptiType", "1.3.5")],
-            },
-        ],
-    }
-    text = "# Simulated whole-genome-scale case (tumorboard.simulate.write_large_case).\n" + _yaml(
-        case
+    tumour_files = [
+        _file_entry("variants", "vcf", vcf_path, "GATK Mutect2 + Ensembl VEP", "4.4.0.0 / 110"),
+        _file_entry("copy_number", "seg", seg_path, "CNVkit", "0.9.10"),
+        _file_entry("fusions", "arriba", fus_path, "Arriba", "2.4.0"),
+        _file_entry("expression", "salmon", expr_path, "salmon", "1.10.1"),
+        _file_entry("methylation", "beta_matrix", meth_path, "minfi (preprocessNoob)", "1.48.0"),
+        _file_entry("proteome", "maxquant_proteingroups", pg_path, "MaxQuant", "1.6.17.0"),
+        _file_entry("phosphoproteome", "maxquant_phosphosites", ph_path, "MaxQuant", "1.6.17.0"),
+    ]
+    normal_files = [_file_entry("hla", "optitype", hla_path, "OptiType", "1.3.5")]
+    text = _case_text(
+        plan,
+        tumour_files,
+        normal_files,
+        title="Simulated whole-genome-scale case (tumorboard.simulate.write_large_case).",
     )
     _write_text(case_dir / "case.yaml", text)
     return case_dir

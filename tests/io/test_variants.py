@@ -7,6 +7,7 @@ inputs are derived from them in tmp_path.
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import cyvcf2
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 from tumorboard.errors import InputError
+from tumorboard.io import variants
 from tumorboard.io.tables import TABLES
 from tumorboard.io.variants import read_maf, read_vcf
 from tumorboard.reference import CHROM_LENGTHS
@@ -88,6 +90,16 @@ def test_canonical_pick_takes_the_canonical_transcript_not_the_first(vep: pd.Dat
     first = read_vcf(VEP, annotation_pick="first").tables["variants"]
     assert row(first, 7673802)["transcript_id"] == "ENST00000576024.1"
     assert row(first, 7673802)["consequence"] == "intron_variant"
+
+
+def test_canonical_flag_used_without_mane(tmp_path: Path) -> None:
+    text = VEP.read_text()
+    path = tmp_path / "no_mane.vcf"
+    path.write_text(re.sub(r"\|NM_\d+\.\d+\|", "||", text))
+    assert "|NM_" not in path.read_text()
+    df = read_vcf(path).tables["variants"]
+    assert row(df, 7673802)["transcript_id"] == "ENST00000269305.9"
+    assert row(df, 25245350, "A")["transcript_id"] == "ENST00000311936.8"
 
 
 def test_several_canonical_transcripts_most_severe_wins(vep: pd.DataFrame) -> None:
@@ -229,6 +241,12 @@ def test_tumour_normal_without_tumour_header_is_ambiguous(tmp_path: Path) -> Non
     assert "`column:` in case.yaml" in msg
     # naming the column resolves it
     assert row(read_vcf(path, sample="DSRCT01_T").tables["variants"], 7673802)["alt_depth"] == 41
+
+
+def test_rows_moved_to_columns_in_chunks_give_the_same_table(
+        monkeypatch: pytest.MonkeyPatch, vep: pd.DataFrame) -> None:
+    monkeypatch.setattr(variants, "_CHUNK_ROWS", 2)
+    pd.testing.assert_frame_equal(read_vcf(VEP).tables["variants"], vep)
 
 
 def test_bgzipped_vcf_reads_like_plain(tmp_path: Path, vep: pd.DataFrame) -> None:
@@ -388,6 +406,28 @@ def test_strelka_indel_tier_counts(tmp_path: Path) -> None:
     r = read_vcf(path).tables["variants"].iloc[0]
     assert (r["depth"], r["alt_depth"]) == (95, 27)
     assert r["vaf"] == pytest.approx(27 / 93)
+
+
+def test_sites_only_vcf_reads_info_af_dp(tmp_path: Path) -> None:
+    path = tmp_path / "sites.vcf"
+    path.write_text(
+        "##fileformat=VCFv4.2\n"
+        '##INFO=<ID=DP,Number=1,Type=Integer,Description="Total depth">\n'
+        '##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "17\t7673802\t.\tC\tT\t.\t.\tDP=80;AF=0.45\n"
+        "MT\t16519\t.\tT\tC\t.\tPASS\tDP=20;AF=1\n"
+    )
+    data = read_vcf(path)
+    df = data.tables["variants"]
+    assert data.samples_in_file == []
+    assert list(df["chrom"]) == ["chr17", "chrM"]
+    assert list(df["filter"]) == ["PASS", "PASS"]  # '.' counts as PASS
+    assert list(df["depth"]) == [80, 20]
+    assert list(df["vaf"]) == pytest.approx([0.45, 1.0])
+    assert df["alt_depth"].isna().all()
+    with pytest.raises(InputError, match="none \\(sites-only VCF\\)"):
+        read_vcf(path, sample="T1")
 
 
 # --- GDC MAF -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import gzip
 import re
 import zlib
@@ -430,23 +431,27 @@ def _vep_alleles(ref: str, alts: list[str]) -> list[str]:
 # transcript choice
 
 
-def _severity(consequence: str, _cache: dict[str, int] = {}) -> int:  # noqa: B006
+_SEVERITY_CACHE: dict[str, int] = {}
+
+
+def _severity(consequence: str) -> int:
     """Rank of the most severe term of an '&'-joined consequence (0 = most severe)."""
-    rank = _cache.get(consequence)
+    rank = _SEVERITY_CACHE.get(consequence)
     if rank is None:
         rank = min((_SEVERITY_RANK.get(t, _UNKNOWN_RANK) for t in consequence.split("&")),
                    default=_UNKNOWN_RANK)
-        if len(_cache) < 10_000:  # consequence combinations are few; bound it anyway
-            _cache[consequence] = rank
+        if len(_SEVERITY_CACHE) < 10_000:  # combinations are few; bound it anyway
+            _SEVERITY_CACHE[consequence] = rank
     return rank
 
 
 class _Picker:
     """Choose one annotation entry per ALT allele; built once per file for speed.
 
-    The record loop keeps the chosen entry as one string; :func:`_vcf_table` splits all of
-    them at once in Arrow. Entries are split in Python only to compare several, and then only
-    as far as the last field compared (a VEP ``--everything`` entry has ~80 fields).
+    The record loop keeps the chosen entry as one string; :class:`_Columns` splits them in
+    Arrow, a chunk of rows at a time. Entries are split in Python only to compare several,
+    and then only as far as the last field compared (a VEP ``--everything`` entry has ~80
+    fields).
     """
 
     def __init__(self, tag: str, names: list[str], pick: str) -> None:
@@ -467,9 +472,8 @@ class _Picker:
             self.i_cons, self.i_impact, self.i_biotype = 1, 2, 7
             self.i_canonical = self.i_mane = self.i_allele_num = None
             self.wanted = [3, 6, 1, 2, 9, 10]
-        # fields the severity key reads
-        # Canonical as a tie-breaker only matters for 'most_severe': under 'canonical' the
-        # entries compared are all canonical or all not.
+        # Fields the sort key reads. Canonical as a tie-breaker only matters for
+        # 'most_severe': under 'canonical' the entries compared are all canonical or all not.
         self.key_canonical = self.i_canonical if pick == "most_severe" else None
         self.key_split = max(i for i in (self.i_cons, self.i_impact, self.i_biotype,
                                          self.key_canonical) if i is not None) + 1
@@ -491,7 +495,7 @@ class _Picker:
     def choose_in(self, ann: str) -> str:
         """The chosen entry of a whole INFO value whose entries all belong to one allele.
 
-        May return only the head of the entry, up to the fields :func:`_vcf_table` reads.
+        May return only the head of the entry, up to the fields :class:`_Columns` reads.
         """
         if "," not in ann:
             return ann
@@ -523,18 +527,18 @@ class _Picker:
             # Substring tests spare splitting entries that cannot match: CANONICAL holds
             # 'YES', MANE_SELECT a RefSeq 'NM_' accession.
             ic, im = self.i_canonical, self.i_mane
-            if ic is not None:
-                canon = [e for e in entries if "YES" in e and _field(e, ic) == "YES"]
-                if len(canon) == 1:
-                    return canon[0]
-                if canon:
-                    entries = canon
-                elif im is not None:
-                    mane = [e for e in entries if "NM_" in e and _field(e, im)]
-                    if len(mane) == 1:
-                        return mane[0]
-                    if mane:
-                        entries = mane
+            canon = ([e for e in entries if "YES" in e and _field(e, ic) == "YES"]
+                     if ic is not None else [])
+            if len(canon) == 1:
+                return canon[0]
+            if canon:
+                entries = canon
+            elif im is not None:
+                mane = [e for e in entries if "NM_" in e and _field(e, im)]
+                if len(mane) == 1:
+                    return mane[0]
+                if mane:
+                    entries = mane
         ks = self.key_split
         return min(entries, key=lambda e: self._key(_padded(e.split("|", ks), ks + 1)))
 
@@ -706,9 +710,16 @@ def read_vcf(
                 expected="a VCF 4.x header: ## meta lines, then the #CHROM line",
                 fix="check the header against the VCF 4.2 specification (samtools/hts-specs)",
             ) from exc
+        # The record loop allocates millions of short-lived containers; each automatic
+        # collection would walk every object still alive, the growing row list included. The
+        # loop creates no reference cycles, so collection is paused until it is done.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             return _read_vcf_records(vcf, p, sample, annotation_pick, pass_only, notes)
         finally:
+            if gc_was_enabled:
+                gc.enable()
             vcf.close()
 
 
@@ -747,15 +758,19 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
     is_ad = mode == "AD"
 
     # _ROW_WIDTH values per output row, flat (cheaper than a tuple per row): 5 locus fields,
-    # the chosen annotation entry ('' = none), then depth, alt reads, AD sum (-1 = missing;
-    # VAF = alt / AD sum, computed at the end) and an explicit VAF (NaN unless from
+    # the chosen annotation entry (split by _Columns), then depth, alt reads, AD sum (-1 =
+    # missing; VAF = alt / AD sum, computed at the end) and an explicit VAF (NaN unless from
     # AF/Strelka/INFO).
     rows: list = []
     append = rows.extend
+    columns = _Columns(picker)
+    flush_at = _CHUNK_ROWS * _ROW_WIDTH
     nan = float("nan")
     n_records = n_non_pass = n_multi = n_no_alt = n_star = n_unmatched = 0
     first_line = len(header_lines) + 1
     pick_in = picker.choose_in if picker else None
+    # an entry whose wanted fields are all empty, shared by every row without annotation
+    no_entry = "|" * (picker.value_end + 1) if picker else ""
     i_allele_num = picker.i_allele_num if picker else None
 
     nxt = iter(vcf).__next__  # type: ignore[call-overload]
@@ -767,6 +782,10 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
         except Exception as exc:  # htslib parse failure, raised by cyvcf2 as bare Exception
             raise _record_error(p, first_line + n_records, exc) from exc
         n_records += 1
+        if len(rows) >= flush_at:
+            columns.add(rows)
+            rows = []
+            append = rows.extend
         alt_list = rec.ALT
         n_alt = len(alt_list)
         if not n_alt:
@@ -800,7 +819,7 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
             if alt == "*":
                 n_star += 1
                 continue
-            entry = pick_in(ann) if ann else ""
+            entry = pick_in(ann) if ann else no_entry
             if is_ad:
                 if ad_row is None:
                     append((chrom, pos, ref, alt, filt, entry, dp, -1, -1, nan))
@@ -856,9 +875,9 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
                     entry = pick_in(",".join(mine))
                 else:
                     n_unmatched += 1
-                    entry = ""
+                    entry = no_entry
             else:
-                entry = ""
+                entry = no_entry
             if is_ad:
                 if ad_row is None:
                     counts = (dp, -1, -1, nan)
@@ -889,9 +908,10 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
                      "their gene and consequence are empty")
     if n_records == 0:
         notes.append("the VCF has no variant records")
+    columns.add(rows)
 
     return LayerData(
-        tables={"variants": conform(_vcf_table(rows, picker), "variants", source=str(p))},
+        tables={"variants": conform(columns.frame(), "variants", source=str(p))},
         samples_in_file=samples,
         genome_build=build,
         tool=tool,
@@ -901,73 +921,108 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
 
 
 _ROW_WIDTH = 10
+#: rows collected in Python before they are moved into Arrow/numpy columns
+_CHUNK_ROWS = 1 << 17
 
 
-def _vcf_table(rows: list, picker: _Picker | None) -> pd.DataFrame:
-    """The flat row values collected by the record loop -> ``variants`` frame.
+class _Columns:
+    """Columns of the ``variants`` table, filled chunk by chunk from the record loop's rows.
 
-    The chosen annotation entries are split into their fields here, in Arrow, for all rows at
-    once.
+    Moving each chunk of Python values into Arrow/numpy as soon as it is full keeps memory
+    small and lets both allocators reuse the pages of the previous chunk; the chosen
+    annotation entries are split into their fields in Arrow, a chunk at a time.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    n = len(rows) // _ROW_WIDTH
-    cols = [rows[j::_ROW_WIDTH] for j in range(_ROW_WIDTH)]
-    chrom_map = {c: normalise_chrom(c) for c in set(cols[0])}
-    null = pa.scalar(None, pa.string())
+    def __init__(self, picker: _Picker | None) -> None:
+        self.picker = picker
+        self.chrom_map: dict[str, str] = {}
+        self.text: list[list] = [[] for _ in range(10)]  # chrom ref alt filter + 6 annotation
+        self.numbers: list[list[np.ndarray]] = [[] for _ in range(5)]  # pos depth alt tot vaf
+        self.n = 0
 
-    def text(arr: pa.Array, *, empty_is_na: bool = False,
-             hgvs: bool = False) -> pd.api.extensions.ExtensionArray:
-        if empty_is_na:
-            arr = pc.if_else(pc.equal(arr, ""), null, arr)
-        if hgvs:
-            # 'ENST00000269305.9:c.817C>T' -> 'c.817C>T'; VEP percent-encodes '=' (p.Leu10%3D)
-            # and other VCF-reserved characters in the VCF it writes.
-            arr = pc.replace_substring_regex(arr, pattern=r"^[^:]*:", replacement="")
-            if pc.any(pc.match_substring(arr, "%")).as_py():
-                for code, char in (("%3D", "="), ("%3B", ";"), ("%2C", ","), ("%20", " ")):
-                    arr = pc.replace_substring(arr, pattern=code, replacement=char)
-        return pd.array(arr, dtype="string")
+    def add(self, rows: list) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
-    def counts(values: list) -> pd.api.extensions.ExtensionArray:
-        a = np.fromiter(values, dtype=np.int64, count=n)
-        return pd.arrays.IntegerArray(a, a < 0)
-
-    annotation: list[pa.Array] = [pa.nulls(n, pa.string())] * 6
-    if picker is not None and n:
-        last = picker.value_end
-        # Pad every entry with enough '|' that each wanted field exists, then split once.
-        padded = pc.binary_join_element_wise(pa.array(cols[5], type=pa.string()),
-                                             "|" * (last + 1), "")
-        parts = pc.split_pattern(padded, pattern="|", max_splits=last + 1)
-        annotation = [pc.list_element(parts, i) if i is not None else pa.nulls(n, pa.string())
+        n = len(rows) // _ROW_WIDTH
+        if not n:
+            return
+        self.n += n
+        cols = [rows[j::_ROW_WIDTH] for j in range(_ROW_WIDTH)]
+        string = pa.string()
+        chrom_map = self.chrom_map
+        for c in set(cols[0]) - chrom_map.keys():
+            chrom_map[c] = normalise_chrom(c)
+        texts = [pa.array([chrom_map[c] for c in cols[0]], type=string),
+                 pa.array(cols[2], type=string), pa.array(cols[3], type=string),
+                 pa.array(cols[4], type=string)]
+        picker = self.picker
+        if picker is None:
+            texts += [pa.nulls(n, string)] * 6
+        else:
+            last = picker.value_end
+            entries = pa.array(cols[5], type=string)
+            parts = pc.split_pattern(entries, pattern="|", max_splits=last + 1)
+            if pc.min(pc.list_value_length(parts)).as_py() < last + 1:
+                # an entry shorter than the header says: pad with '|' so every field exists
+                entries = pc.binary_join_element_wise(entries, "|" * (last + 1), "")
+                parts = pc.split_pattern(entries, pattern="|", max_splits=last + 1)
+            texts += [pc.list_element(parts, i) if i is not None else pa.nulls(n, string)
                       for i in picker.wanted]
+        for store, arr in zip(self.text, texts, strict=True):
+            store.append(arr)
+        for store, j, dtype in zip(self.numbers, (1, 6, 7, 8, 9),
+                                   (np.int64, np.int64, np.int64, np.int64, np.float64),
+                                   strict=True):
+            store.append(np.fromiter(cols[j], dtype=dtype, count=n))
 
-    depth, alt_n = counts(cols[6]), counts(cols[7])
-    tot = np.fromiter(cols[8], dtype=np.int64, count=n)
-    vaf = np.fromiter(cols[9], dtype=np.float64, count=n)
-    alt_raw = alt_n.to_numpy(dtype=np.float64, na_value=np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        from_ad = np.where(tot > 0, alt_raw / tot, np.nan)
-    vaf = np.where(np.isnan(vaf), from_ad, vaf)
-    string = pa.string()
-    return pd.DataFrame({
-        "chrom": text(pa.array([chrom_map[c] for c in cols[0]], type=string)),
-        "pos": np.fromiter(cols[1], dtype=np.int64, count=n),
-        "ref": text(pa.array(cols[2], type=string)),
-        "alt": text(pa.array(cols[3], type=string)),
-        "filter": text(pa.array(cols[4], type=string)),
-        "gene": text(annotation[0], empty_is_na=True),
-        "transcript_id": text(annotation[1], empty_is_na=True),
-        "consequence": text(annotation[2], empty_is_na=True),
-        "impact": text(annotation[3], empty_is_na=True),
-        "hgvsc": text(annotation[4], empty_is_na=True, hgvs=True),
-        "hgvsp": text(annotation[5], empty_is_na=True, hgvs=True),
-        "depth": depth,
-        "alt_depth": alt_n,
-        "vaf": vaf,
-    })
+    def frame(self) -> pd.DataFrame:
+        """The ``variants`` frame (Arrow-backed strings, nullable counts)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        null = pa.scalar(None, pa.string())
+
+        def text(k: int, *, empty_is_na: bool = False,
+                 hgvs: bool = False) -> pd.api.extensions.ExtensionArray:
+            arr = pa.chunked_array(self.text[k], type=pa.string())
+            if empty_is_na:
+                arr = pc.if_else(pc.equal(arr, ""), null, arr)
+            if hgvs:
+                # 'ENST00000269305.9:c.817C>T' -> 'c.817C>T'; VEP percent-encodes '='
+                # (p.Leu10%3D) and other VCF-reserved characters in the VCF it writes.
+                arr = pc.replace_substring_regex(arr, pattern=r"^[^:]*:", replacement="")
+                if pc.any(pc.match_substring(arr, "%")).as_py():
+                    for code, char in (("%3D", "="), ("%3B", ";"), ("%2C", ","), ("%20", " ")):
+                        arr = pc.replace_substring(arr, pattern=code, replacement=char)
+            return pd.array(arr, dtype="string")
+
+        def number(k: int, dtype: type) -> np.ndarray:
+            parts = self.numbers[k]
+            return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+        pos = number(0, np.int64)
+        depth, alt_n, tot = (number(k, np.int64) for k in (1, 2, 3))
+        vaf = number(4, np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            from_ad = np.where((tot > 0) & (alt_n >= 0), alt_n / np.maximum(tot, 1), np.nan)
+        vaf = np.where(np.isnan(vaf), from_ad, vaf)
+        return pd.DataFrame({
+            "chrom": text(0),
+            "pos": pos,
+            "ref": text(1),
+            "alt": text(2),
+            "filter": text(3),
+            "gene": text(4, empty_is_na=True),
+            "transcript_id": text(5, empty_is_na=True),
+            "consequence": text(6, empty_is_na=True),
+            "impact": text(7, empty_is_na=True),
+            "hgvsc": text(8, empty_is_na=True, hgvs=True),
+            "hgvsp": text(9, empty_is_na=True, hgvs=True),
+            "depth": pd.arrays.IntegerArray(depth, depth < 0),
+            "alt_depth": pd.arrays.IntegerArray(alt_n, alt_n < 0),
+            "vaf": vaf,
+        })
 
 
 def _other_counts(rec: object, mode: str, ref: str, alts: list[str],
