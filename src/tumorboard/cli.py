@@ -8,6 +8,7 @@ progress go to stderr.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -254,8 +255,9 @@ def simulate(
 
 @app.command()
 def demo(
-    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace to create.")
-                         ] = Path("demo-workspace"),
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Workspace to create [env TUMORBOARD_WORKSPACE; default "
+        "./demo-workspace]", show_default=False)] = None,
     db: DbOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed of the demo cohort.")] = 20261122,
     json_out: JsonOpt = False,
@@ -263,6 +265,7 @@ def demo(
     """Create a workspace, simulate the demo cohort, import every case, write summary pages."""
     from tumorboard.demo import run_demo
 
+    workspace = workspace or Path(os.environ.get("TUMORBOARD_WORKSPACE") or "demo-workspace")
     result = _run(lambda: run_demo(Settings.resolve(workspace, db), seed=seed,
                                    progress=None if json_out else _err))
     if json_out:
