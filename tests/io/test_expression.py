@@ -79,7 +79,7 @@ def test_matrix_needs_column_when_several_samples():
         read_expression_matrix(NFCORE)
     msg = str(err.value)
     assert "salmon.merged.gene_tpm.tsv:1" in msg
-    assert "3 samples (DSRCT_01_T, DSRCT_02_T, DSRCT_03_T)" in msg
+    assert "3 samples ('DSRCT_01_T', 'DSRCT_02_T', 'DSRCT_03_T')" in msg
     assert "column:" in msg
 
 
@@ -87,7 +87,7 @@ def test_matrix_unknown_sample_lists_columns():
     with pytest.raises(InputError) as err:
         read_expression_matrix(NFCORE, sample="DSRCT_09_T")
     assert "'DSRCT_09_T' is not in the file" in str(err.value)
-    assert "one of: DSRCT_01_T, DSRCT_02_T, DSRCT_03_T" in str(err.value)
+    assert "one of: 'DSRCT_01_T', 'DSRCT_02_T', 'DSRCT_03_T'" in str(err.value)
 
 
 def test_counts_matrix_keeps_counts_and_leaves_tpm_empty(tmp_path):
@@ -234,7 +234,7 @@ def test_empty_files(tmp_path, text, problem):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match=r"nope\.tsv: file not found"):
         read_expression_matrix(tmp_path / "nope.tsv")
 
 

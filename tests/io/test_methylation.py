@@ -64,7 +64,8 @@ def test_minfi_csv_second_sample():
 def test_minfi_csv_needs_column():
     with pytest.raises(InputError) as err:
         read_beta_matrix(MINFI)
-    assert "betas_minfi.csv:1: file holds 2 samples (DSRCT_01_T, DSRCT_02_T)" in str(err.value)
+    assert ("betas_minfi.csv:1: file holds 2 samples ('DSRCT_01_T', 'DSRCT_02_T')"
+            in str(err.value))
     assert "set `column:` in case.yaml" in str(err.value)
 
 

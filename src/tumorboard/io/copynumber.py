@@ -25,352 +25,42 @@ Gene-level tables
     then one column per sample; Mermel et al., Genome Biol 2011, doi:10.1186/gb-2011-12-4-r41)
     and cBioPortal ``data_log2_cna.txt`` (``Hugo_Symbol  Entrez_Gene_Id`` then samples).
 
-The private helpers at the top (reading plain or gzipped text, finding columns by their
-common spellings, parsing numbers with line numbers in errors) are shared with
-:mod:`tumorboard.io.fusions`.
+Files are read with :func:`tumorboard.io._files.read_text` and split into cells by
+:func:`tumorboard.io._tabular.parse_table` (shared with :mod:`tumorboard.io.fusions`).
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import re
-import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 import pandas as pd
 
 from tumorboard import reference
 from tumorboard.errors import InputError
+from tumorboard.io._files import choose_sample, listing, read_text
+from tumorboard.io._tabular import (
+    TextTable,
+    column_cells,
+    column_key,
+    find_column,
+    locate_header,
+    parse_table,
+    raise_bad_value,
+    require_rows,
+    to_float,
+    to_int,
+)
 from tumorboard.io.tables import LayerData, conform, empty_table
 
 __all__ = ["read_gene_copy_number", "read_seg", "segments_to_genes"]
-
-# ---------------------------------------------------------------------------------------------
-# Shared text-table helpers (also used by tumorboard.io.fusions)
-# ---------------------------------------------------------------------------------------------
-
-#: Cell values read as "missing" in numeric columns.
-_MISSING = frozenset({"", "NA", "NaN", "nan", "N/A", "NULL", "null", "None", "."})
-
-
-@dataclass
-class _Table:
-    """A delimited text file split into string cells, with each row's line number."""
-
-    path: Path
-    header: list[str]
-    header_line: int  # 1-based
-    frame: pd.DataFrame  # all cells as str, columns = header names
-    lines: np.ndarray  # 1-based file line of each row of ``frame``
-
-    def line_of(self, row_position: int) -> int:
-        return int(self.lines[row_position])
-
-
-def _read_text(path: str | Path) -> tuple[Path, str, list[str]]:
-    """Read a plain or gzip-compressed text file; return (path, text, notes)."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", file=p, fix="check the path given for this file")
-    if p.is_dir():
-        raise InputError("is a directory, not a file", file=p, fix="name the file itself")
-    data = p.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise InputError(
-                "file is truncated or not valid gzip",
-                file=p,
-                fix="re-copy it from the source (the copy is incomplete or damaged)",
-            ) from exc
-    elif p.suffix.lower() in (".gz", ".bgz") and data:
-        raise InputError(
-            "file name ends in .gz but the file is not gzip-compressed",
-            file=p,
-            fix="re-copy it from the source, or remove the .gz ending if it is plain text",
-        )
-    notes: list[str] = []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheet exports on Windows are often cp1252/Latin-1; every byte decodes in it.
-        text = data.decode("latin-1")
-        notes.append(f"{p.name} is not UTF-8 text; read as Latin-1")
-    if not text.strip():
-        raise InputError("file is empty", file=p, expected="a header line and data lines")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return p, text, notes
-
-
-def _locate_header(
-    p: Path, text: str, hash_header: bool, sep: str | None
-) -> tuple[list[str], int, int, str]:
-    """Find the header line: (column names, 1-based line, offset of the body, delimiter)."""
-    offset = 0
-    header_text = None
-    header_line = 0
-    number = 0
-    while offset <= len(text):
-        stop = text.find("\n", offset)
-        stop = len(text) if stop < 0 else stop
-        line = text[offset:stop]
-        number += 1
-        offset = stop + 1
-        stripped = line.strip()
-        if stripped and (hash_header or not stripped.startswith("#")):
-            header_text, header_line = line, number
-            break
-    if header_text is None:
-        raise InputError("no header line found", file=p, expected="a header line of column names")
-    if hash_header:
-        header_text = header_text.lstrip().lstrip("#")
-    if sep is None:
-        sep = "\t" if "\t" in header_text else ("," if "," in header_text else "\t")
-    if sep == "\t":
-        header = [h.strip() for h in header_text.split("\t")]
-    else:
-        header = [h.strip() for h in next(csv.reader([header_text], delimiter=sep))]
-    while header and header[-1] == "":
-        header.pop()
-    seen: set[str] = set()
-    for name in header:
-        if name in seen and name:
-            raise InputError(
-                f"column '{name}' appears twice in the header",
-                file=p, line=header_line, column=name,
-                fix="give every column a distinct name",
-            )
-        seen.add(name)
-    return header, header_line, offset, sep
-
-
-def _parse_table(
-    p: Path,
-    text: str,
-    *,
-    hash_header: bool = False,
-    sep: str | None = None,
-    usecols: Sequence[str] | None = None,
-) -> _Table:
-    """Split ``text`` into a header and string cells, keeping file line numbers.
-
-    Parameters
-    ----------
-    hash_header
-        The header is the first non-blank line and starts with ``#`` (Arriba, STAR-Fusion),
-        which is stripped. Otherwise lines starting with ``#`` before the header are skipped
-        (IGV ``#track`` lines) and the header is the first other non-blank line.
-    sep
-        Delimiter; ``None`` guesses tab, else comma, from the header line.
-    usecols
-        Header names of the columns to keep (all if ``None``); reading two columns of a wide
-        gene x sample matrix is much cheaper than reading all of them.
-
-    Notes
-    -----
-    Rows with more fields than the header are an error (line named) unless the surplus fields
-    are empty, or unless *every* row has exactly one more field: that is R's
-    ``write.table(row.names = TRUE)`` layout, whose first field is a row name and is dropped.
-    """
-    header, header_line, offset, sep = _locate_header(p, text, hash_header, sep)
-    wanted = list(header) if usecols is None else list(usecols)
-    body = text[offset:]
-    if body.endswith("\n"):
-        body = body[:-1]
-    if not body.strip():
-        frame = pd.DataFrame({h: pd.Series(dtype=object) for h in wanted})
-        return _Table(p, header, header_line, frame, np.zeros(0, dtype=np.int64))
-
-    raw_lines = body.split("\n")
-    # str methods per line run in C; pandas' arrow-backed .str.count is far slower on long
-    # lines such as those of a 1,000-sample matrix.
-    blank = np.fromiter((not line.strip() for line in raw_lines), dtype=bool,
-                        count=len(raw_lines))
-    fields = np.fromiter((line.count(sep) + 1 for line in raw_lines), dtype=np.int64,
-                         count=len(raw_lines))
-    shift = 0
-    surplus = ~blank & (fields > len(header))
-    if surplus.any():
-        if (fields[~blank] == len(header) + 1).all():
-            shift = 1  # R write.table row names
-        else:
-            for i in np.flatnonzero(surplus):
-                cells = (raw_lines[i].split(sep) if sep == "\t"
-                         else next(csv.reader([raw_lines[i]], delimiter=sep)))
-                if any(c.strip() for c in cells[len(header):]):
-                    raise InputError(
-                        f"row has {len(cells)} fields but the header has {len(header)} "
-                        "columns",
-                        file=p, line=header_line + 1 + int(i),
-                        fix="check for a stray delimiter, or add the missing column name "
-                            "to the header",
-                    )
-    width = max(int(fields.max()), len(header) + shift)
-    positions = [header.index(name) + shift for name in wanted]
-    try:
-        frame = pd.read_csv(
-            io.StringIO(body),
-            sep=sep,
-            header=None,
-            names=list(range(width)),
-            usecols=positions,
-            dtype=str,
-            na_filter=False,
-            skip_blank_lines=False,
-            quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
-            engine="c",
-        )
-    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-        raise InputError(
-            f"cannot split the file into columns: {exc}",
-            file=p, fix="check the delimiter and quoting of the file",
-        ) from exc
-    if len(frame) != len(raw_lines):
-        # Only quoted fields spanning lines get here; line numbers would be wrong.
-        raise InputError(
-            "a quoted field spans several lines",
-            file=p, fix="remove line breaks inside quoted cells",
-        )
-    frame = frame[positions]
-    frame.columns = wanted
-    lines = header_line + 1 + np.arange(len(frame), dtype=np.int64)
-    if blank.any():
-        frame = frame.loc[~blank].reset_index(drop=True)
-        lines = lines[~blank]
-    return _Table(p, header, header_line, frame, lines)
-
-
-def _require_rows(table: _Table, what: str) -> None:
-    if len(table.frame) == 0:
-        raise InputError(
-            f"no {what} after the header", file=table.path, line=table.header_line,
-            fix="the file holds only a header; re-export it or check the caller's log",
-        )
-
-
-def _key(name: str) -> str:
-    """Column-name key that ignores case, spaces, dots, underscores and quotes."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-def _find_column(
-    table: _Table,
-    spellings: Sequence[str],
-    *,
-    required: bool = False,
-    what: str = "",
-) -> str | None:
-    """The header name matching the first of ``spellings`` present (by :func:`_key`)."""
-    by_key: dict[str, str] = {}
-    for name in table.header:
-        by_key.setdefault(_key(name), name)
-    for spelling in spellings:
-        if _key(spelling) in by_key:
-            return by_key[_key(spelling)]
-    if required:
-        raise InputError(
-            f"no '{spellings[0]}' column ({what})" if what else f"no '{spellings[0]}' column",
-            file=table.path, line=table.header_line, column=spellings[0],
-            expected="a header with a column named one of: "
-            + ", ".join(f"'{s}'" for s in spellings),
-            fix="rename the column in the header or give the file in the format it claims",
-        )
-    return None
-
-
-def _cells(table: _Table, column: str) -> pd.Series:
-    return table.frame[column].str.strip()
-
-
-def _raise_bad_value(table: _Table, column: str, position: int, value: str, expected: str,
-                     problem: str | None = None, fix: str | None = None) -> NoReturn:
-    if fix is None and "," in value and re.fullmatch(r"-?\d+,\d+", value):
-        fix = "use '.' as the decimal separator (the file looks like a spreadsheet export)"
-    raise InputError(
-        problem or f"'{value}' is not a number",
-        file=table.path, line=table.line_of(position), column=column,
-        expected=expected,
-        fix=fix or "correct the value or remove the row",
-    )
-
-
-def _to_float(table: _Table, column: str, *, allow_missing: bool = True) -> np.ndarray:
-    """Parse a column as float64; missing markers -> NaN; anything else non-numeric raises."""
-    cells = _cells(table, column)
-    missing = cells.isin(_MISSING).to_numpy()
-    values = pd.to_numeric(cells.where(~missing), errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.isnan(values) & ~missing
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        _raise_bad_value(table, column, i, cells.iloc[i], "a decimal number such as -0.42")
-    if not allow_missing and missing.any():
-        i = int(np.flatnonzero(missing)[0])
-        _raise_bad_value(table, column, i, cells.iloc[i], "a number",
-                         problem="value is missing")
-    return values
-
-
-def _to_int(table: _Table, column: str, *, allow_missing: bool = False,
-            minimum: int | None = None) -> np.ndarray:
-    """Parse a column of whole numbers (``8.7E+07`` as TCGA writes them is accepted).
-
-    Returns float64 so that missing values stay NaN; every non-NaN value is integral.
-    """
-    cells = _cells(table, column)
-    values = _to_float(table, column, allow_missing=allow_missing)
-    finite = ~np.isnan(values)
-    frac = finite & (values != np.floor(np.where(finite, values, 0)))
-    if frac.any():
-        i = int(np.flatnonzero(frac)[0])
-        _raise_bad_value(table, column, i, cells.iloc[i], "a whole number",
-                         problem=f"'{cells.iloc[i]}' is not a whole number")
-    if minimum is not None:
-        low = finite & (values < minimum)
-        if low.any():
-            i = int(np.flatnonzero(low)[0])
-            _raise_bad_value(table, column, i, cells.iloc[i], f"a whole number >= {minimum}",
-                             problem=f"{cells.iloc[i]} is below {minimum}")
-    return values
 
 
 def _int_series(values: np.ndarray) -> pd.Series:
     """float64 array of whole numbers (NaN = missing) -> nullable Int64 series."""
     out = pd.Series(values, dtype="float64").round().astype("Int64")
     return out
-
-
-def _short_list(names: Sequence[str], limit: int = 10) -> str:
-    shown = ", ".join(f"'{n}'" for n in names[:limit])
-    return shown + (f" ... ({len(names) - limit} more)" if len(names) > limit else "")
-
-
-def _choose_sample(samples: Sequence[str], wanted: str | None, p: Path) -> str:
-    """Pick the case's sample among those a file declares (convention of all readers)."""
-    if wanted is None:
-        if len(samples) == 1:
-            return samples[0]
-        raise InputError(
-            f"file holds {len(samples)} samples ({_short_list(samples)}) and no sample was "
-            "chosen",
-            file=p,
-            fix="set 'column: <sample name in the file>' for this file in case.yaml",
-        )
-    if wanted not in samples:
-        raise InputError(
-            f"sample '{wanted}' is not in the file",
-            file=p, sample=wanted,
-            expected=f"one of {_short_list(samples)}",
-            fix="correct 'column:' for this file in case.yaml",
-        )
-    return wanted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,17 +108,17 @@ _MAJOR_CN = ("major_cn", "nMajor", "major")
 _MINOR_CN = ("minor_cn", "nMinor", "lcn.em", "lcn", "minor")
 
 
-def _copy_numbers(table: _Table, column: str | None, notes: list[str], n: int) -> np.ndarray:
+def _copy_numbers(table: TextTable, column: str | None, notes: list[str], n: int) -> np.ndarray:
     """Absolute copy numbers (float64 whole numbers, NaN missing); decimals are rounded."""
     if column is None:
         return np.full(n, np.nan)
-    values = _to_float(table, column)
-    cells = _cells(table, column)
+    values = to_float(table, column)
+    cells = column_cells(table, column)
     negative = values < 0
     if negative.any():
         i = int(np.flatnonzero(negative)[0])
-        _raise_bad_value(table, column, i, cells.iloc[i], "a copy number >= 0",
-                         problem=f"copy number {cells.iloc[i]} is negative")
+        raise_bad_value(table, column, i, cells.iloc[i], "a copy number >= 0",
+                        problem=f"copy number {cells.iloc[i]} is negative")
     finite = ~np.isnan(values)
     fractional = finite & (values != np.round(np.where(finite, values, 0)))
     if fractional.any():
@@ -490,25 +180,25 @@ def read_seg(
             raise InputError(f"unknown genome build '{genome_build}'", file=path,
                              expected="GRCh37 or GRCh38 (or hg19/hg38)",
                              fix="set genome_build to GRCh37 or GRCh38 in case.yaml")
-    p, text, notes = _read_text(path)
-    table = _parse_table(p, text)
-    sample_col = _find_column(table, _SAMPLE)
-    _require_rows(table, "segments")
-    chrom_col = _find_column(table, _CHROM, required=True, what="chromosome")
-    start_col = _find_column(table, _START, required=True, what="segment start")
-    end_col = _find_column(table, _END, required=True, what="segment end")
-    mark_col = _find_column(table, _NUM_MARK)
-    log2_col = _find_column(table, _LOG2)
-    total_col = _find_column(table, _TOTAL_CN)
-    major_col = _find_column(table, _MAJOR_CN)
-    minor_col = _find_column(table, _MINOR_CN)
+    p, text, notes = read_text(path)
+    table = parse_table(p, text)
+    sample_col = find_column(table, _SAMPLE)
+    require_rows(table, "segments")
+    chrom_col = find_column(table, _CHROM, required=True, what="chromosome")
+    start_col = find_column(table, _START, required=True, what="segment start")
+    end_col = find_column(table, _END, required=True, what="segment end")
+    mark_col = find_column(table, _NUM_MARK)
+    log2_col = find_column(table, _LOG2)
+    total_col = find_column(table, _TOTAL_CN)
+    major_col = find_column(table, _MAJOR_CN)
+    minor_col = find_column(table, _MINOR_CN)
     if log2_col is None and total_col is None and (major_col is None or minor_col is None):
-        _find_column(table, _LOG2 + _TOTAL_CN, required=True,
-                     what="segment log2 ratio or absolute copy number")
+        find_column(table, _LOG2 + _TOTAL_CN, required=True,
+                    what="segment log2 ratio or absolute copy number")
     tool = None
-    if major_col is not None and _key(major_col) == "nmajor":
+    if major_col is not None and column_key(major_col) == "nmajor":
         tool = "ASCAT"
-    elif total_col is not None and _key(total_col) == "tcnem":
+    elif total_col is not None and column_key(total_col) == "tcnem":
         tool = "FACETS"
 
     frame = table.frame
@@ -517,18 +207,18 @@ def read_seg(
     # -- samples ------------------------------------------------------------------------------
     samples_in_file: list[str] = []
     if sample_col is not None:
-        ids = _cells(table, sample_col)
+        ids = column_cells(table, sample_col)
         empty = (ids == "").to_numpy()
         if empty.any():
             i = int(np.flatnonzero(empty)[0])
-            _raise_bad_value(table, sample_col, i, "", "a sample id",
-                             problem="sample id is empty")
+            raise_bad_value(table, sample_col, i, "", "a sample id",
+                            problem="sample id is empty")
         samples_in_file = list(dict.fromkeys(ids))
     else:
         ids = pd.Series([""] * n, dtype=object)
 
     # -- chromosomes --------------------------------------------------------------------------
-    raw_chrom = _cells(table, chrom_col)
+    raw_chrom = column_cells(table, chrom_col)
     chrom = _normalise_chroms(raw_chrom)
     primary = chrom.isin(_CHROM_ORDER).to_numpy()
     if not primary.all():
@@ -537,7 +227,7 @@ def read_seg(
         unknown = other & ~contig
         if unknown.any():
             i = int(np.flatnonzero(unknown)[0])
-            _raise_bad_value(
+            raise_bad_value(
                 table, chrom_col, i, raw_chrom.iloc[i],
                 "a human chromosome: 1-22, X, Y, M (with or without 'chr'; 23/24 for X/Y)",
                 problem=f"unknown chromosome '{raw_chrom.iloc[i]}'",
@@ -545,19 +235,19 @@ def read_seg(
             )
         names = sorted(set(raw_chrom[contig]))
         notes.append(f"{int(contig.sum()):,} segment(s) on unplaced/alt contigs dropped "
-                     f"({_short_list(names, 5)})")
+                     f"({listing(names, 5)})")
 
     # -- positions and values (validated on every row of the file) ----------------------------
-    start = _to_int(table, start_col)
-    end = _to_int(table, end_col)
+    start = to_int(table, start_col)
+    end = to_int(table, end_col)
     for column, values in ((start_col, start), (end_col, end)):
         low = values < 1
         if low.any():
             i = int(np.flatnonzero(low)[0])
-            _raise_bad_value(table, column, i, _cells(table, column).iloc[i],
-                             "a 1-based position > 0",
-                             problem=f"position {int(values[i])} is not > 0",
-                             fix="SEG positions are 1-based; convert 0-based (BED-like) "
+            raise_bad_value(table, column, i, column_cells(table, column).iloc[i],
+                            "a 1-based position > 0",
+                            problem=f"position {int(values[i])} is not > 0",
+                            fix="SEG positions are 1-based; convert 0-based (BED-like) "
                                  "starts by adding 1")
     reversed_ = end < start
     if reversed_.any():
@@ -567,8 +257,8 @@ def read_seg(
             file=p, line=table.line_of(i), column=end_col,
             expected="loc.start <= loc.end", fix="swap or correct the two positions",
         )
-    log2 = _to_float(table, log2_col) if log2_col else np.full(n, np.nan)
-    marks = (_to_int(table, mark_col, allow_missing=True, minimum=0)
+    log2 = to_float(table, log2_col) if log2_col else np.full(n, np.nan)
+    marks = (to_int(table, mark_col, allow_missing=True, minimum=0)
              if mark_col else np.full(n, np.nan))
     total = _copy_numbers(table, total_col, notes, n)
     major = _copy_numbers(table, major_col, notes, n)
@@ -620,7 +310,7 @@ def read_seg(
 
     # -- choose the sample --------------------------------------------------------------------
     if sample_col is not None:
-        chosen = _choose_sample(samples_in_file, sample, p)
+        chosen = choose_sample(samples_in_file, sample, file=p, column=sample_col)
         keep = keep & (ids_np == chosen)
 
     # -- overlap check per sample and chromosome ---------------------------------------------
@@ -886,36 +576,36 @@ def read_gene_copy_number(path: str | Path, *, sample: str | None = None) -> Lay
     found at several loci as ``SYMBOL|chrN``; the suffix is removed. Rows with an empty
     symbol are dropped; a repeated symbol keeps its first row.
     """
-    p, text, notes = _read_text(path)
-    header, header_line, _, _ = _locate_header(p, text, False, None)
-    head = _Table(p, header, header_line, pd.DataFrame(), np.zeros(0, dtype=np.int64))
-    gene_col = _find_column(head, _GENE, required=True, what="gene symbol")
-    log2_col = _find_column(head, _LONG_LOG2)
-    total_col = _find_column(head, _LONG_TOTAL)
+    p, text, notes = read_text(path)
+    header, header_line, _, _ = locate_header(p, text, False, None)
+    head = TextTable(p, header, header_line, pd.DataFrame(), np.zeros(0, dtype=np.int64))
+    gene_col = find_column(head, _GENE, required=True, what="gene symbol")
+    log2_col = find_column(head, _LONG_LOG2)
+    total_col = find_column(head, _LONG_TOTAL)
     samples_in_file: list[str]
 
     if log2_col is not None or total_col is not None:
         layout = "long"
-        table = _parse_table(p, text)
-        _require_rows(table, "gene rows")
+        table = parse_table(p, text)
+        require_rows(table, "gene rows")
         n = len(table.frame)
-        sample_col = _find_column(table, _LONG_SAMPLE)
+        sample_col = find_column(table, _LONG_SAMPLE)
         keep = np.ones(n, dtype=bool)
         if sample_col is not None:
-            ids = _cells(table, sample_col)
+            ids = column_cells(table, sample_col)
             samples_in_file = list(dict.fromkeys(ids[ids != ""]))
-            chosen = _choose_sample(samples_in_file, sample, p)
+            chosen = choose_sample(samples_in_file, sample, file=p, column=sample_col)
             keep = (ids == chosen).to_numpy()
         else:
             samples_in_file = []
-        log2 = _to_float(table, log2_col) if log2_col else np.full(n, np.nan)
+        log2 = to_float(table, log2_col) if log2_col else np.full(n, np.nan)
         total = _copy_numbers(table, total_col, notes, n)
-        major = _copy_numbers(table, _find_column(table, _MAJOR_CN), notes, n)
-        minor = _copy_numbers(table, _find_column(table, _MINOR_CN), notes, n)
+        major = _copy_numbers(table, find_column(table, _MAJOR_CN), notes, n)
+        minor = _copy_numbers(table, find_column(table, _MINOR_CN), notes, n)
     else:
         layout = "wide"
-        annotation = {_key(a) for a in _GENE_ANNOTATION} | {_key(gene_col)}
-        samples_in_file = [h for h in header if h and _key(h) not in annotation]
+        annotation = {column_key(a) for a in _GENE_ANNOTATION} | {column_key(gene_col)}
+        samples_in_file = [h for h in header if h and column_key(h) not in annotation]
         if not samples_in_file:
             raise InputError(
                 "no sample columns and no log2/total_cn column",
@@ -924,12 +614,12 @@ def read_gene_copy_number(path: str | Path, *, sample: str | None = None) -> Lay
                          "column per sample) or a long table with 'gene' and 'log2' columns",
                 fix="check that this is a gene-level copy-number table",
             )
-        chosen = _choose_sample(samples_in_file, sample, p)
-        table = _parse_table(p, text, usecols=[gene_col, chosen])
-        _require_rows(table, "gene rows")
+        chosen = choose_sample(samples_in_file, sample, file=p, line=header_line)
+        table = parse_table(p, text, usecols=[gene_col, chosen])
+        require_rows(table, "gene rows")
         n = len(table.frame)
         keep = np.ones(n, dtype=bool)
-        log2 = _to_float(table, chosen)
+        log2 = to_float(table, chosen)
         finite = log2[~np.isnan(log2)]
         if len(finite) >= _DISCRETE_MIN_VALUES and np.isin(finite, (-2, -1, 0, 1, 2)).all():
             raise InputError(
@@ -942,7 +632,7 @@ def read_gene_copy_number(path: str | Path, *, sample: str | None = None) -> Lay
             )
         total = major = minor = np.full(n, np.nan)
 
-    symbols = _cells(table, gene_col).str.replace(r"\|.*$", "", regex=True)
+    symbols = column_cells(table, gene_col).str.replace(r"\|.*$", "", regex=True)
     empty = (symbols == "").to_numpy() & keep
     if empty.any():
         notes.append(f"{int(empty.sum()):,} row(s) without a gene symbol dropped")
@@ -959,7 +649,7 @@ def read_gene_copy_number(path: str | Path, *, sample: str | None = None) -> Lay
     if (~known).any():
         unknown = list(pd.Series(sym[~known]).head(5))
         notes.append(f"{int((~known).sum()):,} gene symbol(s) not in GENCODE (kept, without "
-                     f"coordinates), e.g. {_short_list(unknown, 5)}")
+                     f"coordinates), e.g. {listing(unknown, 5)}")
     loc = ref.reindex(sym)
     out = pd.DataFrame({
         "gene": sym,

@@ -27,20 +27,17 @@ the notes say how many symbols this touched; the ``gene_id`` column then lists t
 NumReads), which is what tximport's ``txOut = FALSE`` summary does for abundances and
 counts (Soneson et al. 2015).
 
-The delimited-matrix machinery here (:class:`_MatrixFile`) is shared with
-:mod:`tumorboard.io.methylation`: only the needed columns are parsed (pyarrow's multi-threaded
+Matrices are read by :class:`tumorboard.io._tabular.MatrixFile` (shared with
+:mod:`tumorboard.io.methylation`): only the needed columns are parsed (pyarrow's multi-threaded
 CSV reader), and every bad value is reported with its 1-based file line.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 import re
-import zlib
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -49,344 +46,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from tumorboard import reference
 from tumorboard.errors import InputError
+from tumorboard.io._files import check_file, gzip_error, is_gzip, listing, plural
+from tumorboard.io._tabular import MatrixFile
 from tumorboard.io.tables import LayerData, conform
-
-# --------------------------------------------------------------------------------------------
-# Reading delimited / Parquet matrices column-wise (shared with methylation)
-# --------------------------------------------------------------------------------------------
-
-_GZIP_MAGIC = b"\x1f\x8b"
-_PARQUET_MAGIC = b"PAR1"
-#: Lines before the header starting with these are skipped: GEO series-matrix metadata
-#: ('!Series_title ...') and comment lines.
-_PREAMBLE_PREFIXES = ("!", "#")
-#: GEO series matrix files end their table with this line.
-_GEO_TABLE_END = "!series_matrix_table_end"
-#: Cell texts read as missing values (pyarrow's defaults, which cover R's NA and pandas' NaN).
-_MISSING_TEXTS = frozenset(pacsv.ConvertOptions().null_values)
-_MAX_LISTED = 20
-
-
-def _fmt_count(n: int) -> str:
-    return f"{n:,}"
-
-
-def _n(count: int, noun: str) -> str:
-    """'1 gene', '2 genes', '1,203 genes'."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def _listing(items: Sequence[str], limit: int = _MAX_LISTED) -> str:
-    shown = ", ".join(str(x) for x in items[:limit])
-    return shown + (f", ... ({_fmt_count(len(items))} in all)" if len(items) > limit else "")
-
-
-def _gzip_error(path: Path) -> InputError:
-    return InputError(
-        "file is truncated or not valid gzip",
-        file=path,
-        fix="re-copy it (or decompress it and check that it is complete)",
-    )
-
-
-def _check_file(path: str | Path) -> Path:
-    """The path as a :class:`Path` if it is a readable, non-empty file; else InputError."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file does not exist", file=p, fix="check the path in case.yaml")
-    if p.is_dir():
-        raise InputError("is a directory, expected a file", file=p,
-                         fix="name the file inside it in case.yaml")
-    try:
-        size = p.stat().st_size
-        with p.open("rb"):
-            pass
-    except OSError as exc:
-        raise InputError(f"file cannot be opened: {exc.strerror or exc}", file=p,
-                         fix="check the file's permissions") from exc
-    if size == 0:
-        raise InputError("file is empty", file=p, fix="re-export or re-copy the file")
-    return p
-
-
-def _magic(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(4)
-
-
-def _numbered_lines(path: Path, *, is_gzip: bool) -> Iterator[tuple[int, str]]:
-    """Yield ``(1-based line number, text without line end)``; gzip errors become InputError."""
-    try:
-        opener = gzip.open if is_gzip else open
-        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
-            for number, line in enumerate(fh, 1):
-                yield number, line.rstrip("\r\n")
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise _gzip_error(path) from exc
-    except OSError as exc:
-        if is_gzip:
-            raise _gzip_error(path) from exc
-        raise InputError(f"file cannot be read: {exc}", file=path) from exc
-
-
-def _split(text: str, sep: str) -> list[str]:
-    return next(csv.reader([text], delimiter=sep))
-
-
-@dataclass
-class _MatrixFile:
-    """A table file read column by column: delimited text (plain or gzip) or Parquet.
-
-    ``names`` has one entry per field of a data row. A header one field shorter than the data
-    rows (R's ``write.table`` with row names) gets an empty name for the row-name column.
-    """
-
-    path: Path
-    kind: str  # 'text' or 'parquet'
-    names: list[str]
-    is_gzip: bool = False
-    sep: str = "\t"
-    header_line: int = 1
-    geo_series_matrix: bool = False
-    _parquet_columns: list[str] = field(default_factory=list)
-
-    # -- opening ---------------------------------------------------------------------------
-
-    @classmethod
-    def open(cls, path: str | Path, *, what: str) -> _MatrixFile:
-        """Inspect the header of ``path``; ``what`` names the expected content for messages."""
-        p = _check_file(path)
-        magic = _magic(p)
-        if magic == _PARQUET_MAGIC:
-            return cls._open_parquet(p)
-        is_gzip = magic[:2] == _GZIP_MAGIC
-        if not is_gzip and p.suffix.lower() == ".gz":
-            raise _gzip_error(p)
-        if not is_gzip and p.suffix.lower() == ".parquet":
-            raise InputError("file ends in .parquet but is not a Parquet file", file=p,
-                             fix="re-export it, or name it .tsv/.csv if it is text")
-        header: tuple[int, str] | None = None
-        first_data: tuple[int, str] | None = None
-        geo = False
-        for number, text in _numbered_lines(p, is_gzip=is_gzip):
-            if header is None:
-                if not text.strip():
-                    continue
-                if text.startswith(_PREAMBLE_PREFIXES):
-                    geo = geo or text.startswith("!Series_")
-                    continue
-                header = (number, text)
-                continue
-            if text.strip():
-                first_data = (number, text)
-                break
-        if header is None:
-            raise InputError("file has no header line", file=p,
-                             expected=f"a header line naming the columns of {what}")
-        if first_data is None:
-            raise InputError("file has a header but no data rows", file=p,
-                             line=header[0], expected=what)
-        sample_text = header[1] + first_data[1]
-        if "\t" in sample_text:
-            sep = "\t"
-        elif "," in sample_text:
-            sep = ","
-        else:
-            raise InputError(
-                "no tab or comma separating columns in the header and first data line",
-                file=p, line=header[0], expected=f"a tab- or comma-separated table of {what}",
-                fix="save the table as TSV or CSV (tab or comma separated; semicolon-separated "
-                "exports are not read)",
-            )
-        names = [n.strip() for n in _split(header[1], sep)]
-        n_data = len(_split(first_data[1], sep))
-        if n_data == len(names) + 1:
-            names = ["", *names]
-        elif n_data != len(names):
-            raise InputError(
-                f"data line has {n_data} fields but the header (line {header[0]}) has "
-                f"{len(names)}",
-                file=p, line=first_data[0], expected="one field per header column",
-                fix="check the separator and that the header names every column",
-            )
-        return cls(path=p, kind="text", names=names, is_gzip=is_gzip, sep=sep,
-                   header_line=header[0], geo_series_matrix=geo)
-
-    @classmethod
-    def _open_parquet(cls, p: Path) -> _MatrixFile:
-        try:
-            schema = pq.read_schema(p)
-        except (pa.ArrowException, OSError) as exc:
-            raise InputError(f"file is not a readable Parquet file: {exc}", file=p,
-                             fix="re-export or re-copy the file") from exc
-        columns = list(schema.names)
-        index_cols: list[str] = []
-        meta = schema.pandas_metadata or {}
-        for col in meta.get("index_columns", []):
-            if isinstance(col, str) and col in columns:
-                index_cols.append(col)
-        # A pandas index (probe or gene ids) comes first, as the row names of a text matrix.
-        ordered = index_cols + [c for c in columns if c not in index_cols]
-        names = ["" if c.startswith("__index_level_") else c for c in ordered]
-        return cls(path=p, kind="parquet", names=names, _parquet_columns=ordered)
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def read(self, columns: Sequence[int], *, numeric: Collection[int] = ()) -> pd.DataFrame:
-        """Columns ``columns`` (indices into :attr:`names`) as a DataFrame keyed by index.
-
-        Numeric columns come back as float64 (missing cells as NaN), the others as strings.
-        Non-numeric text in a numeric column raises InputError naming line and column.
-        """
-        if self.kind == "parquet":
-            return self._read_parquet(columns, numeric)
-        return self._read_text(columns, numeric)
-
-    def _read_text(self, columns: Sequence[int], numeric: Collection[int]) -> pd.DataFrame:
-        keys = [f"f{i}" for i in range(len(self.names))]
-
-        def on_bad_row(row: pacsv.InvalidRow) -> str:
-            return "skip" if row.text.strip().lower() == _GEO_TABLE_END else "error"
-
-        convert = pacsv.ConvertOptions(
-            include_columns=[keys[i] for i in columns],
-            column_types={keys[i]: (pa.float64() if i in numeric else pa.string())
-                          for i in columns},
-            strings_can_be_null=False,
-        )
-        try:
-            source = pa.input_stream(str(self.path),
-                                     compression="gzip" if self.is_gzip else None)
-            table = pacsv.read_csv(
-                source,
-                read_options=pacsv.ReadOptions(column_names=keys, skip_rows=self.header_line,
-                                               block_size=1 << 24),
-                parse_options=pacsv.ParseOptions(delimiter=self.sep,
-                                                 invalid_row_handler=on_bad_row),
-                convert_options=convert,
-            )
-        except pa.ArrowInvalid as exc:
-            raise self._diagnose(numeric, exc) from exc
-        except OSError as exc:
-            if self.is_gzip:
-                raise _gzip_error(self.path) from exc
-            raise InputError(f"file cannot be read: {exc}", file=self.path) from exc
-        out = table.to_pandas()
-        out.columns = [int(k[1:]) for k in out.columns]
-        return out[list(columns)]
-
-    def _read_parquet(self, columns: Sequence[int], numeric: Collection[int]) -> pd.DataFrame:
-        wanted = [self._parquet_columns[i] for i in columns]
-        try:
-            table = pq.read_table(self.path, columns=wanted)
-        except (pa.ArrowException, OSError) as exc:
-            raise InputError(f"Parquet file cannot be read: {exc}", file=self.path,
-                             fix="re-export or re-copy the file") from exc
-        out = {}
-        for i, name in zip(columns, wanted, strict=True):
-            col = table.column(name)
-            if i in numeric:
-                if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
-                    out[i] = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
-                    continue
-                text = pd.Series(col.to_pandas(), dtype="str")
-                values = pd.to_numeric(text, errors="coerce")
-                bad = values.isna() & text.notna() & ~text.isin(_MISSING_TEXTS)
-                if bad.any():
-                    row = int(np.flatnonzero(bad.to_numpy())[0])
-                    raise self.row_error(row, f"'{text.iloc[row]}' is not a number",
-                                         column=self.names[i], expected="a number")
-                out[i] = values.to_numpy(dtype="float64")
-            else:
-                out[i] = pd.Series(col.to_pandas(), dtype="str").to_numpy()
-        return pd.DataFrame(out)
-
-    # -- locating rows for messages --------------------------------------------------------
-
-    def _data_lines(self) -> Iterator[tuple[int, str]]:
-        """Numbered data lines as pyarrow counts rows: after the header, blank lines skipped."""
-        for number, text in _numbered_lines(self.path, is_gzip=self.is_gzip):
-            if number <= self.header_line or not text:
-                continue
-            if text.strip().lower() == _GEO_TABLE_END:
-                continue
-            yield number, text
-
-    def line_of(self, row: int) -> int | None:
-        """1-based file line of data row ``row`` (0-based), ``None`` for Parquet."""
-        if self.kind == "parquet":
-            return None
-        for i, (number, _) in enumerate(self._data_lines()):
-            if i == row:
-                return number
-        return None
-
-    def row_error(self, row: int, problem: str, *, column: str | None = None,
-                  expected: str | None = None, fix: str | None = None) -> InputError:
-        """InputError for data row ``row``: with its line for text, 'row N' for Parquet."""
-        line = self.line_of(row)
-        if line is None:
-            problem = f"row {row + 1}: {problem}"
-        return InputError(problem, file=self.path, line=line, column=column,
-                          expected=expected, fix=fix)
-
-    def _diagnose(self, numeric: Collection[int], exc: Exception) -> InputError:
-        """Find the line pyarrow refused (slow path, only run when reading failed)."""
-        width = len(self.names)
-        for number, text in self._data_lines():
-            fields = _split(text, self.sep)
-            if len(fields) != width:
-                return InputError(
-                    f"line has {len(fields)} fields but the header has {width}",
-                    file=self.path, line=number, expected="one field per header column",
-                    fix="check for a truncated line, a stray separator or an unquoted "
-                    "separator inside a name",
-                )
-            for i in numeric:
-                cell = fields[i].strip()
-                if cell in _MISSING_TEXTS:
-                    continue
-                try:
-                    float(cell)
-                except ValueError:
-                    return InputError(f"'{fields[i]}' is not a number", file=self.path,
-                                      line=number, column=self.names[i] or None,
-                                      expected="a number")
-        return InputError(f"table cannot be read: {exc}", file=self.path,
-                          fix="check that the file is a complete TSV/CSV table")
-
-
-def _choose_column(mf: _MatrixFile, samples: list[str], sample: str | None) -> int:
-    """Index of the sample column to read (see the reader convention in io/tables)."""
-    if not samples:
-        raise InputError("file has no sample columns", file=mf.path, line=mf.header_line,
-                         expected="one column per sample after the identifier column(s)")
-    if sample is None:
-        if len(samples) == 1:
-            return mf.names.index(samples[0])
-        raise InputError(
-            f"file holds {len(samples)} samples ({_listing(samples)}); which one is this "
-            "sample's?",
-            file=mf.path, line=mf.header_line,
-            fix="set `column:` in case.yaml to the sample's column name",
-        )
-    matches = [i for i, n in enumerate(mf.names) if n == sample and n in samples]
-    if not matches:
-        raise InputError(
-            f"sample column '{sample}' is not in the file",
-            file=mf.path, line=mf.header_line, expected=f"one of: {_listing(samples)}",
-            fix="set `column:` in case.yaml to one of the file's column names",
-        )
-    if len(matches) > 1:
-        raise InputError(f"sample column '{sample}' appears {len(matches)} times in the header",
-                         file=mf.path, line=mf.header_line,
-                         fix="give every sample column a unique name")
-    return matches[0]
-
 
 # --------------------------------------------------------------------------------------------
 # Gene maps
@@ -436,7 +101,7 @@ def read_gene_map(path: str | Path) -> GeneMap:
     InputError
         If the file is missing, unreadable or has none of the needed columns.
     """
-    p = _check_file(path)
+    p = check_file(path)
     name = p.name.lower()
     if name.endswith((".gtf", ".gtf.gz", ".gff2", ".gff2.gz")):
         return _read_gtf_map(p)
@@ -444,7 +109,7 @@ def read_gene_map(path: str | Path) -> GeneMap:
 
 
 def _read_gtf_map(p: Path) -> GeneMap:
-    is_gzip = _magic(p)[:2] == _GZIP_MAGIC
+    gz = is_gzip(p)
     keys = [f"f{i}" for i in range(9)]
 
     def on_bad_row(row: pacsv.InvalidRow) -> str:
@@ -452,7 +117,7 @@ def _read_gtf_map(p: Path) -> GeneMap:
 
     try:
         table = pacsv.read_csv(
-            pa.input_stream(str(p), compression="gzip" if is_gzip else None),
+            pa.input_stream(str(p), compression="gzip" if gz else None),
             read_options=pacsv.ReadOptions(column_names=keys, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False,
                                              invalid_row_handler=on_bad_row),
@@ -466,8 +131,8 @@ def _read_gtf_map(p: Path) -> GeneMap:
                          fix="give the GTF used for quantification, or a TSV with gene_id "
                          "and gene_name columns") from exc
     except OSError as exc:
-        if is_gzip:
-            raise _gzip_error(p) from exc
+        if gz:
+            raise gzip_error(p, str(exc)) from exc
         raise InputError(f"gene map cannot be read: {exc}", file=p) from exc
     keep = pc.is_in(table.column("f2"), value_set=pa.array(["gene", "transcript"]))
     attrs = table.filter(keep).column("f8").to_pandas()
@@ -483,7 +148,7 @@ def _read_gtf_map(p: Path) -> GeneMap:
 
 
 def _read_table_map(p: Path) -> GeneMap:
-    mf = _MatrixFile.open(p, what="a gene map (gene_id and gene_name columns)")
+    mf = MatrixFile.open(p, what="a gene map (gene_id and gene_name columns)")
     lower = [n.lower() for n in mf.names]
 
     def find(options: Sequence[str]) -> int | None:
@@ -628,7 +293,7 @@ _MAP_FIX = (
 )
 
 
-def _gene_table(mf: _MatrixFile, raw: pd.Series, names: pd.Series | None,
+def _gene_table(mf: MatrixFile, raw: pd.Series, names: pd.Series | None,
                 tpm: pd.Series, count: pd.Series, *, gene_map: GeneMap | None,
                 notes: list[str]) -> pd.DataFrame:
     """Resolve identifiers, sum per symbol, and return the ``expression`` table."""
@@ -643,29 +308,29 @@ def _gene_table(mf: _MatrixFile, raw: pd.Series, names: pd.Series | None,
             where = "the gene map does not list them" if gene_map is not None else (
                 "the file has no gene names")
             raise InputError(
-                f"{_fmt_count(int(mask.sum()))} of {_fmt_count(n)} identifiers are bare Ensembl "
+                f"{int(mask.sum()):,} of {n:,} identifiers are bare Ensembl "
                 f"{kind} ids (e.g. {example}) and {where}",
                 file=mf.path,
                 expected="gene symbols, combined ids like 'ENSG00000141736.14|ERBB2', or a "
                 "gene map",
                 fix=_MAP_FIX if gene_map is None else
                 f"use a gene map that covers these ids ({gene_map.path.name} maps "
-                f"{_fmt_count(len(gene_map.gene_symbol))} genes and "
-                f"{_fmt_count(len(gene_map.transcript_gene))} transcripts)",
+                f"{len(gene_map.gene_symbol):,} genes and "
+                f"{len(gene_map.transcript_gene):,} transcripts)",
             )
     dropped = no_gene
     if int(unmapped_tx.sum()):
         notes.append(
-            f"{_n(int(unmapped_tx.sum()), 'transcript')} could not be assigned to a gene "
-            f"and were left out, e.g. {_listing(list(raw[unmapped_tx].iloc[:3]), 3)}"
+            f"{plural(int(unmapped_tx.sum()), 'transcript')} could not be assigned to a gene "
+            f"and were left out, e.g. {listing(list(raw[unmapped_tx].iloc[:3]), 3, quote=False)}"
         )
     other_dropped = dropped & ~unmapped_tx
     if int(other_dropped.sum()):
-        notes.append(f"{_n(int(other_dropped.sum()), 'row')} without a usable gene "
+        notes.append(f"{plural(int(other_dropped.sum()), 'row')} without a usable gene "
                      f"identifier left out, e.g. "
-                     f"{_listing(list(raw[other_dropped].iloc[:3]), 3)}")
+                     f"{listing(list(raw[other_dropped].iloc[:3]), 3, quote=False)}")
     if int(bare_gene.sum()):
-        notes.append(f"{_n(int(bare_gene.sum()), 'gene')} without a symbol, kept under the "
+        notes.append(f"{plural(int(bare_gene.sum()), 'gene')} without a symbol, kept under the "
                      "Ensembl gene id")
     keep = ~dropped
     gene = res.symbol.where(res.symbol.notna(), res.gene_id)[keep]
@@ -675,8 +340,8 @@ def _gene_table(mf: _MatrixFile, raw: pd.Series, names: pd.Series | None,
     is_known = pd.Series(known.to_numpy(zero_copy_only=False), index=gene.index, dtype=bool)
     unknown = gene[is_symbol & ~is_known].drop_duplicates()
     if len(unknown):
-        notes.append(f"{_n(len(unknown), 'identifier')} not in GENCODE symbols, e.g. "
-                     f"{_listing(list(unknown.iloc[:5]), 5)} (kept as given)")
+        notes.append(f"{plural(len(unknown), 'identifier')} not in GENCODE symbols, e.g. "
+                     f"{listing(list(unknown.iloc[:5]), 5, quote=False)} (kept as given)")
     table = pd.DataFrame({
         "gene": gene.to_numpy(),
         "gene_id": res.gene_id[keep].to_numpy(),
@@ -687,11 +352,11 @@ def _gene_table(mf: _MatrixFile, raw: pd.Series, names: pd.Series | None,
     n_rows = len(table)
     table, multi_id = _sum_per_gene(table)
     if transcript_level:
-        notes.append(f"{_n(n_rows, 'transcript')} summed into {_n(len(table), 'gene')} "
+        notes.append(f"{plural(n_rows, 'transcript')} summed into {plural(len(table), 'gene')} "
                      "(TPM and counts)")
     if multi_id:
-        notes.append(f"{_n(len(multi_id), 'gene symbol')} with several gene ids (e.g. "
-                     f"{_listing(multi_id[:3], 3)}); their TPM and counts were summed")
+        notes.append(f"{plural(len(multi_id), 'gene symbol')} with several gene ids (e.g. "
+                     f"{listing(multi_id[:3], 3, quote=False)}); their TPM and counts were summed")
     return conform(table, "expression", source=str(mf.path))
 
 
@@ -719,7 +384,7 @@ def _sum_per_gene(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return out.reset_index(drop=True), several
 
 
-def _check_values(mf: _MatrixFile, values: pd.Series, column: str, what: str) -> None:
+def _check_values(mf: MatrixFile, values: pd.Series, column: str, what: str) -> None:
     """Expression values must be present, finite and >= 0; raise at the first bad row."""
     arr = values.to_numpy(dtype="float64")
     checks = (
@@ -736,11 +401,11 @@ def _check_values(mf: _MatrixFile, values: pd.Series, column: str, what: str) ->
             n_bad = int(mask.sum())
             text = problem.format(what=what, value=f"{arr[row]:g}")
             if n_bad > 1:
-                text += f" ({_fmt_count(n_bad)} such values in this column)"
+                text += f" ({n_bad:,} such values in this column)"
             raise mf.row_error(row, text, column=column, expected=expected, fix=fix)
 
 
-def _check_duplicates(mf: _MatrixFile, ids: pd.Series, what: str) -> None:
+def _check_duplicates(mf: MatrixFile, ids: pd.Series, what: str) -> None:
     dup = ids.duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
@@ -823,14 +488,14 @@ def read_expression_matrix(
                          expected="tpm or counts",
                          fix="set options: value: tpm (or counts) in case.yaml")
     gmap = _load_gene_map(gene_map)
-    mf = _MatrixFile.open(path, what="gene expression (genes as rows, samples as columns)")
+    mf = MatrixFile.open(path, what="gene expression (genes as rows, samples as columns)")
     lower = [n.lower() for n in mf.names]
     gid_i = next((lower.index(c) for c in _GENE_ID_COLUMNS if c in lower), None)
     name_i = next((lower.index(c) for c in _GENE_NAME_COLUMNS if c in lower), None)
     id_cols = [i for i in (gid_i, name_i) if i is not None] or [0]
     samples = [n for i, n in enumerate(mf.names)
                if i not in id_cols and n.lower() not in _ANNOTATION_COLUMNS and n != ""]
-    col = _choose_column(mf, samples, sample)
+    col = mf.choose_column(samples, sample)
     sample_name = mf.names[col]
     data = mf.read([*id_cols, col], numeric={col})
     values = data[col]
@@ -904,7 +569,7 @@ def read_salmon(
     if p.is_dir():
         p = p / "quant.sf"
     gmap = _load_gene_map(gene_map)
-    mf = _MatrixFile.open(p, what="salmon quant.sf (Name Length EffectiveLength TPM NumReads)")
+    mf = MatrixFile.open(p, what="salmon quant.sf (Name Length EffectiveLength TPM NumReads)")
     missing = [c for c in _SALMON_COLUMNS if c not in mf.names]
     if missing:
         raise InputError(
@@ -948,7 +613,7 @@ def read_rsem(
         duplicate ids; Ensembl ids without a gene map; truncated gzip.
     """
     gmap = _load_gene_map(gene_map)
-    mf = _MatrixFile.open(path, what="RSEM genes.results (gene_id ... expected_count TPM FPKM)")
+    mf = MatrixFile.open(path, what="RSEM genes.results (gene_id ... expected_count TPM FPKM)")
     missing = [c for c in ("gene_id", "expected_count", "TPM") if c not in mf.names]
     if missing:
         raise InputError(
@@ -969,5 +634,5 @@ def read_rsem(
     table = _gene_table(mf, data[gid_i], None, data[tpm_i], data[count_i], gene_map=gmap,
                         notes=notes)
     if isoforms:
-        notes.append(f"isoform results summed to {_n(len(table), 'gene')}")
+        notes.append(f"isoform results summed to {plural(len(table), 'gene')}")
     return LayerData(tables={"expression": table}, tool="RSEM", notes=notes)

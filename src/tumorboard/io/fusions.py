@@ -38,17 +38,15 @@ import pandas as pd
 
 from tumorboard import reference
 from tumorboard.errors import InputError
-from tumorboard.io.copynumber import (
-    _cells,
-    _choose_sample,
-    _find_column,
-    _key,
-    _parse_table,
-    _raise_bad_value,
-    _read_text,
-    _short_list,
-    _Table,
-    _to_int,
+from tumorboard.io._files import choose_sample, listing, read_text
+from tumorboard.io._tabular import (
+    TextTable,
+    column_cells,
+    column_key,
+    find_column,
+    parse_table,
+    raise_bad_value,
+    to_int,
 )
 from tumorboard.io.tables import LayerData, conform
 
@@ -74,21 +72,21 @@ def _human_chrom(name: str) -> str:
     return name
 
 
-def _breakpoints(table: _Table, column: str) -> tuple[pd.Series, pd.Series]:
+def _breakpoints(table: TextTable, column: str) -> tuple[pd.Series, pd.Series]:
     """Parse ``chr:pos`` or ``chr:pos:strand`` cells -> (``chrN:pos``, strand or NA)."""
-    cells = _cells(table, column)
+    cells = column_cells(table, column)
     parts = cells.str.extract(_BREAKPOINT)
     bad = parts["chrom"].isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        _raise_bad_value(table, column, i, cells.iloc[i], "'chromosome:position', e.g. "
-                         "'chr22:29287134'",
-                         problem=f"'{cells.iloc[i]}' is not a breakpoint")
+        raise_bad_value(table, column, i, cells.iloc[i], "'chromosome:position', e.g. "
+                        "'chr22:29287134'",
+                        problem=f"'{cells.iloc[i]}' is not a breakpoint")
     pos = parts["pos"].str.replace(",", "", regex=False).astype("int64")
     if (pos < 1).any():
         i = int(np.flatnonzero((pos < 1).to_numpy())[0])
-        _raise_bad_value(table, column, i, cells.iloc[i], "a 1-based position > 0",
-                         problem=f"breakpoint position in '{cells.iloc[i]}' is not > 0")
+        raise_bad_value(table, column, i, cells.iloc[i], "a 1-based position > 0",
+                        problem=f"breakpoint position in '{cells.iloc[i]}' is not > 0")
     chrom = parts["chrom"].map(_human_chrom)
     strand = parts["strand"].where(parts["strand"].isin(["+", "-"]))
     return chrom + ":" + pos.astype(str), strand
@@ -150,7 +148,7 @@ def _gene_notes(frame: pd.DataFrame, notes: list[str]) -> None:
     unknown = [g for g in genes if g not in reference.gene_symbols()]
     if unknown:
         notes.append(f"{len(unknown):,} partner gene name(s) not in GENCODE "
-                     f"({_short_list(sorted(unknown), 5)}); kept as written")
+                     f"({listing(sorted(unknown), 5)}); kept as written")
 
 
 def _summary(frame: pd.DataFrame, notes: list[str]) -> None:
@@ -239,8 +237,8 @@ def read_arriba(path: str | Path, *, sample: str | None = None) -> LayerData:
         confidence or reading frame (line and column named).
     """
     del sample  # single-sample format
-    p, text, notes = _read_text(path)
-    table = _parse_table(p, text, hash_header=True, sep="\t")
+    p, text, notes = read_text(path)
+    table = parse_table(p, text, hash_header=True, sep="\t")
     for name in _ARRIBA_REQUIRED:
         if name not in table.header:
             raise InputError(
@@ -255,56 +253,56 @@ def read_arriba(path: str | Path, *, sample: str | None = None) -> LayerData:
     strands = {}
     for k in ("1", "2"):
         column = f"strand{k}(gene/fusion)"
-        cells = _cells(table, column)
+        cells = column_cells(table, column)
         parts = cells.str.extract(r"^([+\-.])/([+\-.])$")
         bad = parts[0].isna().to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            _raise_bad_value(table, column, i, cells.iloc[i], "'+/+', '-/-', '+/.', './-' ...",
-                             problem=f"'{cells.iloc[i]}' is not an Arriba strand pair")
+            raise_bad_value(table, column, i, cells.iloc[i], "'+/+', '-/-', '+/.', './-' ...",
+                            problem=f"'{cells.iloc[i]}' is not an Arriba strand pair")
         strands[k] = (parts[0], parts[1])  # (gene strand, transcribed strand)
 
     directions = {}
     for k in ("1", "2"):
         column = f"direction{k}"
         if column in table.header:
-            cells = _cells(table, column)
+            cells = column_cells(table, column)
             bad = (~cells.isin(["upstream", "downstream"])).to_numpy()
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                _raise_bad_value(table, column, i, cells.iloc[i], "upstream or downstream",
-                                 problem=f"'{cells.iloc[i]}' is not a direction")
+                raise_bad_value(table, column, i, cells.iloc[i], "upstream or downstream",
+                                problem=f"'{cells.iloc[i]}' is not a direction")
             directions[k] = cells
         else:
             directions[k] = pd.Series([""] * n)
 
     bp = {k: _breakpoints(table, f"breakpoint{k}") for k in ("1", "2")}
-    reads1 = _to_int(table, "split_reads1", minimum=0)
-    reads2 = _to_int(table, "split_reads2", minimum=0)
-    mates = _to_int(table, "discordant_mates", minimum=0)
+    reads1 = to_int(table, "split_reads1", minimum=0)
+    reads2 = to_int(table, "split_reads2", minimum=0)
+    mates = to_int(table, "discordant_mates", minimum=0)
 
-    confidence = _cells(table, "confidence").str.lower()
+    confidence = column_cells(table, "confidence").str.lower()
     bad = (~confidence.isin(["high", "medium", "low"])).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        _raise_bad_value(table, "confidence", i, confidence.iloc[i], "high, medium or low",
-                         problem=f"'{confidence.iloc[i]}' is not an Arriba confidence")
+        raise_bad_value(table, "confidence", i, confidence.iloc[i], "high, medium or low",
+                        problem=f"'{confidence.iloc[i]}' is not an Arriba confidence")
 
     if "reading_frame" in table.header:
-        frame_cells = _cells(table, "reading_frame").replace({".": "unknown", "": "unknown"})
+        frame_cells = column_cells(table, "reading_frame").replace({".": "unknown", "": "unknown"})
         bad = (~frame_cells.isin(_READING_FRAMES)).to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            _raise_bad_value(table, "reading_frame", i, frame_cells.iloc[i],
-                             "in-frame, out-of-frame, stop-codon or '.'",
-                             problem=f"'{frame_cells.iloc[i]}' is not an Arriba reading frame")
+            raise_bad_value(table, "reading_frame", i, frame_cells.iloc[i],
+                            "in-frame, out-of-frame, stop-codon or '.'",
+                            problem=f"'{frame_cells.iloc[i]}' is not an Arriba reading frame")
     else:
         frame_cells = pd.Series(["unknown"] * n)
 
     genes = {}
     intergenic = np.zeros(n, dtype=bool)
     for k in ("1", "2"):
-        cells = _cells(table, f"gene{k}")
+        cells = column_cells(table, f"gene{k}")
         parsed = {v: _arriba_gene(v) for v in cells.unique()}
         genes[k] = cells.map(lambda v, parsed=parsed: parsed[v][0])
         intergenic |= cells.map(lambda v, parsed=parsed: parsed[v][1]).to_numpy(dtype=bool)
@@ -389,8 +387,8 @@ def read_star_fusion(path: str | Path, *, sample: str | None = None) -> LayerDat
         and column named).
     """
     del sample
-    p, text, notes = _read_text(path)
-    table = _parse_table(p, text, hash_header=True, sep="\t")
+    p, text, notes = read_text(path)
+    table = parse_table(p, text, hash_header=True, sep="\t")
     for name in _STAR_REQUIRED:
         if name not in table.header:
             raise InputError(
@@ -404,26 +402,26 @@ def read_star_fusion(path: str | Path, *, sample: str | None = None) -> LayerDat
     caller = "fusioninspector" if fusion_inspector else "star-fusion"
     n = len(table.frame)
 
-    names = _cells(table, "FusionName").str.split("--", n=1, expand=True, regex=False)
+    names = column_cells(table, "FusionName").str.split("--", n=1, expand=True, regex=False)
     names = names.reindex(columns=[0, 1])
     genes = {}
     for side, k in (("Left", 0), ("Right", 1)):
         column = f"{side}Gene"
-        symbol = _cells(table, column).str.split("^", n=1, regex=False).str[0].str.strip()
+        symbol = column_cells(table, column).str.split("^", n=1, regex=False).str[0].str.strip()
         symbol = symbol.where(symbol != "", names[k])
         missing = symbol.isna() | (symbol == "")
         if missing.any():
             i = int(np.flatnonzero(missing.to_numpy())[0])
-            _raise_bad_value(table, column, i, "", "'SYMBOL^ENSG…'",
-                             problem="gene name is empty")
+            raise_bad_value(table, column, i, "", "'SYMBOL^ENSG…'",
+                            problem="gene name is empty")
         genes[side] = symbol
     left_bp, left_strand = _breakpoints(table, "LeftBreakpoint")
     right_bp, right_strand = _breakpoints(table, "RightBreakpoint")
-    junction = _to_int(table, "JunctionReadCount", minimum=0)
-    spanning = _to_int(table, "SpanningFragCount", minimum=0)
+    junction = to_int(table, "JunctionReadCount", minimum=0)
+    spanning = to_int(table, "SpanningFragCount", minimum=0)
 
     if "PROT_FUSION_TYPE" in table.header:
-        raw = _cells(table, "PROT_FUSION_TYPE").str.upper()
+        raw = column_cells(table, "PROT_FUSION_TYPE").str.upper()
         frame_cells = raw.map(_PROT_FUSION_TYPE).fillna("unknown")
     else:
         frame_cells = pd.Series(["unknown"] * n)
@@ -465,7 +463,7 @@ _FRAME = ("reading_frame", "frame", "PROT_FUSION_TYPE")
 _CONFIDENCE = ("confidence",)
 _CALLER = ("caller", "tool", "method")
 _FUSION_SAMPLE = ("sample", "sample_id", "sample_name", "Tumor_Sample_Barcode")
-#: Reading-frame spellings (by :func:`_key`) -> contract value.
+#: Reading-frame spellings (by :func:`~tumorboard.io._tabular.column_key`) -> contract value.
 _FRAME_VALUES = {
     "inframe": "in-frame", "outofframe": "out-of-frame", "frameshift": "out-of-frame",
     "stopcodon": "stop-codon", "unknown": "unknown", "": "unknown", "na": "unknown",
@@ -502,79 +500,80 @@ def read_fusion_table(path: str | Path, *, sample: str | None = None) -> LayerDa
         counts, malformed breakpoints or unknown reading frames (line and column named);
         several samples and none chosen.
     """
-    p, text, notes = _read_text(path)
-    table = _parse_table(p, text)
-    g5_col = _find_column(table, _G5)
-    g3_col = _find_column(table, _G3)
-    name_col = _find_column(table, _FUSION_NAME)
+    p, text, notes = read_text(path)
+    table = parse_table(p, text)
+    g5_col = find_column(table, _G5)
+    g3_col = find_column(table, _G3)
+    name_col = find_column(table, _FUSION_NAME)
     if (g5_col is None or g3_col is None) and name_col is None:
-        _find_column(table, _G5 if g5_col is None else _G3, required=True,
-                     what="fusion partner gene")
-    split_col = _find_column(table, _SPLIT, required=True, what="junction-spanning reads")
+        find_column(table, _G5 if g5_col is None else _G3, required=True,
+                    what="fusion partner gene")
+    split_col = find_column(table, _SPLIT, required=True, what="junction-spanning reads")
     n = len(table.frame)
 
     keep = np.ones(n, dtype=bool)
-    sample_col = _find_column(table, _FUSION_SAMPLE)
+    sample_col = find_column(table, _FUSION_SAMPLE)
     samples_in_file: list[str] = []
     if sample_col is not None:
-        ids = _cells(table, sample_col)
+        ids = column_cells(table, sample_col)
         samples_in_file = list(dict.fromkeys(ids[ids != ""]))
         if samples_in_file:
-            chosen = _choose_sample(samples_in_file, sample, p)
+            chosen = choose_sample(samples_in_file, sample, file=p, column=sample_col)
             keep = (ids == chosen).to_numpy()
 
     if g5_col is not None and g3_col is not None:
-        gene5, gene3 = _cells(table, g5_col), _cells(table, g3_col)
+        gene5, gene3 = column_cells(table, g5_col), column_cells(table, g3_col)
         gene_cols = (g5_col, g3_col)
     else:
         assert name_col is not None
-        parts = _cells(table, name_col).str.extract(r"^\s*([^:\s]+?)\s*(?:::|--)\s*(\S+?)\s*$")
+        parts = column_cells(table, name_col).str.extract(
+            r"^\s*([^:\s]+?)\s*(?:::|--)\s*(\S+?)\s*$")
         gene5, gene3 = parts[0], parts[1]
         gene_cols = (name_col, name_col)
         bad = gene5.isna().to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            _raise_bad_value(table, name_col, i, _cells(table, name_col).iloc[i],
-                             "'GENE5::GENE3'",
-                             problem=f"'{_cells(table, name_col).iloc[i]}' is not a fusion "
+            raise_bad_value(table, name_col, i, column_cells(table, name_col).iloc[i],
+                            "'GENE5::GENE3'",
+                            problem=f"'{column_cells(table, name_col).iloc[i]}' is not a fusion "
                                      "name")
     for genes, column in ((gene5, gene_cols[0]), (gene3, gene_cols[1])):
         empty = (genes.isna() | (genes == "")).to_numpy()
         if empty.any():
             i = int(np.flatnonzero(empty)[0])
-            _raise_bad_value(table, column, i, "", "an HGNC gene symbol",
-                             problem="gene name is empty")
+            raise_bad_value(table, column, i, "", "an HGNC gene symbol",
+                            problem="gene name is empty")
 
     na = pd.Series([pd.NA] * n, dtype=object)
     bp5 = bp3 = strand5 = strand3 = na
-    bp5_col, bp3_col = _find_column(table, _BP5), _find_column(table, _BP3)
+    bp5_col, bp3_col = find_column(table, _BP5), find_column(table, _BP3)
     if bp5_col is not None:
         bp5, strand5 = _breakpoints_optional(table, bp5_col)
     if bp3_col is not None:
         bp3, strand3 = _breakpoints_optional(table, bp3_col)
-    split = _to_int(table, split_col, minimum=0)
-    span_col = _find_column(table, _SPAN)
-    spanning = (_to_int(table, span_col, allow_missing=True, minimum=0)
+    split = to_int(table, split_col, minimum=0)
+    span_col = find_column(table, _SPAN)
+    spanning = (to_int(table, span_col, allow_missing=True, minimum=0)
                 if span_col else np.full(n, np.nan))
 
-    frame_col = _find_column(table, _FRAME)
+    frame_col = find_column(table, _FRAME)
     if frame_col is not None:
-        raw = _cells(table, frame_col)
-        mapped = raw.map(lambda v: _FRAME_VALUES.get(_key(v)))
+        raw = column_cells(table, frame_col)
+        mapped = raw.map(lambda v: _FRAME_VALUES.get(column_key(v)))
         bad = mapped.isna().to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            _raise_bad_value(table, frame_col, i, raw.iloc[i],
-                             "in-frame, out-of-frame, frameshift, stop-codon or unknown",
-                             problem=f"'{raw.iloc[i]}' is not a reading frame")
+            raise_bad_value(table, frame_col, i, raw.iloc[i],
+                            "in-frame, out-of-frame, frameshift, stop-codon or unknown",
+                            problem=f"'{raw.iloc[i]}' is not a reading frame")
         frames = mapped
     else:
         frames = pd.Series(["unknown"] * n)
-    conf_col = _find_column(table, _CONFIDENCE)
-    confidence = (_cells(table, conf_col).str.lower().replace({"": pd.NA})
+    conf_col = find_column(table, _CONFIDENCE)
+    confidence = (column_cells(table, conf_col).str.lower().replace({"": pd.NA})
                   if conf_col else na)
-    caller_col = _find_column(table, _CALLER)
-    caller = _cells(table, caller_col).replace({"": pd.NA}) if caller_col else na
+    caller_col = find_column(table, _CALLER)
+    caller = column_cells(table, caller_col).replace({"": pd.NA}) if caller_col else na
 
     sel = np.flatnonzero(keep)
 
@@ -593,16 +592,16 @@ def read_fusion_table(path: str | Path, *, sample: str | None = None) -> LayerDa
     return LayerData(tables={"fusions": frame}, samples_in_file=samples_in_file, notes=notes)
 
 
-def _breakpoints_optional(table: _Table, column: str) -> tuple[pd.Series, pd.Series]:
+def _breakpoints_optional(table: TextTable, column: str) -> tuple[pd.Series, pd.Series]:
     """Like :func:`_breakpoints`, with empty/NA cells allowed (-> missing)."""
-    cells = _cells(table, column)
+    cells = column_cells(table, column)
     present = ~cells.isin(["", "NA", ".", "-"])
     bp = pd.Series([pd.NA] * len(cells), dtype=object)
     strand = pd.Series([pd.NA] * len(cells), dtype=object)
     if present.any():
         rows = np.flatnonzero(present.to_numpy())
-        sub = _Table(table.path, table.header, table.header_line,
-                     table.frame.iloc[rows].reset_index(drop=True), table.lines[rows])
+        sub = TextTable(table.path, table.header, table.header_line,
+                        table.frame.iloc[rows].reset_index(drop=True), table.lines[rows])
         b, s = _breakpoints(sub, column)
         bp.iloc[rows] = b.to_numpy(dtype=object)
         strand.iloc[rows] = s.to_numpy(dtype=object)

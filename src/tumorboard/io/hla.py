@@ -9,15 +9,14 @@ https://hla.alleles.org/nomenclature/naming.html.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-import zlib
 from pathlib import Path
 
 import pandas as pd
 
 from tumorboard.errors import InputError
+from tumorboard.io._files import read_text
 from tumorboard.io.tables import LayerData, conform
 
 __all__ = ["HLA_GENES", "normalise_hla_allele", "read_arcashla", "read_optitype"]
@@ -40,8 +39,6 @@ _FIELDS = re.compile(
 )
 _EXPECTED = ("an IPD-IMGT/HLA allele name with at least two fields, e.g. 'HLA-A*02:01', "
              "'A*02:01:01:01', 'A*02:01:01G' or 'A02:01'")
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _bad_allele(text: object, reason: str) -> InputError:
@@ -114,29 +111,6 @@ def normalise_hla_allele(text: str) -> str:
 # --------------------------------------------------------------------------- file helpers
 
 
-def _read_text(path: str | Path) -> tuple[Path, str]:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", file=path, fix="check the file path given in case.yaml")
-    data = path.read_bytes()
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise InputError(
-                f"file is truncated or not valid gzip ({exc}); re-copy it",
-                file=path,
-                fix="copy the file again from its source",
-            ) from exc
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"file is not UTF-8 text ({exc.reason})", file=path) from exc
-    if not text.strip():
-        raise InputError("file is empty", file=path, fix="check the typing run finished")
-    return path, text
-
-
 def _in_file(exc: InputError, path: Path, *, line: int | None, column: str | None) -> InputError:
     return InputError(exc.problem, file=path, line=line, column=column, expected=exc.expected,
                       fix=exc.fix)
@@ -169,7 +143,7 @@ def read_optitype(path: str | Path, *, sample: str | None = None) -> LayerData:
         Empty/truncated file, missing A1..C2 columns, no result row, a row with too few
         fields, a malformed allele, an allele of another gene than its column.
     """
-    path, text = _read_text(path)
+    path, text, notes = read_text(path)
     lines = text.splitlines()
     header = [c.strip() for c in lines[0].split("\t")]
     missing = [c for c in _OPTITYPE_COLUMNS if c not in header]
@@ -194,7 +168,6 @@ def read_optitype(path: str | Path, *, sample: str | None = None) -> LayerData:
         )
     record = {name: fields[i].strip() for i, name in enumerate(header)}
     rows: list[tuple[str, str]] = []
-    notes: list[str] = []
     for column in _OPTITYPE_COLUMNS:
         value = record[column]
         if value in ("", "nan", "NaN", "None"):
@@ -246,7 +219,7 @@ def read_arcashla(path: str | Path, *, sample: str | None = None) -> LayerData:
         Empty/truncated file, invalid JSON (with line), a value that is not a list of allele
         names, more than two alleles for a gene, a malformed allele or one of another gene.
     """
-    path, text = _read_text(path)
+    path, text, notes = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -263,7 +236,6 @@ def read_arcashla(path: str | Path, *, sample: str | None = None) -> LayerData:
             expected='e.g. {"A": ["A*02:01:01", "A*01:01:01"], "B": [...]}',
         )
     rows: list[tuple[str, str]] = []
-    notes: list[str] = []
     for key, alleles in data.items():
         key_pos = text.find(json.dumps(key))
         key_line = _line_of(text, json.dumps(key))

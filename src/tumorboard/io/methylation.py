@@ -36,7 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tumorboard.errors import InputError
-from tumorboard.io.expression import _choose_column, _fmt_count, _MatrixFile, _n
+from tumorboard.io._files import plural
+from tumorboard.io._tabular import MatrixFile
 from tumorboard.io.tables import LayerData, conform
 
 #: EPIC v2 IlmnID suffix: strand T/B, C/O, design 1/2, replicate number.
@@ -184,7 +185,7 @@ def read_beta_matrix(path: str | Path, *, sample: str | None = None) -> LayerDat
         betas outside [0, 1] (line, column, value; M-value or percentage hint), a sample column
         with no values, missing/ambiguous sample column, truncated gzip.
     """
-    mf = _MatrixFile.open(path, what="beta values (probes as rows, samples as columns)")
+    mf = MatrixFile.open(path, what="beta values (probes as rows, samples as columns)")
     data_cols = [n for n in mf.names[1:] if not _DETECTION_COLUMN.search(n)]
     genomestudio = [n for n in data_cols if n.endswith(_GENOMESTUDIO_BETA)]
     if genomestudio:
@@ -193,7 +194,7 @@ def read_beta_matrix(path: str | Path, *, sample: str | None = None) -> LayerDat
                 sample + _GENOMESTUDIO_BETA) in data_cols:
             sample = sample + _GENOMESTUDIO_BETA
     samples = [n for n in data_cols if n]
-    col = _choose_column(mf, samples, sample)
+    col = mf.choose_column(samples, sample)
     column_name = mf.names[col]
     samples_in_file = [s.removesuffix(_GENOMESTUDIO_BETA) for s in samples]
     data = mf.read([0, col], numeric={col})
@@ -208,7 +209,7 @@ def read_beta_matrix(path: str | Path, *, sample: str | None = None) -> LayerDat
         raise mf.row_error(
             row,
             f"'{shown}' is not an Illumina methylation probe id"
-            + (f" ({_fmt_count(int(bad.sum()))} such rows)" if bad.sum() > 1 else ""),
+            + (f" ({int(bad.sum()):,} such rows)" if bad.sum() > 1 else ""),
             column=mf.names[0] or None,
             expected="probe ids like cg00000029, ch.1.1234567F, rs1234 or EPIC v2 "
             "cg00000029_TC21 in the first column",
@@ -236,7 +237,7 @@ def read_beta_matrix(path: str | Path, *, sample: str | None = None) -> LayerDat
         raise mf.row_error(
             row,
             f"beta value {betas[row]:g} outside [0, 1]"
-            + (f" ({_fmt_count(n_out)} values outside [0, 1] in this column)"
+            + (f" ({n_out:,} values outside [0, 1] in this column)"
                if n_out > 1 else ""),
             column=column_name, expected="beta values between 0 and 1", fix=_beta_fix(betas),
         )
@@ -244,7 +245,7 @@ def read_beta_matrix(path: str | Path, *, sample: str | None = None) -> LayerDat
     notes: list[str] = []
     platform = detect_platform(id_array)
     if int(missing.sum()):
-        notes.append(f"{_fmt_count(int(missing.sum()))} of {_fmt_count(len(betas))} probes "
+        notes.append(f"{int(missing.sum()):,} of {len(betas):,} probes "
                      f"({missing.mean():.1%}) have no beta value (missing, typically a failed "
                      "detection p-value); kept as missing")
     table = pd.DataFrame({"probe_id": ids.to_numpy(), "beta": betas})
@@ -261,8 +262,8 @@ def read_beta_matrix(path: str | Path, *, sample: str | None = None) -> LayerDat
         merged = pd.DataFrame({"probe_id": means.index, "beta": means.to_numpy()},
                               index=first_rows.index)
         table = pd.concat([table[~replicated], merged]).sort_index()
-        notes.append(f"{_n(len(means), 'CpG')} measured by several EPIC v2 replicate probes "
-                     f"({_fmt_count(len(reps))} rows); their betas were averaged")
+        notes.append(f"{plural(len(means), 'CpG')} measured by several EPIC v2 replicate probes "
+                     f"({len(reps):,} rows); their betas were averaged")
     table = conform(table.reset_index(drop=True), "methylation", source=str(mf.path))
     return LayerData(tables={"methylation": table}, samples_in_file=samples_in_file,
                      platform=platform, notes=notes)

@@ -24,9 +24,7 @@ Sources followed
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +32,15 @@ import pandas as pd
 
 from tumorboard import reference
 from tumorboard.errors import InputError
+from tumorboard.io._files import (
+    GZIP_ERRORS,
+    check_file,
+    choose_sample,
+    gzip_error,
+    is_gzip,
+    listing,
+    numbered_lines,
+)
 from tumorboard.io.tables import LayerData, conform
 
 __all__ = [
@@ -54,49 +61,16 @@ CLASS_I_LOCALIZATION_PROB = 0.75
 #: negative. Any negative value or a maximum below this bound means "already log2".
 LOG2_MAX_BOUND = 50.0
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 _HEADER_LINE = 1
 
 
 # --------------------------------------------------------------------------- file helpers
 
 
-def _existing(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(
-            "file not found" if not path.exists() else "is not a file",
-            file=path,
-            fix="check the file path given in case.yaml",
-        )
-    return path
-
-
-def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(2) == _GZIP_MAGIC
-
-
-def _gzip_error(path: Path, exc: BaseException) -> InputError:
-    return InputError(
-        f"file is truncated or not valid gzip ({exc}); re-copy it",
-        file=path,
-        fix="copy the file again from its source, or decompress it and check it opens",
-    )
-
-
 def _first_line(path: Path, gz: bool) -> str:
     """The header line (newline stripped); raises on empty or unreadable files."""
     try:
-        if gz:
-            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
-                line = fh.readline()
-        else:
-            with path.open("r", encoding="utf-8-sig", newline="") as fh:
-                line = fh.readline()
-    except _GZIP_ERRORS as exc:
-        raise _gzip_error(path, exc) from exc
+        _, line = next(numbered_lines(path, gz=gz, errors="strict"), (0, None))
     except UnicodeDecodeError as exc:
         raise InputError(
             f"file is not UTF-8 text ({exc.reason})",
@@ -104,9 +78,8 @@ def _first_line(path: Path, gz: bool) -> str:
             line=_HEADER_LINE,
             fix="export the table as UTF-8 text (tab- or comma-separated)",
         ) from exc
-    if line == "":
-        raise InputError("file is empty", file=path, fix="check the file was written completely")
-    line = line.rstrip("\r\n")
+    if line is None:
+        raise InputError("file is empty", file=path, fix="re-export or re-copy the file")
     if not line.strip():
         raise InputError(
             "first line is empty, expected the header line",
@@ -140,8 +113,8 @@ def _read_csv(
             skip_blank_lines=False,
             low_memory=False,
         )
-    except _GZIP_ERRORS as exc:
-        raise _gzip_error(path, exc) from exc
+    except GZIP_ERRORS as exc:
+        raise gzip_error(path, str(exc)) from exc
     except UnicodeDecodeError as exc:
         raise InputError(
             f"file is not UTF-8 text ({exc.reason})",
@@ -171,12 +144,6 @@ def _read_csv(
 def _lines(df: pd.DataFrame) -> np.ndarray:
     """File line (1-based) of each row read by :func:`_read_csv` with one header line."""
     return df.index.to_numpy() + 2
-
-
-def _names(values: list[str] | dict[str, str], limit: int = 12) -> str:
-    values = list(values)
-    shown = ", ".join(f"'{v}'" for v in values[:limit])
-    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
 def _numeric(series: pd.Series, *, path: Path, column: str, lines: np.ndarray) -> np.ndarray:
@@ -219,41 +186,6 @@ def _no_negatives(values: np.ndarray, *, path: Path, column: str, lines: np.ndar
         )
 
 
-def _choose_sample(
-    samples: list[str],
-    sample: str | None,
-    path: Path,
-    *,
-    key=None,
-) -> str:
-    """The wanted sample among ``samples`` (see the reader signature convention)."""
-    if sample is not None:
-        sample = str(sample).strip()  # case.yaml may give a number-like name as int
-    if sample is None:
-        if len(samples) == 1:
-            return samples[0]
-        raise InputError(
-            f"file holds {len(samples)} samples ({_names(samples)}); it is not clear which one "
-            "belongs to this sample",
-            file=path,
-            fix="set `column:` for this file in case.yaml to one of these sample names",
-        )
-    if sample in samples:
-        return sample
-    if key is not None:
-        wanted = key(sample)
-        for s in samples:
-            if key(s) == wanted:
-                return s
-    raise InputError(
-        f"sample '{sample}' is not in the file",
-        file=path,
-        sample=sample,
-        expected=f"one of {_names(samples)}",
-        fix="correct `column:` for this file in case.yaml",
-    )
-
-
 def _first_of(series: pd.Series, sep: str = ";") -> pd.Series:
     """First element of a ``sep``-joined text column; empty text becomes missing."""
     first = series.astype("string").str.split(sep, n=1).str[0].str.strip()
@@ -271,10 +203,10 @@ def _require(header: list[str], columns: list[str], path: Path, what: str) -> No
     missing = [c for c in columns if c not in header]
     if missing:
         raise InputError(
-            f"{what} lacks column(s) {_names(missing)}",
+            f"{what} lacks column(s) {listing(missing)}",
             file=path,
             line=_HEADER_LINE,
-            expected=f"the header of {what} with {_names(columns)}",
+            expected=f"the header of {what} with {listing(columns)}",
             fix=f"give the unmodified {what} as the tool wrote it, or choose the right `format:`",
         )
 
@@ -316,7 +248,7 @@ def _maxquant_quantities_present(header: list[str]) -> str:
     for q in _MQ_QUANTITIES:
         cols = _maxquant_sample_columns(header, q)
         if cols:
-            parts.append(f"'{q} <sample>' for {len(cols)} sample(s) ({_names(cols)})")
+            parts.append(f"'{q} <sample>' for {len(cols)} sample(s) ({listing(cols)})")
     return "; ".join(parts) if parts else "none"
 
 
@@ -391,7 +323,7 @@ def read_maxquant_proteingroups(
         columns (the message lists the quantity columns the file has), unknown or ambiguous
         sample, non-numeric or negative intensities.
     """
-    path = _existing(path)
+    path = check_file(path)
     quantity = str(quantity).strip()
     if quantity not in _MQ_QUANTITIES[:3] and not quantity.startswith(_MQ_QUANTITIES[3]):
         raise InputError(
@@ -400,7 +332,7 @@ def read_maxquant_proteingroups(
             expected="'LFQ intensity', 'Intensity', 'iBAQ' or 'Reporter intensity corrected'",
             fix="set `options: {quantity: ...}` for this file in case.yaml to one of these",
         )
-    gz = _is_gzip(path)
+    gz = is_gzip(path)
     header = _first_line(path, gz).split("\t")
     id_col = next((c for c in ("Majority protein IDs", "Protein IDs") if c in header), None)
     if id_col is None:
@@ -420,7 +352,7 @@ def read_maxquant_proteingroups(
             "(e.g. 'Intensity' when MaxQuant ran without LFQ), or re-run MaxQuant with it",
         )
     samples = list(columns)
-    chosen = _choose_sample(samples, sample, path)
+    chosen = choose_sample(samples, sample, file=path)
     qcol = columns[chosen]
 
     contaminant = _contaminant_column(header)
@@ -472,7 +404,7 @@ def read_maxquant_proteingroups(
                  f"quantified in '{chosen}' (intensity 0 or missing, log2 left empty)")
     unknown = _unknown_genes(gene)
     if unknown:
-        notes.append(f"{len(unknown):,} gene names not in GENCODE: {_names(unknown, 8)}")
+        notes.append(f"{len(unknown):,} gene names not in GENCODE: {listing(unknown, 8)}")
 
     table = pd.DataFrame({
         "gene": gene.to_numpy(),
@@ -548,7 +480,7 @@ def read_maxquant_phosphosites(
         ambiguous sample, non-numeric values, probabilities outside [0, 1], a threshold
         outside [0, 1].
     """
-    path = _existing(path)
+    path = check_file(path)
     try:
         threshold = float(min_localization_prob)
     except (TypeError, ValueError):
@@ -560,7 +492,7 @@ def read_maxquant_phosphosites(
             expected="a number between 0 and 1 (0.75 keeps class I sites only)",
             fix="correct `options: {min_localization_prob: ...}` in case.yaml",
         )
-    gz = _is_gzip(path)
+    gz = is_gzip(path)
     header = _first_line(path, gz).split("\t")
     what = "MaxQuant Phospho (STY)Sites.txt"
     _require(header, ["Gene names", "Amino acid", "Position", "Localization prob"], path, what)
@@ -580,7 +512,7 @@ def read_maxquant_phosphosites(
             "modification",
         )
     samples = list(per_sample)
-    chosen = _choose_sample(samples, sample, path)
+    chosen = choose_sample(samples, sample, file=path)
     qcol = per_sample[chosen].get("1") or per_sample[chosen].get("")
     if qcol is None:  # only ___2/___3 columns: not a file MaxQuant writes
         _require(header, [f"Intensity {chosen}___1"], path, what)
@@ -738,8 +670,8 @@ def read_rppa(path: str | Path, *, sample: str | None = None) -> LayerData:
         Empty/truncated file, no sample columns, a first-column entry that is not
         'GENE|ANTIBODY', duplicate antibodies, unknown or ambiguous sample, non-numeric values.
     """
-    path = _existing(path)
-    gz = _is_gzip(path)
+    path = check_file(path)
+    gz = is_gzip(path)
     first = _first_line(path, gz)
     sep = "\t" if "\t" in first else ","
     header = [c.strip() for c in first.split(sep)]
@@ -752,7 +684,7 @@ def read_rppa(path: str | Path, *, sample: str | None = None) -> LayerData:
             "tab-separated",
         )
     id_col, samples = header[0], header[1:]
-    chosen = _choose_sample(samples, sample, path, key=_barcode_key)
+    chosen = choose_sample(samples, sample, file=path, key=_barcode_key)
     position = header.index(chosen)
     df = _read_csv(path, gz=gz, sep=sep, usecols=[0, position], dtype=str)
     df.columns = [id_col, chosen]
@@ -806,7 +738,7 @@ def read_rppa(path: str | Path, *, sample: str | None = None) -> LayerData:
                      f"annotation corrected: {', '.join(fixes)}")
     unknown = _unknown_genes(gene)
     if unknown:
-        notes.append(f"{len(unknown):,} RPPA gene symbols not in GENCODE: {_names(unknown, 8)}")
+        notes.append(f"{len(unknown):,} RPPA gene symbols not in GENCODE: {listing(unknown, 8)}")
     n_missing = int(np.isnan(values).sum())
     if n_missing:
         notes.append(f"{n_missing:,} antibodies without a value for '{chosen}'")
@@ -873,7 +805,7 @@ def _read_generic(path: Path) -> tuple[pd.DataFrame, list[str], bool]:
         if df.empty:
             raise InputError("table has no rows", file=path)
         return df, list(df.columns), False
-    gz = _is_gzip(path)
+    gz = is_gzip(path)
     first = _first_line(path, gz)
     sep = "," if name.endswith((".csv", ".csv.gz")) or "\t" not in first else "\t"
     header = [c.strip() for c in first.split(sep)]
@@ -903,7 +835,7 @@ def _normalise_sites(site: pd.Series, *, path: Path, column: str, lines: np.ndar
 def _read_abundance_table(
     path: str | Path, *, sample: str | None, log2: bool | None, phospho: bool
 ) -> LayerData:
-    path = _existing(path)
+    path = check_file(path)
     table_name = "phosphoproteome" if phospho else "proteome"
     kind = "phosphosite table" if phospho else "protein table"
     df, header, has_lines = _read_generic(path)
@@ -937,7 +869,7 @@ def _read_abundance_table(
         raise InputError(
             f"{kind} has a '{sample_col}' column but no value column",
             file=path, line=header_line,
-            expected=f"a long table with a column named one of {_names(list(_VALUE_NAMES))}",
+            expected=f"a long table with a column named one of {listing(list(_VALUE_NAMES))}",
         )
     id_cols = [c for c in (gene_col, protein_col, feature_col, site_col, prob_col) if c]
     notes: list[str] = []
@@ -947,7 +879,7 @@ def _read_abundance_table(
         samples = [str(s) for s in pd.unique(sample_values.dropna())]
         if not samples:
             raise InputError(f"{kind} has no sample names", file=path, column=sample_col)
-        chosen = _choose_sample(samples, sample, path)
+        chosen = choose_sample(samples, sample, file=path)
         all_values = _numeric(df[value_col], path=path, column=value_col, lines=lines)
         rows = (sample_values == chosen).fillna(False).to_numpy(dtype=bool)
         sub, sub_lines, values = df.loc[rows], lines[rows], all_values[rows]
@@ -965,7 +897,7 @@ def _read_abundance_table(
             samples, chosen = [], value_col
         else:
             samples = value_cols
-            chosen = _choose_sample(samples, sample, path)
+            chosen = choose_sample(samples, sample, file=path)
         values = _numeric(df[chosen], path=path, column=chosen, lines=lines)
         if log2 is None:  # the rule looks at every sample, so all must be numbers
             all_values = np.concatenate(
@@ -1049,7 +981,7 @@ def _read_abundance_table(
         )
     unknown = _unknown_genes(gene)
     if unknown:
-        notes.append(f"{len(unknown):,} gene names not in GENCODE: {_names(unknown, 8)}")
+        notes.append(f"{len(unknown):,} gene names not in GENCODE: {listing(unknown, 8)}")
 
     columns: dict[str, object] = {
         "gene": gene.to_numpy(),

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import gzip
 import re
 import zlib
 from collections.abc import Iterator
@@ -34,6 +33,15 @@ import numpy as np
 import pandas as pd
 
 from tumorboard.errors import InputError
+from tumorboard.io._files import (
+    check_file,
+    check_gzip_complete,
+    choose_sample,
+    gzip_error,
+    gzip_kind,
+    numbered_lines,
+    plural,
+)
 from tumorboard.io.tables import LayerData, conform
 from tumorboard.reference import build_from_contigs, normalise_build, normalise_chrom
 
@@ -146,7 +154,6 @@ _KNOWN_CALLERS: tuple[str, ...] = (
     "Sentieon", "ClairS", "Clair3",
 )
 
-_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 _HTS_MISSING = -2147483648  # htslib bcf_int32_missing; vector_end is -2147483647
 
 # Build spelled inside a reference FASTA path (##reference=file:///.../hs38DH.fa). GATK
@@ -159,95 +166,7 @@ _REFERENCE_BUILD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 # ---------------------------------------------------------------------------------------------
-# file-level helpers
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-def _gzip_kind(path: Path) -> str | None:
-    """``'bgzf'``, ``'gzip'`` or ``None`` (not compressed), from the first bytes."""
-    with open(path, "rb") as fh:
-        head = fh.read(18)
-    if head[:2] != b"\x1f\x8b":
-        return None
-    # BGZF: FEXTRA flag set and a 'BC' subfield (SAM/BAM spec section 4.1).
-    if len(head) >= 18 and head[3] & 4 and head[12:14] == b"BC":
-        return "bgzf"
-    return "gzip"
-
-
-def _truncated(path: Path, detail: str) -> InputError:
-    return InputError(
-        f"file is truncated or not valid gzip; re-copy it ({detail})",
-        file=path,
-        expected="a complete gzip/bgzip file",
-        fix="copy the file again from its source and compare its checksum",
-    )
-
-
-def _check_gzip_complete(path: Path, kind: str) -> list[str]:
-    """Raise :class:`InputError` if a (b)gzip file is cut short; return QC notes.
-
-    BGZF files end with a fixed 28-byte end-of-file block (SAM/BAM format spec, 4.1.2); if it
-    is missing, the block sizes are walked (no decompression) to tell a cut from a file a tool
-    wrote without the marker. Plain gzip has no such index, so it is decompressed once.
-    """
-    notes: list[str] = []
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        if kind == "bgzf":
-            if size >= 28:
-                fh.seek(size - 28)
-                if fh.read(28) == _BGZF_EOF:
-                    return notes
-            offset = 0
-            while offset < size:
-                fh.seek(offset)
-                head = fh.read(18)
-                if len(head) < 18 or head[:2] != b"\x1f\x8b" or head[12:14] != b"BC":
-                    raise _truncated(path, f"no valid BGZF block at byte {offset:,}")
-                block = int.from_bytes(head[16:18], "little") + 1
-                if offset + block > size:
-                    raise _truncated(path, f"last BGZF block ends {offset + block - size:,} "
-                                           "bytes after the end of the file")
-                offset += block
-            notes.append("bgzip end-of-file marker missing (all blocks complete); if records "
-                         "seem to be missing, re-copy the file")
-            return notes
-        decomp = zlib.decompressobj(wbits=31)
-        try:
-            while chunk := fh.read(1 << 20):
-                data = decomp.decompress(chunk)
-                while decomp.eof and decomp.unused_data:  # concatenated gzip members
-                    rest = decomp.unused_data
-                    decomp = zlib.decompressobj(wbits=31)
-                    data = decomp.decompress(rest)
-                del data
-        except zlib.error as exc:
-            raise _truncated(path, f"corrupt gzip data: {exc}") from exc
-        if not decomp.eof:
-            raise _truncated(path, "gzip stream ends early")
-    return notes
-
-
-def _open_text(path: Path) -> Iterator[str]:
-    """Lines of a plain or gzipped text file (only used on small prefixes and error paths)."""
-    opener = gzip.open if _gzip_kind(path) else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:  # type: ignore[operator]
-        yield from fh
-
-
-def _check_file(path: str | Path) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", file=p, fix="check the path in case.yaml")
-    if p.is_dir():
-        raise InputError("is a directory, not a file", file=p, fix="name the file itself")
-    if p.stat().st_size == 0:
-        raise InputError("file is empty", file=p, fix="re-export or re-copy the file")
-    return p
+# htslib
 
 
 @contextlib.contextmanager
@@ -561,34 +480,28 @@ def _padded(f: list[str], width: int) -> list[str]:
 
 def _choose_sample(samples: list[str], sample: str | None, meta: list[str],
                    path: Path) -> tuple[str | None, list[str]]:
-    if sample is not None:
-        if sample not in samples:
-            listed = ", ".join(samples) if samples else "none (sites-only VCF)"
-            raise InputError(
-                f"sample '{sample}' is not a column of this VCF; columns: {listed}",
-                file=path, sample=sample,
-                expected=f"one of: {listed}",
-                fix="set `column:` in case.yaml to the tumour sample's column name",
-            )
-        return sample, []
+    """The tumour's column (``None`` for a sites-only VCF) and notes on how it was found."""
     if not samples:
+        if sample is not None:
+            raise InputError(
+                f"sample '{sample}' is not in the file: it is a sites-only VCF (no sample "
+                "columns)",
+                file=path, sample=sample,
+                fix="remove `column:` for this file from case.yaml; depth and VAF then come "
+                    "from INFO DP/AF",
+            )
         return None, ["sites-only VCF (no sample columns): depth and VAF from INFO DP/AF"]
-    if len(samples) == 1:
-        return samples[0], []
-    tumour_meta = next((_meta_value(line) for line in meta
-                        if line.startswith("##tumor_sample=")), None)
-    if tumour_meta in samples:
-        return tumour_meta, [f"tumour sample '{tumour_meta}' taken from ##tumor_sample"]
-    if sorted(samples) == ["NORMAL", "TUMOR"]:
-        # Strelka2 and the GDC name their columns literally NORMAL and TUMOR.
-        return "TUMOR", ["tumour sample is the column named TUMOR"]
-    raise InputError(
-        f"VCF has {len(samples)} sample columns ({', '.join(samples)}) and no sample was "
-        "chosen",
-        file=path,
-        expected="the tumour sample's column name",
-        fix=f"set `column:` in case.yaml to the tumour column (one of: {', '.join(samples)})",
-    )
+    if sample is None and len(samples) > 1:
+        tumour_meta = next((_meta_value(line) for line in meta
+                            if line.startswith("##tumor_sample=")), None)
+        if tumour_meta in samples:
+            return tumour_meta, [f"tumour sample '{tumour_meta}' taken from ##tumor_sample"]
+        if sorted(samples) == ["NORMAL", "TUMOR"]:
+            # Strelka2 and the GDC name their columns literally NORMAL and TUMOR.
+            return "TUMOR", ["tumour sample is the column named TUMOR"]
+    chosen = choose_sample(samples, sample, file=path,
+                           name_in_file="the tumour sample's column name")
+    return chosen, []
 
 
 def _depth_mode(format_ids: set[str], info_ids: set[str]) -> str:
@@ -670,7 +583,7 @@ def read_vcf(
         header or record (with its line number), unknown or ambiguous tumour sample, unknown
         ``annotation_pick``.
     """
-    p = _check_file(path)
+    p = check_file(path)
     if annotation_pick not in ANNOTATION_PICKS:
         raise InputError(
             f"unknown annotation_pick '{annotation_pick}'",
@@ -678,13 +591,10 @@ def read_vcf(
             fix="use annotation_pick='canonical' unless you need another rule",
         )
     notes: list[str] = []
-    kind = _gzip_kind(p)
+    kind = gzip_kind(p)
     if kind:
-        notes += _check_gzip_complete(p, kind)
-    try:
-        first = next(_open_text(p), "")
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _truncated(p, str(exc)) from exc
+        notes += check_gzip_complete(p, kind)
+    _, first = next(numbered_lines(p, gz=kind is not None, encoding="utf-8"), (1, ""))
     if not first.startswith("##fileformat=VCF"):
         raise InputError(
             "not a VCF: no ##fileformat header", file=p, line=1,
@@ -890,21 +800,21 @@ def _read_vcf_records(vcf: object, p: Path, sample: str | None, annotation_pick:
             append((chrom, pos, ref, alt, filt, entry, *counts))
 
     if n_no_alt:
-        notes.append(f"{_count(n_no_alt, 'record')} without an ALT allele skipped")
+        notes.append(f"{plural(n_no_alt, 'record')} without an ALT allele skipped")
     if n_star:
-        notes.append(f"{_count(n_star, 'allele')} '*' (overlapping deletion) skipped")
+        notes.append(f"{plural(n_star, 'allele')} '*' (overlapping deletion) skipped")
     if n_multi:
-        notes.append(f"{_count(n_multi, 'multi-allelic record')} split into one row per ALT "
+        notes.append(f"{plural(n_multi, 'multi-allelic record')} split into one row per ALT "
                      "allele")
     if n_non_pass:
         if pass_only:
-            notes.append(f"{_count(n_non_pass, 'record')} with FILTER != PASS dropped "
+            notes.append(f"{plural(n_non_pass, 'record')} with FILTER != PASS dropped "
                          "(pass_only)")
         else:
-            notes.append(f"{_count(n_non_pass, 'record')} with FILTER != PASS kept, flagged in "
+            notes.append(f"{plural(n_non_pass, 'record')} with FILTER != PASS kept, flagged in "
                          "column 'filter'")
     if n_unmatched:
-        notes.append(f"{_count(n_unmatched, 'allele')} without a {tag} entry for that allele; "
+        notes.append(f"{plural(n_unmatched, 'allele')} without a {tag} entry for that allele; "
                      "their gene and consequence are empty")
     if n_records == 0:
         notes.append("the VCF has no variant records")
@@ -1083,11 +993,11 @@ def _record_error(p: Path, line: int, exc: Exception) -> InputError:
     """An InputError for an unreadable record, quoting the line and saying what is wrong."""
     text = ""
     try:
-        for i, raw in enumerate(_open_text(p), 1):
+        for i, raw in numbered_lines(p, encoding="utf-8"):
             if i == line:
-                text = raw.rstrip("\n")
+                text = raw
                 break
-    except (OSError, EOFError, zlib.error):
+    except InputError:  # the file cannot be re-read: report the record without its text
         pass
     fields = text.split("\t") if text else []
     column = None
@@ -1147,21 +1057,18 @@ def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
         position or count (line and column), several genome builds in one file, unknown
         build, unknown or ambiguous sample.
     """
-    p = _check_file(path)
-    kind = _gzip_kind(p)
+    p = check_file(path)
+    kind = gzip_kind(p)
     if kind:
-        _check_gzip_complete(p, kind)
+        check_gzip_complete(p, kind)
     n_comment = 0
     header: str | None = None
-    try:
-        for line in _open_text(p):
-            if line.startswith("#"):
-                n_comment += 1
-                continue
-            header = line.rstrip("\r\n")
-            break
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _truncated(p, str(exc)) from exc
+    for _, line in numbered_lines(p, gz=kind is not None, encoding="utf-8"):
+        if line.startswith("#"):
+            n_comment += 1
+            continue
+        header = line
+        break
     header_line = n_comment + 1
     if header is None or not header.strip():
         raise InputError(
@@ -1193,7 +1100,7 @@ def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
             fix="repair the row or re-export the MAF",
         ) from exc
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-        raise _truncated(p, str(exc)) from exc
+        raise gzip_error(p, str(exc)) from exc
     blank = (raw == "").all(axis=1)
     raw["_line"] = np.arange(len(raw)) + header_line + 1
     raw = raw.loc[~blank]
@@ -1201,27 +1108,11 @@ def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
 
     barcodes = raw["Tumor_Sample_Barcode"]
     samples_in_file = list(dict.fromkeys(barcodes[barcodes != ""]))
-    if sample is not None:
-        if sample not in samples_in_file:
-            raise InputError(
-                f"Tumor_Sample_Barcode '{sample}' is not in this MAF; it has: "
-                f"{', '.join(samples_in_file) or 'none'}",
-                file=p, column="Tumor_Sample_Barcode", sample=sample,
-                expected=f"one of: {', '.join(samples_in_file)}",
-                fix="set `column:` in case.yaml to the tumour's Tumor_Sample_Barcode",
-            )
-        chosen = sample
-    elif len(samples_in_file) > 1:
-        raise InputError(
-            f"MAF holds {len(samples_in_file)} tumour samples "
-            f"({', '.join(samples_in_file[:10])}{', ...' if len(samples_in_file) > 10 else ''})"
-            " and no sample was chosen",
-            file=p, column="Tumor_Sample_Barcode",
-            expected="the Tumor_Sample_Barcode of the tumour to read",
-            fix="set `column:` in case.yaml to the tumour's Tumor_Sample_Barcode",
-        )
-    else:
-        chosen = samples_in_file[0] if samples_in_file else None
+    chosen = None
+    if samples_in_file or sample is not None:
+        chosen = choose_sample(samples_in_file, sample, file=p, column="Tumor_Sample_Barcode",
+                               noun="tumour sample",
+                               name_in_file="the tumour's Tumor_Sample_Barcode")
 
     build = _maf_build(raw, p)
     rows = raw.loc[barcodes == chosen] if chosen is not None else raw.iloc[0:0]
@@ -1292,11 +1183,11 @@ def read_maf(path: str | Path, *, sample: str | None = None) -> LayerData:
         notes.append("no FILTER column: every row taken as PASS")
     n_non_pass = int((filt != "PASS").sum())
     if n_non_pass:
-        notes.append(f"{_count(n_non_pass, 'row')} with FILTER != PASS kept, flagged in column "
+        notes.append(f"{plural(n_non_pass, 'row')} with FILTER != PASS kept, flagged in column "
                      "'filter'")
     n_indel = int(((ref == "-") | (alt == "-")).sum())
     if n_indel:
-        notes.append(f"{_count(n_indel, 'indel')} kept in MAF form ('-' allele, MAF "
+        notes.append(f"{plural(n_indel, 'indel')} kept in MAF form ('-' allele, MAF "
                      "Start_Position), not VCF's anchored form")
 
     chrom = rows["Chromosome"].str.strip()
