@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from tumorboard.errors import (
 )
 from tumorboard.io.case import CASE_FILE, Case, LayerFile, read_case
 from tumorboard.io.formats import FORMATS
+from tumorboard.io.hla import normalise_hla_allele
 from tumorboard.io.tables import LayerData, conform
 from tumorboard.registry import db
 from tumorboard.registry.models import Assay, Diagnosis, Patient, Sample
@@ -196,10 +198,7 @@ def _check_file(case: Case, entry: LayerFile, data: LayerData, path: Path,
 
 
 def _hla_from_case(case: Case) -> tuple[LayerData, str]:
-    import pandas as pd
-
-    from tumorboard.io.hla import normalise_hla_allele
-
+    """The HLA alleles listed in case.yaml as an ``hla`` table, and a digest of them."""
     alleles = [normalise_hla_allele(a) for a in case.hla.alleles]  # type: ignore[union-attr]
     frame = pd.DataFrame({"gene": [a.split("*")[0] for a in alleles], "allele": alleles})
     digest = hashlib.sha256(json.dumps(alleles).encode()).hexdigest()
@@ -362,7 +361,6 @@ def validate_case(
                 file_name=f"{CASE_FILE}#hla", sha256=digest, size=0, sample_in_file=None,
                 declared_build=None, tool=case.hla.method, tool_version=None, data=hla_data))
         except InputError as exc:
-            exc.file = exc.file or str(case_dir / CASE_FILE)
             problems.append(InputError(f"hla.alleles: {exc.problem}",
                                        file=case_dir / CASE_FILE, expected=exc.expected,
                                        fix=exc.fix))
