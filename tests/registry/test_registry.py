@@ -159,3 +159,22 @@ def test_unreachable_postgres_is_a_clear_error(tmp_path) -> None:
 def test_database_label_masks_password() -> None:
     s = Settings.resolve("/tmp/x", "postgresql+psycopg://alice:secret@db.example:5432/tb")
     assert "secret" not in s.database_label and "alice" in s.database_label
+
+
+def test_upgrade_from_first_migration_keeps_data(db_url: str) -> None:
+    """A registry created by an older tumorboard (revision 0001) upgrades with its data."""
+    from alembic import command
+
+    engine = db.create_registry_engine(db_url)
+    command.upgrade(db._alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO patients (pseudonym, sex, prior_therapies, created_at, updated_at) "
+            "VALUES ('OLD-1', 'female', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    assert not db.schema_is_current(engine)
+    db.upgrade(engine)
+    assert db.schema_is_current(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT pseudonym FROM patients")).scalar() == "OLD-1"
+        assert "analysis_id" in {c["name"] for c in inspect(conn).get_columns("findings")}
+    engine.dispose()

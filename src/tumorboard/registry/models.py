@@ -174,12 +174,36 @@ class Assay(Base):
     )
 
 
+class Analysis(Base):
+    """One run of the layer analyses for a patient, with the cohort it was scored against.
+
+    ``cohort`` records the snapshot: per layer, the samples (and their assay uids) that formed
+    the reference, and how many per entity, so that a result can be traced and reproduced.
+    """
+
+    __tablename__ = "analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    software_version: Mapped[str] = mapped_column(String(32))
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cohort: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    n_findings: Mapped[int] = mapped_column(Integer, default=0)
+    n_targets: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_analyses_patient_id", "patient_id"),)
+
+
 class Finding(Base):
     """The uniform record every layer analysis emits (DESIGN.md §2)."""
 
     __tablename__ = "findings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    analysis_id: Mapped[int | None] = mapped_column(
+        ForeignKey("analyses.id", ondelete="CASCADE")
+    )
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
     sample_id: Mapped[int | None] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
     assay_id: Mapped[int | None] = mapped_column(ForeignKey("assays.id", ondelete="SET NULL"))
@@ -202,4 +226,48 @@ class Finding(Base):
     )
 
 
-__all__ = ["Assay", "Base", "Diagnosis", "Finding", "Patient", "Sample"]
+class TargetEvidence(Base):
+    """One gene of one tumour sample judged across layers: DNA, RNA, protein, activation."""
+
+    __tablename__ = "target_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    gene: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32))
+    is_antigen: Mapped[bool] = mapped_column(default=False)
+    is_kinase: Mapped[bool] = mapped_column(default=False)
+    dna: Mapped[list[Any]] = mapped_column(default=list)  # alterations, each a short record
+    rna_z: Mapped[float | None] = mapped_column(Float)
+    rna_percentile: Mapped[float | None] = mapped_column(Float)
+    rna_percentile_entity: Mapped[float | None] = mapped_column(Float)
+    rna_call: Mapped[str | None] = mapped_column(String(32))
+    protein_z: Mapped[float | None] = mapped_column(Float)
+    protein_call: Mapped[str | None] = mapped_column(String(32))
+    activation_score: Mapped[float | None] = mapped_column(Float)
+    activation_call: Mapped[str | None] = mapped_column(String(32))
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('activated', 'expressed_not_activated', "
+            "'expressed_activation_unknown', 'not_expressed', 'unknown')",
+            name="state",
+        ),
+        UniqueConstraint("analysis_id", "sample_id", "gene", name="uq_target_evidence_gene"),
+        Index("ix_target_evidence_patient_gene", "patient_id", "gene"),
+    )
+
+
+__all__ = [
+    "Analysis",
+    "Assay",
+    "Base",
+    "Diagnosis",
+    "Finding",
+    "Patient",
+    "Sample",
+    "TargetEvidence",
+]

@@ -1,0 +1,106 @@
+"""Domain records shared by the analyses: Findings and TargetEvidence, as table contracts.
+
+Layer analyses emit many Findings at once (one per gene and sample for expression), so the
+uniform record of DESIGN.md §2 is a *table* with fixed columns rather than one Python object
+per row; :func:`findings_frame` builds and checks it. :class:`Finding` is the same record as a
+dataclass for code that handles a few at a time (the report, tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+#: The kinds of Finding, by layer. A rule in the knowledge base matches on these.
+FINDING_KINDS: dict[str, tuple[str, ...]] = {
+    "variants": ("mutation", "tmb"),
+    "copy_number": ("amplification", "gain", "loss", "deletion"),
+    "fusions": ("fusion",),
+    "expression": ("overexpression", "underexpression", "expression"),
+    "proteome": ("protein_high", "protein_low", "protein"),
+    "phosphoproteome": ("activation", "phosphosite", "kinase_activity", "rtk_activation"),
+    "methylation": ("promoter_methylation", "methylation_class"),
+    "hla": ("hla_allele",),
+}
+
+#: Calls a cohort-relative score can end in.
+SCORE_CALLS = ("high", "low", "neutral", "insufficient_reference", "not_measured")
+
+#: Columns of a findings table, with dtypes.
+FINDING_COLUMNS: dict[str, str] = {
+    "patient": "string",
+    "sample": "string",
+    "layer": "string",
+    "gene": "string",
+    "feature": "string",
+    "kind": "string",
+    "value": "float64",
+    "z_score": "float64",
+    "percentile_cohort": "float64",
+    "percentile_entity": "float64",
+    "reference_size": "Int64",
+    "call": "string",
+    "provenance": "object",  # dict: method, thresholds, source assay, ...
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observation about one gene/feature in one sample (DESIGN.md §2)."""
+
+    patient: str
+    sample: str | None
+    layer: str
+    gene: str | None
+    feature: str
+    kind: str
+    value: float | None = None
+    z_score: float | None = None
+    percentile_cohort: float | None = None
+    percentile_entity: float | None = None
+    reference_size: int | None = None
+    call: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def findings_frame(rows: pd.DataFrame | list[Finding] | None = None) -> pd.DataFrame:
+    """A findings table with exactly :data:`FINDING_COLUMNS` (missing columns become NA).
+
+    Raises
+    ------
+    ValueError
+        If a kind is not one of :data:`FINDING_KINDS` for its layer (a programming error in a
+        layer module, not a user error).
+    """
+    if rows is None:
+        rows = []
+    frame = pd.DataFrame([r.to_dict() for r in rows]) if isinstance(rows, list) else rows
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for col, dtype in FINDING_COLUMNS.items():
+        values = frame[col].to_numpy() if col in frame else [None] * len(frame)
+        out[col] = pd.Series(values, dtype=dtype if dtype != "object" else object)
+    if "provenance" in frame:
+        out["provenance"] = [p if isinstance(p, dict) else {} for p in frame["provenance"]]
+    else:
+        out["provenance"] = [{} for _ in range(len(frame))]
+    for layer, kinds in out.groupby("layer", dropna=False)["kind"]:
+        allowed = FINDING_KINDS.get(str(layer), ())
+        bad = set(kinds.dropna()) - set(allowed)
+        if bad:
+            raise ValueError(f"layer {layer!r} cannot emit finding kind(s) {sorted(bad)}")
+    return out
+
+
+#: Target states (DESIGN.md §1, expression versus activation).
+TARGET_STATES = (
+    "activated",
+    "expressed_not_activated",
+    "expressed_activation_unknown",
+    "not_expressed",
+    "unknown",
+)
