@@ -1,0 +1,1 @@
+"""Curated knowledge: catalogues and (later) therapy rules, each entry with its citation."""
