@@ -174,21 +174,34 @@ class Assay(Base):
     )
 
 
-class Analysis(Base):
-    """One run of the layer analyses for a patient, with the cohort it was scored against.
+class CohortSnapshot(Base):
+    """The reference cohort an analysis was scored against, stored once per distinct cohort.
 
-    ``cohort`` records the snapshot: per layer, the samples (and their assay uids) that formed
-    the reference, and how many per entity, so that a result can be traced and reproduced.
+    ``content``: per layer, the tumour samples and their assay uids that formed the reference
+    and how many per entity. ``digest`` (SHA-256 of the canonical JSON) makes it shared by all
+    analyses of one run and tells at a glance whether two results used the same cohort.
     """
+
+    __tablename__ = "cohort_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    n_samples: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Analysis(Base):
+    """One run of the layer analyses for a patient, with the cohort it was scored against."""
 
     __tablename__ = "analyses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort_snapshots.id"))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     software_version: Mapped[str] = mapped_column(String(32))
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    cohort: Mapped[dict[str, Any]] = mapped_column(default=dict)
     n_findings: Mapped[int] = mapped_column(Integer, default=0)
     n_targets: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -265,6 +278,7 @@ __all__ = [
     "Analysis",
     "Assay",
     "Base",
+    "CohortSnapshot",
     "Diagnosis",
     "Finding",
     "Patient",

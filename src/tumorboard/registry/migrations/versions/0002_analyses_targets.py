@@ -1,8 +1,8 @@
-"""analyses and target evidence
+"""analyses, cohort snapshots, target evidence
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 14:24:18.333954
+Create Date: 2026-11-22 14:26:28.505371
 """
 
 import sqlalchemy as sa
@@ -17,15 +17,30 @@ depends_on = None
 def upgrade() -> None:
 
     op.create_table(
+        "cohort_snapshots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("n_samples", sa.Integer(), nullable=False),
+        sa.Column("content", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cohort_snapshots")),
+        sa.UniqueConstraint("digest", name=op.f("uq_cohort_snapshots_digest")),
+    )
+    op.create_table(
         "analyses",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("cohort_id", sa.Integer(), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("software_version", sa.String(length=32), nullable=False),
         sa.Column("parameters", sa.JSON(), nullable=False),
-        sa.Column("cohort", sa.JSON(), nullable=False),
         sa.Column("n_findings", sa.Integer(), nullable=False),
         sa.Column("n_targets", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cohort_id"],
+            ["cohort_snapshots.id"],
+            name=op.f("fk_analyses_cohort_id_cohort_snapshots"),
+        ),
         sa.ForeignKeyConstraint(
             ["patient_id"],
             ["patients.id"],
@@ -112,3 +127,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_analyses_patient_id")
 
     op.drop_table("analyses")
+    op.drop_table("cohort_snapshots")
