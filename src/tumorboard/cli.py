@@ -229,6 +229,72 @@ def patients_show(
 
 
 @app.command()
+def analyze(
+    patients: Annotated[list[str] | None, typer.Argument(help="Patient ids.")] = None,
+    all_patients: Annotated[bool, typer.Option("--all", help="Analyse every patient.")] = False,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Score every layer against the cohort, integrate targets, store findings."""
+    from tumorboard.analysis import analyze as run_analysis
+
+    if bool(patients) == all_patients:
+        _err("give patient ids or --all (not both)")
+        raise typer.Exit(2)
+    ws = _open(workspace, db)
+    result = _run(lambda: run_analysis(ws, None if all_patients else patients))
+    summary = result.summary()
+    if json_out:
+        _emit_json(summary)
+        return
+    typer.echo(f"analysed {len(summary['patients'])} patient(s) against cohort "
+               f"{summary['cohort'][:12]}: {summary['findings']:,} findings, "
+               f"{summary['targets']:,} target genes")
+    for kind, n in summary["by_kind"].items():
+        typer.echo(f"  {kind:<18} {n:,}")
+
+
+@app.command()
+def targets(
+    patient: Annotated[str, typer.Argument(help="Pseudonymous patient id.")],
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    all_genes: Annotated[bool, typer.Option(
+        "--all-genes", help="Also list genes that are not expressed or unknown.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Target genes of a patient: DNA, RNA, protein, activation and state."""
+    from tumorboard.registry.queries import patient_targets
+
+    ws = _open(workspace, db)
+    with ws.session() as session:
+        record = _run(lambda: patient_targets(session, patient))
+    if json_out:
+        _emit_json(record)
+        return
+    c = record["cohort"]
+    typer.echo(f"{record['patient']}: analysis {record['analysis']['at']} against "
+               f"{c['n_samples']} tumour samples (cohort {str(c['digest'])[:12]})")
+    typer.echo(f"{'gene':<10} {'state':<30} {'TPM':>8} {'RNA z':>6} {'pct':>5} "
+               f"{'prot z':>6} {'activation':<22} DNA")
+
+    def fmt(x: Any, spec: str) -> str:
+        return "-" if x is None else format(x, spec)
+
+    for t in record["targets"]:
+        if not all_genes and t["state"] in ("not_expressed", "unknown") and not t["dna"]:
+            continue
+        dna = "; ".join(d["feature"] for d in t["dna"])
+        tag = " [antigen]" if t["antigen"] else ""
+        act = t["activation_call"] + (f" ({t['activation_source']})"
+                                      if t["activation_source"] else "")
+        typer.echo(f"{t['gene']:<10} {t['state'] + tag:<30} {fmt(t['rna_tpm'], '8.1f')} "
+                   f"{fmt(t['rna_z'], '6.2f')} {fmt(t['rna_percentile'], '5.0f')} "
+                   f"{fmt(t['protein_z'], '6.2f')} {act:<22} {dna}")
+
+
+@app.command()
 def simulate(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write one case folder per patient.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 20261122,

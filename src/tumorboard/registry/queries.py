@@ -114,3 +114,53 @@ def patient_detail(session: Session, pseudonym: str) -> dict[str, Any]:
             f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`"
         )
     return _patient_record(patient, detail=True)
+
+
+def patient_targets(session: Session, pseudonym: str) -> dict[str, Any]:
+    """The latest target evidence of a patient, with the analysis and cohort it came from."""
+    from tumorboard.registry.models import Analysis, CohortSnapshot, TargetEvidence
+
+    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
+    if patient is None:
+        raise NotFoundError(
+            f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`"
+        )
+    analysis = session.scalar(
+        select(Analysis).where(Analysis.patient_id == patient.id).order_by(Analysis.id.desc())
+    )
+    if analysis is None:
+        raise NotFoundError(
+            f"patient {pseudonym} has not been analysed; run `tumorboard analyze {pseudonym}`"
+        )
+    cohort = session.get(CohortSnapshot, analysis.cohort_id)
+    samples = {s.id: s.sample_key for s in patient.samples}
+    rows = session.scalars(
+        select(TargetEvidence).where(TargetEvidence.analysis_id == analysis.id)
+        .order_by(TargetEvidence.gene)
+    ).all()
+    state_order = {"activated": 0, "expressed_not_activated": 1,
+                   "expressed_activation_unknown": 2, "not_expressed": 3, "unknown": 4}
+    targets = [
+        {
+            "sample": samples.get(t.sample_id), "gene": t.gene, "state": t.state,
+            "antigen": t.is_antigen, "kinase": t.is_kinase, "dna": t.dna,
+            "rna_tpm": t.provenance.get("rna_tpm"), "rna_z": t.rna_z,
+            "rna_percentile": t.rna_percentile,
+            "rna_percentile_entity": t.rna_percentile_entity, "rna_call": t.rna_call,
+            "protein_z": t.protein_z, "protein_call": t.protein_call,
+            "activation_score": t.activation_score, "activation_call": t.activation_call,
+            "activation_source": t.provenance.get("activation_source"),
+        }
+        for t in rows
+    ]
+    targets.sort(key=lambda t: (state_order[t["state"]], not t["antigen"], t["gene"]))
+    return {
+        "patient": pseudonym,
+        "analysis": {"id": analysis.id, "at": analysis.started_at.isoformat(timespec="seconds"),
+                     "software_version": analysis.software_version},
+        "cohort": {"digest": cohort.digest if cohort else None,
+                   "n_samples": cohort.n_samples if cohort else None,
+                   "layers": {layer: {"n_samples": c["n_samples"], "by_entity": c["by_entity"]}
+                              for layer, c in (cohort.content if cohort else {}).items()}},
+        "targets": targets,
+    }

@@ -1,0 +1,237 @@
+"""Run the layer analyses for patients against the cohort, integrate targets, store results.
+
+This is the edge where the registry and the store are touched (DESIGN.md: pure functions in
+``layers/`` and ``targets.py``; I/O here). One call scores the requested patients' tumour
+samples against every tumour sample of the registry (the cohort), so ``analyze --all`` scores
+the whole cohort in one vectorised pass per layer.
+
+Re-running is idempotent: a patient's previous findings and target evidence are replaced in one
+transaction by the new ones, and each run records the cohort snapshot it was scored against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, select
+
+from tumorboard import __version__
+from tumorboard.errors import NotFoundError
+from tumorboard.model import findings_frame
+from tumorboard.registry import db
+from tumorboard.registry.models import (
+    Analysis,
+    Assay,
+    CohortSnapshot,
+    Diagnosis,
+    Finding,
+    Patient,
+    Sample,
+    TargetEvidence,
+)
+from tumorboard.targets import antigen_catalogue, target_evidence
+from tumorboard.workspace import Workspace
+
+
+@dataclass
+class Cohort:
+    """Tumour samples of the registry with what the analyses need to know about them."""
+
+    samples: pd.DataFrame  # index sample; columns patient, entity, purity
+    assays: pd.DataFrame  # current assays: sample, layer, uid, file_sha256, tables
+
+    @property
+    def entities(self) -> pd.Series:
+        return self.samples["entity"]
+
+    @property
+    def patients(self) -> pd.Series:
+        return self.samples["patient"]
+
+    def batches(self, layer: str) -> pd.Series:
+        """Sample -> batch of a layer: samples quantified in the same file share a batch."""
+        rows = self.assays[self.assays["layer"] == layer]
+        return pd.Series(rows["file_sha256"].str[:12].to_numpy(), index=rows["sample"].to_numpy())
+
+    def snapshot(self) -> dict[str, Any]:
+        content: dict[str, Any] = {}
+        for layer, rows in self.assays.groupby("layer"):
+            rows = rows.sort_values(["sample", "uid"])
+            by_entity = self.entities.reindex(rows["sample"]).value_counts().sort_index()
+            content[str(layer)] = {
+                "n_samples": int(rows["sample"].nunique()),
+                "samples": rows["sample"].tolist(),
+                "assays": rows["uid"].tolist(),
+                "by_entity": {str(k): int(v) for k, v in by_entity.items()},
+            }
+        return content
+
+
+def load_cohort(workspace: Workspace) -> Cohort:
+    """Every tumour sample with its patient, current entity, purity and current assays."""
+    with workspace.session() as s:
+        sample_rows = s.execute(
+            select(Sample.sample_key, Patient.pseudonym, Patient.id, Sample.tumour_cell_content)
+            .join(Patient, Sample.patient_id == Patient.id)
+            .where(Sample.sample_type == "tumour")
+        ).all()
+        latest = {}
+        for patient_id, code in s.execute(
+            select(Diagnosis.patient_id, Diagnosis.oncotree_code).order_by(Diagnosis.id)
+        ):
+            latest[patient_id] = code
+        assay_rows = s.execute(
+            select(Sample.sample_key, Assay.layer, Assay.label, Assay.version, Assay.uid,
+                   Assay.file_sha256, Assay.store_tables)
+            .join(Sample, Assay.sample_id == Sample.id)
+            .where(Sample.sample_type == "tumour")
+            .order_by(Assay.version)
+        ).all()
+    samples = pd.DataFrame(
+        [{"sample": k, "patient": p, "entity": latest.get(pid), "purity": tcc}
+         for k, p, pid, tcc in sample_rows],
+        columns=["sample", "patient", "entity", "purity"],
+    ).set_index("sample").sort_index()
+    current: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for sample, layer, label, _version, uid, sha, tables in assay_rows:
+        current[(sample, layer, label)] = {"sample": sample, "layer": layer, "uid": uid,
+                                           "file_sha256": sha, "tables": sorted(tables)}
+    assays = pd.DataFrame(list(current.values()),
+                          columns=["sample", "layer", "uid", "file_sha256", "tables"])
+    return Cohort(samples=samples, assays=assays)
+
+
+@dataclass
+class AnalysisResult:
+    findings: pd.DataFrame
+    targets: pd.DataFrame
+    cohort_digest: str
+    patients: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "patients": self.patients,
+            "cohort": self.cohort_digest,
+            "findings": len(self.findings),
+            "targets": len(self.targets),
+            "by_kind": {str(k): int(v) for k, v in
+                        self.findings["kind"].value_counts().sort_index().items()},
+        }
+
+
+def _digest(content: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return _json_safe(value.item())
+    return value
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else value
+
+
+def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
+                  targets: pd.DataFrame, patients: list[str],
+                  parameters: dict[str, Any]) -> str:
+    """Replace the patients' findings and target evidence, in one transaction."""
+    content = cohort.snapshot()
+    digest = _digest(content)
+    with db.transaction(workspace.engine) as s:
+        snapshot = s.scalar(select(CohortSnapshot).where(CohortSnapshot.digest == digest))
+        if snapshot is None:
+            snapshot = CohortSnapshot(digest=digest, content=content,
+                                      n_samples=len(cohort.samples))
+            s.add(snapshot)
+            s.flush()
+        ids = dict(s.execute(select(Patient.pseudonym, Patient.id)
+                             .where(Patient.pseudonym.in_(patients))).all())
+        sample_ids = dict(s.execute(select(Sample.sample_key, Sample.id)
+                                    .where(Sample.patient_id.in_(ids.values()))).all())
+        s.execute(delete(TargetEvidence).where(TargetEvidence.patient_id.in_(ids.values())))
+        s.execute(delete(Finding).where(Finding.patient_id.in_(ids.values())))
+        analyses = {}
+        for pseudonym, pid in ids.items():
+            analysis = Analysis(patient_id=pid, cohort_id=snapshot.id,
+                                software_version=__version__, parameters=parameters)
+            s.add(analysis)
+            analyses[pseudonym] = analysis
+        s.flush()
+        s.add_all(
+            Finding(
+                analysis_id=analyses[r.patient].id, patient_id=ids[r.patient],
+                sample_id=sample_ids.get(r.sample), layer=r.layer, gene=_none(r.gene),
+                feature=r.feature, kind=r.kind, value=_none(r.value),
+                z_score=_none(r.z_score), percentile_cohort=_none(r.percentile_cohort),
+                percentile_entity=_none(r.percentile_entity),
+                reference_size=_none(r.reference_size), call=_none(r.call),
+                provenance=_json_safe(r.provenance),
+            )
+            for r in findings.itertuples() if r.patient in ids
+        )
+        s.add_all(
+            TargetEvidence(
+                analysis_id=analyses[r.patient].id, patient_id=ids[r.patient],
+                sample_id=sample_ids[r.sample], gene=r.gene, state=r.state,
+                is_antigen=bool(r.is_antigen), is_kinase=bool(r.is_kinase),
+                dna=_json_safe(r.dna), rna_z=_none(r.rna_z),
+                rna_percentile=_none(r.rna_percentile),
+                rna_percentile_entity=_none(r.rna_percentile_entity),
+                rna_call=_none(r.rna_call), protein_z=_none(r.protein_z),
+                protein_call=_none(r.protein_call),
+                activation_score=_none(r.activation_score),
+                activation_call=_none(r.activation_call),
+                provenance=_json_safe({**r.provenance, "rna_tpm": _none(r.rna_tpm),
+                                       "activation_source": r.activation_source}),
+            )
+            for r in targets.itertuples() if r.patient in ids
+        )
+    return digest
+
+
+LayerStep = Callable[[Workspace, Cohort, list[str], list[str]], pd.DataFrame]
+
+
+def analyze(workspace: Workspace, patients: list[str] | None = None) -> AnalysisResult:
+    """Analyse the tumour samples of ``patients`` (default: all) against the whole cohort.
+
+    Raises
+    ------
+    NotFoundError
+        If a patient is not in the registry or has no tumour sample.
+    """
+    from tumorboard.layers.pipeline import LAYER_STEPS, kinase_genes, watch_genes
+
+    cohort = load_cohort(workspace)
+    known = set(cohort.patients)
+    wanted = sorted(known) if patients is None else list(dict.fromkeys(patients))
+    missing = [p for p in wanted if p not in known]
+    if missing:
+        raise NotFoundError(
+            f"no tumour sample for patient(s) {', '.join(missing)}; see "
+            "`tumorboard patients list`"
+        )
+    samples = sorted(cohort.samples.index[cohort.patients.isin(wanted)])
+    watch = watch_genes()
+    parts = [step(workspace, cohort, samples, watch) for step in LAYER_STEPS]
+    parts = [p for p in parts if len(p)]
+    findings = findings_frame(pd.concat(parts, ignore_index=True) if parts else None)
+    findings = findings[findings["sample"].isin(samples) | findings["sample"].isna()]
+    targets = target_evidence(findings, kinases=kinase_genes(), antigens=set(antigen_catalogue()))
+    parameters = {"layers": [step.__name__ for step in LAYER_STEPS]}
+    digest = store_results(workspace, cohort, findings, targets, wanted, parameters)
+    return AnalysisResult(findings=findings, targets=targets, cohort_digest=digest,
+                          patients=wanted)
