@@ -42,7 +42,7 @@ from tumorboard.workspace import Workspace
 class Cohort:
     """Tumour samples of the registry with what the analyses need to know about them."""
 
-    samples: pd.DataFrame  # index sample; columns patient, entity, purity
+    samples: pd.DataFrame  # index sample; columns patient, entity, purity, sex, tumour_only
     assays: pd.DataFrame  # current assays: sample, layer, uid, file_sha256, tables
 
     @property
@@ -76,10 +76,14 @@ def load_cohort(workspace: Workspace) -> Cohort:
     """Every tumour sample with its patient, current entity, purity and current assays."""
     with workspace.session() as s:
         sample_rows = s.execute(
-            select(Sample.sample_key, Patient.pseudonym, Patient.id, Sample.tumour_cell_content)
+            select(Sample.sample_key, Patient.pseudonym, Patient.id, Sample.tumour_cell_content,
+                   Patient.sex)
             .join(Patient, Sample.patient_id == Patient.id)
             .where(Sample.sample_type == "tumour")
         ).all()
+        # a matched normal makes variant calling tumour/normal rather than tumour-only
+        with_normal = set(s.scalars(select(Sample.patient_id)
+                                    .where(Sample.sample_type == "normal")))
         latest = {}
         for patient_id, code in s.execute(
             select(Diagnosis.patient_id, Diagnosis.oncotree_code).order_by(Diagnosis.id)
@@ -93,9 +97,10 @@ def load_cohort(workspace: Workspace) -> Cohort:
             .order_by(Assay.version)
         ).all()
     samples = pd.DataFrame(
-        [{"sample": k, "patient": p, "entity": latest.get(pid), "purity": tcc}
-         for k, p, pid, tcc in sample_rows],
-        columns=["sample", "patient", "entity", "purity"],
+        [{"sample": k, "patient": p, "entity": latest.get(pid), "purity": tcc, "sex": sex,
+          "tumour_only": pid not in with_normal}
+         for k, p, pid, tcc, sex in sample_rows],
+        columns=["sample", "patient", "entity", "purity", "sex", "tumour_only"],
     ).set_index("sample").sort_index()
     current: dict[tuple[str, str, str], dict[str, Any]] = {}
     for sample, layer, label, _version, uid, sha, tables in assay_rows:
@@ -202,7 +207,126 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
     return digest
 
 
-LayerStep = Callable[[Workspace, Cohort, list[str], list[str]], pd.DataFrame]
+def _read(ws: Workspace, cohort: Cohort, table: str,
+          samples: list[str] | None = None) -> pd.DataFrame:
+    """The long store table of the cohort's current assays (optionally some samples only)."""
+    rows = cohort.assays[cohort.assays["tables"].apply(lambda t: table in t)]
+    if samples is not None:
+        rows = rows[rows["sample"].isin(samples)]
+    return ws.store.read(table, rows["uid"].tolist())
+
+
+def _matrix(ws: Workspace, cohort: Cohort, table: str) -> pd.DataFrame:
+    rows = cohort.assays[cohort.assays["tables"].apply(lambda t: table in t)]
+    return ws.store.matrix(table, rows["uid"].tolist())
+
+
+def variants_step(ws: Workspace, cohort: Cohort, samples: list[str],
+                  watch: set[str]) -> pd.DataFrame:
+    from tumorboard.layers.variants import variant_findings
+
+    sequenced = cohort.assays.loc[cohort.assays["layer"] == "variants", "sample"]
+    sequenced = sorted(set(sequenced) & set(samples))
+    table = _read(ws, cohort, "variants", sequenced)
+    return variant_findings(table, patients=cohort.patients, sequenced=sequenced,
+                            tumour_only=cohort.samples["tumour_only"])
+
+
+def copy_number_step(ws: Workspace, cohort: Cohort, samples: list[str],
+                     watch: set[str]) -> pd.DataFrame:
+    from tumorboard.layers.copynumber import copy_number_findings
+
+    genes = _read(ws, cohort, "gene_copy_number", samples)
+    if genes.empty:
+        return findings_frame()
+    segments = _read(ws, cohort, "segments", samples)
+    purity = cohort.samples["purity"].dropna()
+    return copy_number_findings(genes, segments, patients=cohort.patients, purity=purity,
+                                sex=cohort.samples["sex"], genes=sorted(watch))
+
+
+def fusions_step(ws: Workspace, cohort: Cohort, samples: list[str],
+                 watch: set[str]) -> pd.DataFrame:
+    from tumorboard.layers.fusions import fusion_findings
+
+    return fusion_findings(_read(ws, cohort, "fusions", samples), patients=cohort.patients)
+
+
+def expression_step(ws: Workspace, cohort: Cohort, samples: list[str],
+                    watch: set[str]) -> pd.DataFrame:
+    from tumorboard.layers.expression import expression_findings
+
+    tpm = _matrix(ws, cohort, "expression")
+    report = [s for s in samples if s in tpm.index]
+    if not report:
+        return findings_frame()
+    return expression_findings(tpm, entities=cohort.entities, patients=cohort.patients,
+                               samples=report, genes=sorted(watch))
+
+
+def proteome_step(ws: Workspace, cohort: Cohort, samples: list[str],
+                  watch: set[str]) -> pd.DataFrame:
+    from tumorboard.layers.proteome import proteome_findings
+
+    long = _read(ws, cohort, "proteome")
+    if long.empty:
+        return findings_frame()
+    abundance = long.pivot(index="sample_id", columns="feature_id", values="log2_abundance")
+    feature_genes = long.drop_duplicates("feature_id").set_index("feature_id")["gene"]
+    report = [s for s in samples if s in abundance.index]
+    if not report:
+        return findings_frame()
+    return proteome_findings(abundance, batches=cohort.batches("proteome"),
+                             feature_genes=feature_genes, entities=cohort.entities,
+                             patients=cohort.patients, samples=report, genes=sorted(watch))
+
+
+def phospho_step(ws: Workspace, cohort: Cohort, samples: list[str],
+                 watch: set[str]) -> pd.DataFrame:
+    import numpy as np
+
+    from tumorboard.layers import scoring
+    from tumorboard.layers.phospho import kinase_catalogue, phospho_findings
+
+    long = _read(ws, cohort, "phosphoproteome")
+    if long.empty:
+        return findings_frame()
+    sites = long.pivot(index="sample_id", columns="feature_id", values="log2_abundance")
+    site_genes = long.drop_duplicates("feature_id").set_index("feature_id")[["gene", "site"]]
+    report = [s for s in samples if s in sites.index]
+    if not report:
+        return findings_frame()
+    rtks = sorted(set(kinase_catalogue().rtks))
+    tpm = _matrix(ws, cohort, "expression")
+    expression_z = None
+    if not tpm.empty:
+        present = [g for g in rtks if g in tpm.columns]
+        expression_z, _ = scoring.leave_one_out_z(np.log2(tpm[present] + 1.0))
+    return phospho_findings(sites, site_genes=site_genes, entities=cohort.entities,
+                            patients=cohort.patients, batches=cohort.batches("phosphoproteome"),
+                            samples=report, expression_z=expression_z)
+
+
+#: The layer analyses, in report order. Each: (workspace, cohort, samples, watch) -> findings.
+LAYER_STEPS: tuple[Callable[[Workspace, Cohort, list[str], set[str]], pd.DataFrame], ...] = (
+    variants_step,
+    copy_number_step,
+    fusions_step,
+    expression_step,
+    proteome_step,
+    phospho_step,
+)
+
+
+def kinase_genes() -> set[str]:
+    from tumorboard.layers.phospho import kinase_catalogue
+
+    return set(kinase_catalogue().kinases)
+
+
+def watch_genes() -> set[str]:
+    """Genes every report shows even when unremarkable: antigens, catalogued kinases."""
+    return set(antigen_catalogue()) | kinase_genes()
 
 
 def analyze(workspace: Workspace, patients: list[str] | None = None) -> AnalysisResult:
@@ -213,8 +337,6 @@ def analyze(workspace: Workspace, patients: list[str] | None = None) -> Analysis
     NotFoundError
         If a patient is not in the registry or has no tumour sample.
     """
-    from tumorboard.layers.pipeline import LAYER_STEPS, kinase_genes, watch_genes
-
     cohort = load_cohort(workspace)
     known = set(cohort.patients)
     wanted = sorted(known) if patients is None else list(dict.fromkeys(patients))
