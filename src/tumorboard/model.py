@@ -16,7 +16,7 @@ import pandas as pd
 #: The kinds of Finding, by layer. A rule in the knowledge base matches on these.
 FINDING_KINDS: dict[str, tuple[str, ...]] = {
     "variants": ("mutation", "tmb"),
-    "copy_number": ("amplification", "gain", "loss", "deletion"),
+    "copy_number": ("amplification", "gain", "loss", "deletion", "copy_number"),
     "fusions": ("fusion",),
     "expression": ("overexpression", "underexpression", "expression"),
     "proteome": ("protein_high", "protein_low", "protein"),
