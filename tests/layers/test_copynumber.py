@@ -14,7 +14,6 @@ import pytest
 
 from tumorboard.io.copynumber import read_seg
 from tumorboard.io.tables import conform
-from tumorboard.layers import copynumber as cnmod
 from tumorboard.layers.copynumber import (
     CopyNumberParams,
     absolute_copy_number,
