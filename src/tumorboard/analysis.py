@@ -11,6 +11,7 @@ transaction by the new ones, and each run records the cohort snapshot it was sco
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from tumorboard import __version__
 from tumorboard.errors import NotFoundError
@@ -168,6 +169,7 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
                                     .where(Sample.patient_id.in_(ids.values()))).all())
         s.execute(delete(TargetEvidence).where(TargetEvidence.patient_id.in_(ids.values())))
         s.execute(delete(Finding).where(Finding.patient_id.in_(ids.values())))
+        now = dt.datetime.now(dt.UTC)
         analyses = {}
         for pseudonym, pid in ids.items():
             analysis = Analysis(patient_id=pid, cohort_id=snapshot.id,
@@ -175,35 +177,40 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
             s.add(analysis)
             analyses[pseudonym] = analysis
         s.flush()
-        s.add_all(
-            Finding(
-                analysis_id=analyses[r.patient].id, patient_id=ids[r.patient],
-                sample_id=sample_ids.get(r.sample), layer=r.layer, gene=_none(r.gene),
-                feature=r.feature, kind=r.kind, value=_none(r.value),
-                z_score=_none(r.z_score), percentile_cohort=_none(r.percentile_cohort),
-                percentile_entity=_none(r.percentile_entity),
-                reference_size=_none(r.reference_size), call=_none(r.call),
-                provenance=_json_safe(r.provenance),
-            )
+        finding_rows = [
+            {
+                "analysis_id": analyses[r.patient].id, "patient_id": ids[r.patient],
+                "sample_id": sample_ids.get(r.sample), "layer": r.layer, "gene": _none(r.gene),
+                "feature": r.feature, "kind": r.kind, "value": _none(r.value),
+                "z_score": _none(r.z_score), "percentile_cohort": _none(r.percentile_cohort),
+                "percentile_entity": _none(r.percentile_entity),
+                "reference_size": _none(r.reference_size), "call": _none(r.call),
+                "provenance": _json_safe(r.provenance), "created_at": now,
+            }
             for r in findings.itertuples() if r.patient in ids
-        )
-        s.add_all(
-            TargetEvidence(
-                analysis_id=analyses[r.patient].id, patient_id=ids[r.patient],
-                sample_id=sample_ids[r.sample], gene=r.gene, state=r.state,
-                is_antigen=bool(r.is_antigen), is_kinase=bool(r.is_kinase),
-                dna=_json_safe(r.dna), rna_z=_none(r.rna_z),
-                rna_percentile=_none(r.rna_percentile),
-                rna_percentile_entity=_none(r.rna_percentile_entity),
-                rna_call=_none(r.rna_call), protein_z=_none(r.protein_z),
-                protein_call=_none(r.protein_call),
-                activation_score=_none(r.activation_score),
-                activation_call=_none(r.activation_call),
-                provenance=_json_safe({**r.provenance, "rna_tpm": _none(r.rna_tpm),
-                                       "activation_source": r.activation_source}),
-            )
+        ]
+        target_rows = [
+            {
+                "analysis_id": analyses[r.patient].id, "patient_id": ids[r.patient],
+                "sample_id": sample_ids[r.sample], "gene": r.gene, "state": r.state,
+                "is_antigen": bool(r.is_antigen), "is_kinase": bool(r.is_kinase),
+                "dna": _json_safe(r.dna), "rna_z": _none(r.rna_z),
+                "rna_percentile": _none(r.rna_percentile),
+                "rna_percentile_entity": _none(r.rna_percentile_entity),
+                "rna_call": _none(r.rna_call), "protein_z": _none(r.protein_z),
+                "protein_call": _none(r.protein_call),
+                "activation_score": _none(r.activation_score),
+                "activation_call": _none(r.activation_call),
+                "provenance": _json_safe({**r.provenance, "rna_tpm": _none(r.rna_tpm),
+                                          "activation_source": r.activation_source}),
+            }
             for r in targets.itertuples() if r.patient in ids
-        )
+        ]
+        # executemany-style bulk inserts: one round trip per batch, not one per row
+        if finding_rows:
+            s.execute(insert(Finding), finding_rows)
+        if target_rows:
+            s.execute(insert(TargetEvidence), target_rows)
     return digest
 
 
@@ -239,10 +246,18 @@ def copy_number_step(ws: Workspace, cohort: Cohort, samples: list[str],
     genes = _read(ws, cohort, "gene_copy_number", samples)
     if genes.empty:
         return findings_frame()
+    from tumorboard.layers.variants import gene_roles
+
     segments = _read(ws, cohort, "segments", samples)
     purity = cohort.samples["purity"].dropna()
-    return copy_number_findings(genes, segments, patients=cohort.patients, purity=purity,
-                                sex=cohort.samples["sex"], genes=sorted(watch))
+    found = copy_number_findings(genes, segments, patients=cohort.patients, purity=purity,
+                                 sex=cohort.samples["sex"], genes=sorted(watch))
+    # A low-level gain or loss spans hundreds to thousands of genes; as gene findings it is
+    # kept only for genes with a known cancer role or on the watch list. Amplifications and
+    # homozygous deletions are always kept.
+    relevant = watch | set(gene_roles().index)
+    keep = found["kind"].isin(["amplification", "deletion"]) | found["gene"].isin(relevant)
+    return found[keep]
 
 
 def fusions_step(ws: Workspace, cohort: Cohort, samples: list[str],

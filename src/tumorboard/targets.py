@@ -67,108 +67,50 @@ def antigen_catalogue() -> dict[str, dict[str, Any]]:
     return {entry["gene"]: entry for entry in yaml.safe_load(text)}
 
 
-def _num(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    return float(value)
+_KEY = ["patient", "sample", "gene"]
 
 
-def _dna_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {"kind": r.kind, "feature": r.feature, "call": r.call, "value": _num(r.value)}
-        for r in rows.itertuples()
+def _pick(findings: pd.DataFrame, kinds: tuple[str, ...], *, by_z: bool = False
+          ) -> pd.DataFrame:
+    """One finding per (patient, sample, gene) among ``kinds``: the first kind in order wins;
+    with ``by_z`` the highest z-score within that kind."""
+    rows = findings[findings["kind"].isin(kinds)].copy()
+    rows["_rank"] = rows["kind"].map({k: i for i, k in enumerate(kinds)})
+    order = ["_rank", "z_score"] if by_z else ["_rank"]
+    rows = rows.sort_values(order, ascending=[True, False][: len(order)], kind="stable",
+                            na_position="last")
+    return rows.drop_duplicates(_KEY).set_index(_KEY)
+
+
+def _dna(findings: pd.DataFrame) -> pd.DataFrame:
+    """Per (patient, sample, gene): the DNA alterations as short records, and flags."""
+    rows = findings[findings["kind"].isin(_DNA_KINDS)]
+    records = [
+        {"kind": k, "feature": f, "call": c, "value": None if pd.isna(v) else float(v)}
+        for k, f, c, v in zip(rows["kind"], rows["feature"], rows["call"], rows["value"],
+                              strict=True)
     ]
-
-
-def _genomic_activation(dna: list[dict[str, Any]]) -> bool:
-    """Whether a DNA alteration activates the kinase by itself (hotspot, fusion, amplification)."""
-    return any(
-        (d["kind"] == "mutation" and d["call"] == "hotspot")
-        or (d["kind"] == "fusion" and d["call"] == "actionable_kinase")
-        or d["kind"] == "amplification"
-        for d in dna
+    activating = (
+        ((rows["kind"] == "mutation") & (rows["call"] == "hotspot"))
+        | ((rows["kind"] == "fusion") & (rows["call"] == "actionable_kinase"))
+        | (rows["kind"] == "amplification")
     )
+    table = pd.DataFrame({
+        **{k: rows[k].to_numpy() for k in _KEY},
+        "dna": records,
+        "activating": activating.to_numpy(dtype=bool),
+        "amplified": (rows["kind"] == "amplification").to_numpy(dtype=bool),
+    })
+    return table.groupby(_KEY, sort=False).agg(
+        dna=("dna", list), activating=("activating", "any"), amplified=("amplified", "any"))
 
 
-def _one_gene(gene: str, rows: pd.DataFrame, *, antigens: set[str], kinases: set[str],
-              params: TargetParams) -> dict[str, Any]:
-    by_kind = dict(list(rows.groupby("kind")))
-    dna = _dna_records(rows[rows["kind"].isin(_DNA_KINDS)])
+def _num(values: pd.Series) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in values]
 
-    rna = None
-    for kind in ("overexpression", "underexpression", "expression"):
-        if kind in by_kind:
-            rna = by_kind[kind].iloc[0]
-            break
-    rna_tpm = float(2.0 ** rna["value"] - 1.0) if rna is not None and pd.notna(rna["value"]) \
-        else None
 
-    protein = None
-    for kind in ("protein_high", "protein_low", "protein"):
-        if kind in by_kind:
-            group = by_kind[kind]
-            protein = group.loc[group["z_score"].fillna(-np.inf).idxmax()]
-            break
-
-    activation = None
-    for kind in _ACTIVATION_KINDS:
-        if kind in by_kind:
-            activation = by_kind[kind].iloc[0]
-            break
-
-    is_kinase = gene in kinases
-    rna_call = rna["call"] if rna is not None else None
-    protein_call = protein["call"] if protein is not None else None
-    measured = rna is not None or protein is not None
-    expressed = (
-        rna_call == "high"
-        or protein_call == "high"
-        or (rna_tpm is not None and rna_tpm >= params.expressed_tpm and rna_call != "low")
-        or any(d["kind"] == "amplification" for d in dna)
-    )
-
-    if activation is not None and activation["call"] in _ACTIVATED:
-        activation_call, source = "activated", str(activation["kind"])
-    elif activation is not None and activation["call"] in _NOT_ACTIVATED:
-        activation_call, source = "not_activated", str(activation["kind"])
-    elif is_kinase and _genomic_activation(dna):
-        activation_call, source = "activated", "genomic"
-    elif not is_kinase:
-        activation_call, source = "not_applicable", None
-    else:
-        activation_call, source = "not_measured", None
-
-    if activation_call == "activated":
-        state = "activated"
-    elif not measured:
-        state = "unknown"
-    elif not expressed:
-        state = "not_expressed"
-    elif activation_call == "not_activated":
-        state = "expressed_not_activated"
-    else:
-        state = "expressed_activation_unknown"
-    assert state in TARGET_STATES
-
-    return {
-        "gene": gene,
-        "state": state,
-        "is_antigen": gene in antigens,
-        "is_kinase": is_kinase,
-        "dna": dna,
-        "rna_tpm": rna_tpm,
-        "rna_z": _num(rna["z_score"]) if rna is not None else None,
-        "rna_percentile": _num(rna["percentile_cohort"]) if rna is not None else None,
-        "rna_percentile_entity": _num(rna["percentile_entity"]) if rna is not None else None,
-        "rna_call": rna_call,
-        "protein_z": _num(protein["z_score"]) if protein is not None else None,
-        "protein_call": protein_call,
-        "activation_score": _num(activation["value"]) if activation is not None else None,
-        "activation_call": activation_call,
-        "activation_source": source,
-        "provenance": {"params": asdict(params), "expressed": bool(expressed),
-                       "antigen": antigen_catalogue().get(gene, {}).get("citation")},
-    }
+def _str(values: pd.Series) -> list[str | None]:
+    return [None if pd.isna(v) else str(v) for v in values]
 
 
 def _fusion_partners(findings: pd.DataFrame) -> pd.DataFrame:
@@ -193,6 +135,8 @@ def target_evidence(
 ) -> pd.DataFrame:
     """One TargetEvidence row per (sample, gene) with any evidence in ``findings``.
 
+    Vectorised over all samples and genes (one pass per layer, no loop over genes).
+
     Parameters
     ----------
     findings
@@ -206,10 +150,67 @@ def target_evidence(
     antigens = set(antigen_catalogue()) if antigens is None else set(antigens)
     findings = findings[findings["gene"].notna() & findings["sample"].notna()]
     findings = pd.concat([findings[findings["kind"] != "fusion"], _fusion_partners(findings)])
-    rows = []
-    for (patient, sample, gene), group in findings.groupby(["patient", "sample", "gene"],
-                                                          sort=True):
-        record = _one_gene(str(gene), group, antigens=antigens, kinases=set(kinases),
-                           params=params)
-        rows.append({"patient": patient, "sample": sample, **record})
-    return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))
+    if findings.empty:
+        return pd.DataFrame(columns=list(TARGET_COLUMNS))
+    rna = _pick(findings, ("overexpression", "underexpression", "expression"))
+    protein = _pick(findings, ("protein_high", "protein_low", "protein"), by_z=True)
+    activation = _pick(findings, _ACTIVATION_KINDS)
+    dna = _dna(findings)
+    keys = findings[_KEY].drop_duplicates().sort_values(_KEY).set_index(_KEY).index
+    rna, protein, activation, dna = (t.reindex(keys) for t in (rna, protein, activation, dna))
+
+    genes = keys.get_level_values("gene").to_numpy()
+    is_kinase = np.isin(genes, list(kinases))
+    rna_call = rna["call"].astype(object)
+    protein_call = protein["call"].astype(object)
+    rna_tpm = np.exp2(rna["value"].astype("float64").to_numpy()) - 1.0
+    measured = (rna["kind"].notna() | protein["kind"].notna()).to_numpy()
+    amplified = dna["amplified"].fillna(False).to_numpy(dtype=bool)
+    expressed = (
+        (rna_call == "high").to_numpy()
+        | (protein_call == "high").to_numpy()
+        | ((rna_tpm >= params.expressed_tpm) & (rna_call != "low").to_numpy())
+        | amplified
+    )
+    act_call = activation["call"]
+    act_on = act_call.isin(_ACTIVATED).to_numpy()
+    act_off = act_call.isin(_NOT_ACTIVATED).to_numpy()
+    genomic = is_kinase & dna["activating"].fillna(False).to_numpy(dtype=bool)
+    activation_call = np.select(
+        [act_on, act_off, genomic, ~is_kinase],
+        ["activated", "not_activated", "activated", "not_applicable"], "not_measured")
+    source = np.where(act_on | act_off, activation["kind"].astype(object).to_numpy(),
+                      np.where(genomic, "genomic", None))
+    state = np.select(
+        [activation_call == "activated", ~measured, ~expressed,
+         activation_call == "not_activated"],
+        ["activated", "unknown", "not_expressed", "expressed_not_activated"],
+        "expressed_activation_unknown")
+    assert set(state) <= set(TARGET_STATES)
+
+    settings = asdict(params)
+    catalogue = antigen_catalogue()
+    return pd.DataFrame({
+        "patient": keys.get_level_values("patient"),
+        "sample": keys.get_level_values("sample"),
+        "gene": genes,
+        "state": state,
+        "is_antigen": np.isin(genes, list(antigens)),
+        "is_kinase": is_kinase,
+        "dna": [d if isinstance(d, list) else [] for d in dna["dna"]],
+        "rna_tpm": [None if np.isnan(v) else float(v) for v in rna_tpm],
+        "rna_z": _num(rna["z_score"]),
+        "rna_percentile": _num(rna["percentile_cohort"]),
+        "rna_percentile_entity": _num(rna["percentile_entity"]),
+        "rna_call": _str(rna_call),
+        "protein_z": _num(protein["z_score"]),
+        "protein_call": _str(protein_call),
+        "activation_score": _num(activation["value"]),
+        "activation_call": activation_call,
+        "activation_source": source,
+        "provenance": [
+            {"params": settings, "expressed": bool(e),
+             "antigen": catalogue.get(g, {}).get("citation")}
+            for g, e in zip(genes, expressed, strict=True)
+        ],
+    }, columns=list(TARGET_COLUMNS))
