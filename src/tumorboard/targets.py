@@ -39,7 +39,8 @@ TARGET_COLUMNS: tuple[str, ...] = (
 
 _ACTIVATED = {"activated", "high"}
 _NOT_ACTIVATED = {"not_activated", "neutral", "low"}
-_ACTIVATION_KINDS = ("rtk_activation", "activation", "kinase_activity")  # preference order
+# own activation sites first: the RTK score mixes in expression (see layers.phospho)
+_ACTIVATION_KINDS = ("activation", "kinase_activity", "rtk_activation")
 _DNA_KINDS = ("mutation", "amplification", "gain", "loss", "deletion", "fusion")
 
 

@@ -1,0 +1,1 @@
+"""Layer analyses: pure functions from cohort tables and parameters to findings tables."""

@@ -1,0 +1,188 @@
+"""Expression layer: RNA expression outliers of each tumour against the rest of the cohort.
+
+Input is the cohort's samples x genes TPM matrix (``Workspace.matrix("expression")``). Each
+value is log-transformed, ``log2(TPM + 1)``, and judged against the other patients with
+:mod:`tumorboard.layers.scoring` (leave-one-out z-score, cohort and entity percentiles).
+Output is a findings table of layer ``expression``:
+
+- ``overexpression``: call "high" (z >= ``z_high`` and cohort percentile >= ``pct_high``) in a
+  sample where the gene is expressed (TPM >= ``min_expressed_tpm``);
+- ``underexpression``: call "low" (z <= ``z_low`` and percentile <= ``pct_low``) of a gene that
+  the cohort expresses (cohort median TPM >= ``min_expressed_tpm``);
+- ``expression``: every other measured value, but only for the genes of the watch list
+  (targets and antigens the report must always show), so the table stays small.
+
+``value`` is ``log2(TPM + 1)`` (what :mod:`tumorboard.targets` reads back as TPM); the
+provenance holds the method, the parameters, the TPM, whether the gene counts as expressed,
+and the cohort and entity reference sizes.
+
+Sources
+-------
+- Cohort-relative RNA outliers for precision oncology: Vaske OM et al., Comparative tumor RNA
+  sequencing analysis for difficult-to-treat pediatric and young adult patients with cancer,
+  JAMA Netw Open 2019;2(10):e1913968, doi:10.1001/jamanetworkopen.2019.13968 (each tumour's
+  log2(TPM + 1) profile compared with a large tumour compendium; outliers relative to that
+  cohort nominate targets).
+- The leave-one-out z-score against the other patients of the cohort and its significance
+  level z >= 2: the Kuster lab's TOPAS pipeline (https://github.com/kusterlab/TOPAS-pipeline,
+  ``bin/metrics.py`` leave-one-out median and SD; ``basket_scoring`` counts z >= 2 as
+  significant). cBioPortal uses the same +/-2 default for "mRNA high/low" z-scores against
+  the study's own samples (https://docs.cbioportal.org/z-score-normalization-script/).
+- TPM >= 1 as "expressed": the detection cut-off of the Human Protein Atlas tissue
+  transcriptome (Uhlén M et al., Science 2015;347:1260419, doi:10.1126/science.1260419).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tumorboard.layers import scoring
+from tumorboard.model import findings_frame
+
+__all__ = ["METHOD", "ExpressionParams", "expression_findings"]
+
+LAYER = "expression"
+METHOD = "leave-one-out z-score and mid-rank percentile of log2(TPM + pseudocount) vs cohort"
+
+
+@dataclass(frozen=True)
+class ExpressionParams:
+    """Thresholds of the expression layer (sources in the module docstring).
+
+    Attributes
+    ----------
+    pseudocount
+        Added to TPM before log2 (``log2(TPM + 1)``, the transform of Vaske et al. 2019 and of
+        the Treehouse compendium), so that TPM 0 maps to 0 and the scale is symmetric in fold
+        changes above ~1 TPM. :mod:`tumorboard.targets` assumes 1.
+    z_high, pct_high
+        Overexpression: leave-one-out z >= 2 (TOPAS significance level; cBioPortal's default
+        mRNA z threshold) *and* at or above the 90th cohort percentile. The percentile guard
+        keeps heavy-tailed genes, where z >= 2 is common, from flooding the report.
+    z_low, pct_low
+        Underexpression, the mirror image: z <= -2 and at or below the 10th percentile.
+    min_reference
+        Fewest other patients with a value for a call; below it the call is
+        "insufficient_reference" (:data:`tumorboard.layers.scoring.MIN_REFERENCE`).
+    min_expressed_tpm
+        TPM at which a gene counts as expressed (Human Protein Atlas detection cut-off, 1 TPM).
+        Overexpression needs the sample to express the gene; underexpression needs the cohort
+        to (median TPM of the cohort), since a drop from noise level to zero means nothing.
+    """
+
+    pseudocount: float = 1.0
+    z_high: float = 2.0
+    pct_high: float = 90.0
+    z_low: float = -2.0
+    pct_low: float = 10.0
+    min_reference: int = scoring.MIN_REFERENCE
+    min_expressed_tpm: float = 1.0
+
+
+def _check_matrix(tpm: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(tpm, pd.DataFrame):
+        raise TypeError("tpm must be a samples x genes pandas DataFrame")
+    if tpm.columns.has_duplicates:
+        dup = tpm.columns[tpm.columns.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"tpm has duplicate gene columns: {dup}")
+    return tpm.astype("float64")
+
+
+def expression_findings(
+    tpm: pd.DataFrame,
+    *,
+    entities: pd.Series,
+    patients: pd.Series,
+    samples: list[str] | None = None,
+    params: ExpressionParams = ExpressionParams(),
+    genes: list[str] | None = None,
+) -> pd.DataFrame:
+    """Expression findings of ``samples`` (default: all), scored against the whole cohort.
+
+    Parameters
+    ----------
+    tpm
+        Samples x genes (HGNC symbols) TPM matrix of the cohort, NaN where a gene was not
+        quantified in a sample.
+    entities
+        Sample -> entity (OncoTree code), for the within-entity percentiles.
+    patients
+        Sample -> patient id.
+    samples
+        Samples to report; every sample of ``tpm`` is still part of the reference.
+    params
+        Thresholds (:class:`ExpressionParams`).
+    genes
+        Watch list: genes reported with kind ``expression`` even when not outliers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A findings table (:func:`tumorboard.model.findings_frame`), ``feature`` = gene symbol.
+    """
+    tpm = _check_matrix(tpm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.log2(tpm + params.pseudocount)
+    scored = scoring.score_matrix(values, entities=entities, samples=samples)
+    if scored.empty:
+        return findings_frame()
+
+    calls = scoring.call_outliers(
+        scored["z_score"], scored["percentile_cohort"], scored["reference_size"],
+        z_high=params.z_high, pct_high=params.pct_high, z_low=params.z_low,
+        pct_low=params.pct_low, min_reference=params.min_reference,
+    ).to_numpy(dtype=object)
+    sample_tpm = np.exp2(scored["value"].to_numpy()) - params.pseudocount
+    expressed = sample_tpm >= params.min_expressed_tpm
+    cohort_median = tpm.median(axis=0, skipna=True)
+    cohort_expressed = (cohort_median.reindex(scored["feature"].to_numpy()).to_numpy()
+                        >= params.min_expressed_tpm)
+    # An "outlier" at noise level is not a finding: demote it to neutral.
+    calls = np.where((calls == "high") & ~expressed, "neutral", calls)
+    calls = np.where((calls == "low") & ~cohort_expressed, "neutral", calls)
+
+    watch = np.isin(scored["feature"].to_numpy(dtype=object), list(genes or []))
+    kind = np.select([calls == "high", calls == "low", watch],
+                     ["overexpression", "underexpression", "expression"], "")
+    keep = kind != ""
+    rows = scored[keep].reset_index(drop=True)
+    if rows.empty:
+        return findings_frame()
+
+    settings = asdict(params)
+    provenance: list[dict[str, Any]] = [
+        {
+            "method": METHOD,
+            "params": settings,
+            "tpm": float(t),
+            "expressed": bool(e),
+            "cohort_median_tpm": float(m),
+            "reference_size": int(r),
+            "reference_size_entity": None if pd.isna(re) else int(re),
+        }
+        for t, e, m, r, re in zip(
+            sample_tpm[keep], expressed[keep],
+            cohort_median.reindex(rows["feature"].to_numpy()).to_numpy(),
+            rows["reference_size"], rows["reference_size_entity"], strict=True,
+        )
+    ]
+    sample_ids = rows["sample"].astype(object)
+    return findings_frame(pd.DataFrame({
+        "patient": patients.reindex(sample_ids.to_numpy()).to_numpy(dtype=object),
+        "sample": sample_ids.to_numpy(),
+        "layer": LAYER,
+        "gene": rows["feature"].to_numpy(dtype=object),
+        "feature": rows["feature"].to_numpy(dtype=object),
+        "kind": kind[keep],
+        "value": rows["value"].to_numpy(),
+        "z_score": rows["z_score"].to_numpy(),
+        "percentile_cohort": rows["percentile_cohort"].to_numpy(),
+        "percentile_entity": rows["percentile_entity"].to_numpy(),
+        "reference_size": rows["reference_size"].to_numpy(),
+        "call": calls[keep],
+        "provenance": provenance,
+    }))

@@ -1,0 +1,362 @@
+"""Proteome layer: protein abundance outliers of each tumour against the rest of the cohort.
+
+Input is a samples x features matrix of log2 abundances (MS protein groups or RPPA
+antibodies; NaN = not quantified), the batch of every sample (samples quantified together,
+e.g. one TMT plex, one MaxQuant run, one RPPA slide set) and the gene of every feature.
+Values are centred within batches (:func:`centre_by_batch`), then scored against the other
+patients with :mod:`tumorboard.layers.scoring`. Output is a findings table of layer
+``proteome``: ``protein_high`` / ``protein_low`` for calls "high" / "low", and ``protein``
+for the other measured features of watch-list genes. ``value`` is the centred log2 abundance
+that was scored; the provenance keeps the uncentred value.
+
+Batch-wise median centring
+--------------------------
+1. Each sample's values minus the sample's median over the features it quantified: removes
+   differences in loading and overall signal between samples ("global median
+   normalisation"), assuming most proteins do not change between tumours.
+2. Per feature, each batch's values minus the batch median of that feature: removes the
+   offsets between batches (TMT plexes, runs) that otherwise dominate multi-batch data.
+
+This is the two-step median centring of the TOPAS pipeline (Kuster lab: median centring of the
+channels within each batch, then across batches; https://github.com/kusterlab/TOPAS-pipeline,
+``bin/preprocess_tools.py`` ``load_and_normalize``), and the sample- and feature-level median
+centring of the batch-correction tutorial of Čuklina J et al., Mol Syst Biol 2021;17:e10240,
+doi:10.15252/msb.202110240. Multi-batch TMT data need it: Brenes A et al., Mol Cell Proteomics
+2019;18:1967-1980, doi:10.1074/mcp.RA119.001472.
+
+Per-feature centring removes whatever the batch's samples share, biology included: it assumes
+the batches are not confounded with entity (balanced designs). A batch median also needs a few
+samples to estimate an offset rather than a patient's biology: batches with fewer than
+``min_batch_size`` samples quantifying a feature (e.g. one file per patient) are pooled for
+that feature and centred together, so a single-sample batch keeps its signal.
+
+Missing values
+--------------
+In data-dependent (DDA) proteomics a protein missing in one sample but quantified in the
+other samples of the same batch is mostly missing not at random: it was below the detection
+limit (Lazar C et al., J Proteome Res 2016;15:1116-1125, doi:10.1021/acs.jproteome.5b00981;
+Karpievitch YV et al., BMC Bioinformatics 2012;13(Suppl 16):S5,
+doi:10.1186/1471-2105-13-S16-S5). Such a value is reported as ``not_detected_in_sample``:
+kind ``protein_low``, value NaN, call "low", no z-score, and the provenance says so; it is
+never imputed. A feature that no sample of the batch quantified was not measured there
+(another panel, another search): no finding, since "not measured" carries no information
+about the tumour (and :mod:`tumorboard.targets` treats any protein finding as a measurement).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tumorboard.layers import scoring
+from tumorboard.model import findings_frame
+
+__all__ = [
+    "METHOD",
+    "MIN_BATCH_SIZE",
+    "ProteomeParams",
+    "centre_by_batch",
+    "missing_categories",
+    "proteome_findings",
+]
+
+LAYER = "proteome"
+METHOD = ("batch-wise median centring, then leave-one-out z-score and mid-rank percentile "
+          "of log2 abundance vs cohort")
+
+#: Fewest samples of a batch with a value for a feature to centre that batch on its own
+#: median: the smallest sample count whose median is not set by one outlying patient (the
+#: median of n values tolerates floor((n - 1) / 2) outliers; Hampel FR, J Am Stat Assoc
+#: 1974;69:383-393, doi:10.1080/01621459.1974.10482962, breakdown point).
+MIN_BATCH_SIZE: int = 3
+
+NOT_DETECTED = "not_detected_in_sample"
+NOT_MEASURED = "not_measured"
+MEASURED = "measured"
+
+
+@dataclass(frozen=True)
+class ProteomeParams:
+    """Thresholds of the proteome layer (sources in the module docstring).
+
+    Attributes
+    ----------
+    z_high, pct_high
+        ``protein_high``: leave-one-out z >= 2 (TOPAS significance level) and at or above the
+        90th cohort percentile (the same rule as the expression layer).
+    z_low, pct_low
+        ``protein_low``: z <= -2 and at or below the 10th percentile.
+    min_reference
+        Fewest other patients with a value for a call
+        (:data:`tumorboard.layers.scoring.MIN_REFERENCE`).
+    centre_samples
+        Subtract each sample's median first (step 1 of the centring).
+    min_batch_size
+        Batches with fewer samples quantifying a feature are pooled for it
+        (:data:`MIN_BATCH_SIZE`).
+    not_detected_min_fraction
+        A ``not_detected_in_sample`` finding is emitted for a feature outside the watch list
+        only if at least this fraction of the other samples of the batch quantified it: a
+        protein seen in most of the batch but not here was likely below detection here, one
+        seen in a few samples is at the detection limit everywhere. Watch-list genes always
+        get the finding.
+    """
+
+    z_high: float = 2.0
+    pct_high: float = 90.0
+    z_low: float = -2.0
+    pct_low: float = 10.0
+    min_reference: int = scoring.MIN_REFERENCE
+    centre_samples: bool = True
+    min_batch_size: int = MIN_BATCH_SIZE
+    not_detected_min_fraction: float = 0.5
+
+
+def _numeric(abundance: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(abundance, pd.DataFrame):
+        raise TypeError("abundance must be a samples x features pandas DataFrame")
+    if abundance.index.has_duplicates:
+        dup = abundance.index[abundance.index.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"abundance has duplicate samples: {dup}")
+    return abundance.astype("float64")
+
+
+def _batch_codes(batches: pd.Series | None, index: pd.Index) -> np.ndarray:
+    """Integer batch code per sample; samples without a batch get their own code each."""
+    if batches is None:
+        labels = pd.Series(index=index, dtype=object)
+    else:
+        if not isinstance(batches, pd.Series):
+            raise TypeError("batches must be a pandas Series mapping sample -> batch")
+        labels = batches.reindex(index).astype(object)
+    codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+    codes = np.asarray(codes).copy()
+    missing = np.flatnonzero(codes < 0)
+    codes[missing] = len(uniques) + np.arange(len(missing))
+    return codes
+
+
+def _group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
+    """Per-group column sums of a samples x features array (groups x features)."""
+    out = np.zeros((n_groups, values.shape[1]), dtype=values.dtype)
+    if len(codes) == 0:
+        return out
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out[sorted_codes[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return out
+
+
+def centre_by_batch(
+    abundance: pd.DataFrame,
+    batches: pd.Series | None,
+    *,
+    centre_samples: bool = True,
+    min_batch_size: int = MIN_BATCH_SIZE,
+) -> pd.DataFrame:
+    """Median-centre log2 abundances per sample, then per feature within each batch.
+
+    Parameters
+    ----------
+    abundance
+        Samples x features, log2 values, NaN = not quantified (stays NaN).
+    batches
+        Sample -> batch label. Samples absent from it (or ``batches=None``) are treated as
+        batches of their own.
+    centre_samples
+        Subtract each sample's median over its quantified features first.
+    min_batch_size
+        For each feature, batches with fewer samples quantifying it are pooled and centred on
+        the pooled median (a batch of one would otherwise lose all its signal).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``abundance``. Method and sources: module docstring.
+    """
+    frame = _numeric(abundance)
+    x = frame.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    if x.size == 0:
+        return frame.copy()
+    if centre_samples:
+        sample_median = pd.DataFrame(x).median(axis=1, skipna=True).fillna(0.0).to_numpy()
+        x -= sample_median[:, None]
+
+    codes = _batch_codes(batches, frame.index)
+    n_batches = int(codes.max()) + 1
+    present = ~np.isnan(x)
+    counts = _group_sum(codes, n_batches, present.astype(np.int32))  # batches x features
+    eligible = counts >= min_batch_size
+    own = eligible[codes]  # samples x features: centred on their own batch's median
+    offset = np.full(x.shape, np.nan)
+    big = np.flatnonzero(eligible.any(axis=1))
+    if len(big):
+        rows = np.isin(codes, big)
+        # pandas' grouped median skips NaN and is vectorised over features
+        medians = (pd.DataFrame(x[rows]).groupby(codes[rows]).median()
+                   .reindex(range(n_batches)).to_numpy())
+        offset = np.where(own, medians[codes], np.nan)
+    pooled = pd.DataFrame(np.where(own, np.nan, x)).median(axis=0, skipna=True).to_numpy()
+    offset = np.where(own, offset, pooled[None, :])
+    return pd.DataFrame(x - offset, index=frame.index, columns=frame.columns)
+
+
+def missing_categories(abundance: pd.DataFrame, batches: pd.Series | None) -> pd.DataFrame:
+    """Why each value is (not) there: "measured", "not_detected_in_sample" or "not_measured".
+
+    "not_detected_in_sample": missing here, quantified in another sample of the same batch;
+    "not_measured": no sample of the batch quantified the feature. Samples without a batch
+    form their own batch. Rationale and sources: module docstring.
+    """
+    frame = _numeric(abundance)
+    present = frame.notna().to_numpy()
+    codes = _batch_codes(batches, frame.index)
+    n_batches = int(codes.max()) + 1 if len(codes) else 0
+    in_batch = _group_sum(codes, n_batches, present.astype(np.int64))[codes] > 0
+    out = np.select([present, in_batch], [MEASURED, NOT_DETECTED], NOT_MEASURED)
+    return pd.DataFrame(out.astype(object), index=frame.index, columns=frame.columns)
+
+
+def proteome_findings(
+    abundance: pd.DataFrame,
+    *,
+    batches: pd.Series | None,
+    feature_genes: pd.Series,
+    entities: pd.Series,
+    patients: pd.Series,
+    samples: list[str] | None = None,
+    params: ProteomeParams = ProteomeParams(),
+    genes: list[str] | None = None,
+) -> pd.DataFrame:
+    """Proteome findings of ``samples`` (default: all), scored against the whole cohort.
+
+    Parameters
+    ----------
+    abundance
+        Samples x features (protein group / antibody ids) log2 abundances, NaN = missing.
+    batches
+        Sample -> batch (samples quantified together).
+    feature_genes
+        Feature -> gene symbol (NA for features without a gene).
+    entities, patients
+        Sample -> entity (OncoTree code), sample -> patient id.
+    samples
+        Samples to report; all samples of ``abundance`` form the reference.
+    params
+        :class:`ProteomeParams`.
+    genes
+        Watch list: genes whose measured features are always reported (kind ``protein``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A findings table (:func:`tumorboard.model.findings_frame`), ``feature`` = feature id.
+    """
+    frame = _numeric(abundance)
+    centred = centre_by_batch(frame, batches, centre_samples=params.centre_samples,
+                              min_batch_size=params.min_batch_size)
+    scored = scoring.score_matrix(centred, entities=entities, samples=samples)
+    watch_genes = list(genes or [])
+    gene_of = feature_genes.astype(object)
+    settings = asdict(params)
+
+    # Measured values: outliers, and every feature of a watch-list gene.
+    calls = scoring.call_outliers(
+        scored["z_score"], scored["percentile_cohort"], scored["reference_size"],
+        z_high=params.z_high, pct_high=params.pct_high, z_low=params.z_low,
+        pct_low=params.pct_low, min_reference=params.min_reference,
+    ).to_numpy(dtype=object)
+    features = scored["feature"].to_numpy(dtype=object)
+    feature_gene = gene_of.reindex(features).to_numpy(dtype=object)
+    watch = np.isin(feature_gene, watch_genes)
+    kind = np.select([calls == "high", calls == "low", watch],
+                     ["protein_high", "protein_low", "protein"], "")
+    keep = kind != ""
+    rows = scored[keep].reset_index(drop=True)
+    sample_ids = rows["sample"].to_numpy(dtype=object)
+    raw = frame.to_numpy(dtype="float64", na_value=np.nan)
+    row_pos = frame.index.get_indexer(sample_ids)
+    col_pos = frame.columns.get_indexer(rows["feature"].to_numpy(dtype=object))
+    measured = pd.DataFrame({
+        "sample": sample_ids,
+        "feature": rows["feature"].to_numpy(dtype=object),
+        "gene": feature_gene[keep],
+        "kind": kind[keep],
+        "value": rows["value"].to_numpy(),
+        "z_score": rows["z_score"].to_numpy(),
+        "percentile_cohort": rows["percentile_cohort"].to_numpy(),
+        "percentile_entity": rows["percentile_entity"].to_numpy(),
+        "reference_size": rows["reference_size"].to_numpy(dtype=object),
+        "call": calls[keep],
+        "provenance": [
+            {"method": METHOD, "params": settings, "missing": None,
+             "log2_abundance": float(v), "reference_size": int(r),
+             "reference_size_entity": None if pd.isna(re) else int(re)}
+            for v, r, re in zip(raw[row_pos, col_pos], rows["reference_size"],
+                                rows["reference_size_entity"], strict=True)
+        ],
+    })
+
+    missing = _not_detected(frame, batches, samples, gene_of, watch_genes, params, settings)
+    out = pd.concat([measured, missing], ignore_index=True) if len(missing) else measured
+    if out.empty:
+        return findings_frame()
+    out.insert(0, "patient", patients.reindex(out["sample"].to_numpy()).to_numpy(dtype=object))
+    out.insert(2, "layer", LAYER)
+    return findings_frame(out)
+
+
+def _not_detected(
+    frame: pd.DataFrame,
+    batches: pd.Series | None,
+    samples: list[str] | None,
+    gene_of: pd.Series,
+    watch_genes: list[str],
+    params: ProteomeParams,
+    settings: dict[str, Any],
+) -> pd.DataFrame:
+    """``protein_low`` findings for features quantified in the batch but not in the sample."""
+    present = frame.notna().to_numpy()
+    codes = _batch_codes(batches, frame.index)
+    n_batches = int(codes.max()) + 1 if len(codes) else 0
+    batch_counts = _group_sum(codes, n_batches, present.astype(np.int64))
+    batch_sizes = np.bincount(codes, minlength=n_batches)
+    rows = np.arange(len(frame.index))
+    if samples is not None:
+        rows = rows[frame.index.isin(pd.Index(samples))]
+    counts = batch_counts[codes[rows]]  # others quantifying = count, since the sample has none
+    others = (batch_sizes[codes[rows]] - 1)[:, None]
+    detected_elsewhere = ~present[rows] & (counts > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(others > 0, counts / others, 0.0)
+    feature_gene = gene_of.reindex(frame.columns).to_numpy(dtype=object)
+    watch = np.isin(feature_gene, watch_genes)[None, :]
+    emit = detected_elsewhere & (watch | (fraction >= params.not_detected_min_fraction))
+    r_local, f = np.nonzero(emit)
+    if len(f) == 0:
+        return pd.DataFrame()
+    sample_ids = frame.index.to_numpy(dtype=object)[rows[r_local]]
+    return pd.DataFrame({
+        "sample": sample_ids,
+        "feature": frame.columns.to_numpy(dtype=object)[f],
+        "gene": feature_gene[f],
+        "kind": "protein_low",
+        "value": np.nan,
+        "z_score": np.nan,
+        "percentile_cohort": np.nan,
+        "percentile_entity": np.nan,
+        "reference_size": None,
+        "call": "low",
+        "provenance": [
+            {"method": METHOD, "params": settings, "missing": NOT_DETECTED,
+             "note": "not quantified in this sample but in other samples of its batch: "
+                     "most likely below the detection limit (missing not at random); "
+                     "not imputed",
+             "detected_in_batch": int(c), "other_samples_in_batch": int(o)}
+            for c, o in zip(counts[r_local, f], others[r_local, 0], strict=True)
+        ],
+    })
