@@ -100,8 +100,21 @@ def test_targets_command_json(analysed) -> None:
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["cohort"]["n_samples"] == len(truth.patients)
-    genes = {t["gene"] for t in doc["targets"]}
-    assert {"ERBB2", "CLDN6", "SSTR2"} <= genes
+    by_gene = {t["gene"]: t for t in doc["targets"]}
+    assert {"ERBB2", "CLDN6", "SSTR2", "KDR"} <= set(by_gene)
+    assert by_gene["ERBB2"]["kinase"] and by_gene["ERBB2"]["antigen"]
+    assert by_gene["KDR"]["kinase"] and not by_gene["CLDN6"]["kinase"]
+
+
+def test_kdr_activation_matches_truth(analysed) -> None:
+    ws, truth = analysed
+    with ws.session() as s:
+        for p in truth.patients:
+            if p.entity != "DSRCT":
+                continue
+            kdr = next(t for t in patient_targets(s, p.patient_id)["targets"]
+                       if t["gene"] == "KDR")
+            assert (kdr["state"] == "activated") == p.kdr_activated, p.patient_id
 
 
 def test_unknown_patient_is_a_clear_error(analysed) -> None:

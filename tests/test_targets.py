@@ -98,3 +98,14 @@ def test_antigen_catalogue_is_cited() -> None:
                 "GPC3", "FOLR1", "MSLN", "DLL3", "B4GALNT1"}
     assert required <= set(catalogue)
     assert all("doi:" in e["citation"] for e in catalogue.values())
+
+
+def test_substrate_activity_alone_needs_expression() -> None:
+    """Substrate-based activity without any RNA/protein evidence does not make a target."""
+    substrates = Finding(P, S, "phosphoproteome", "EGFR", "EGFR substrates", "kinase_activity",
+                         value=4.9, call="high")
+    t = evidence(substrates, kinases=frozenset({"EGFR"}))
+    assert t.loc["EGFR", "activation_call"] == "activated"
+    assert t.loc["EGFR", "state"] == "unknown"
+    t = evidence(substrates, expr("EGFR", 40.0, "high", z=2.5), kinases=frozenset({"EGFR"}))
+    assert t.loc["EGFR", "state"] == "activated"

@@ -336,7 +336,7 @@ LAYER_STEPS: tuple[Callable[[Workspace, Cohort, list[str], set[str]], pd.DataFra
 def kinase_genes() -> set[str]:
     from tumorboard.layers.phospho import kinase_catalogue
 
-    return set(kinase_catalogue().kinases)
+    return set(kinase_catalogue().kinases.index)
 
 
 def watch_genes() -> set[str]:

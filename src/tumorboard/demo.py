@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tumorboard.analysis import analyze
 from tumorboard.config import Settings
 from tumorboard.intake import import_case
 from tumorboard.report.summary import write_summary_pages
@@ -17,7 +18,7 @@ CASES_DIR = "demo-cases"
 def run_demo(
     settings: Settings, *, seed: int = 20261122, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Initialise ``settings.workspace``, simulate the demo cohort into it, import every case.
+    """Initialise ``settings.workspace``, simulate the demo cohort, import and analyse it.
 
     Idempotent: running it again with the same seed re-simulates byte-identical files, so
     every import is a no-op.
@@ -34,6 +35,8 @@ def run_demo(
         imported += result.written
         say(f"[{i}/{len(case_dirs)}] {case_dir.name}: "
             f"{'imported' if result.written else 'unchanged'}")
+    say("analysing every layer against the cohort and integrating targets")
+    analysis = analyze(ws)
     say("writing patient summary pages")
     pages, index = write_summary_pages(ws)
     entities = sorted({p.entity for p in truth.patients})
@@ -45,6 +48,7 @@ def run_demo(
         "patients": len(case_dirs),
         "imported": imported,
         "entities": entities,
+        "analysis": analysis.summary() | {"patients": len(analysis.patients)},
         "pages": [str(p) for p in pages],
         "index": str(index),
     }

@@ -5,7 +5,8 @@ layers' Findings into one TargetEvidence row — DNA (mutation, copy number, fus
 (cohort-relative z, percentiles, call), protein (z, call) and activation (phosphoproteomic score
 and call, or "not measured") — and gives it a state (DESIGN.md §1):
 
-- ``activated``: expressed (or genomically driven) and activated. Kinase inhibitors and
+- ``activated``: activated by its own phosphosites or a genomic driver (hotspot, kinase fusion,
+  amplification), or expressed with substrate-based activity. Kinase inhibitors and
   antigen-directed drugs both apply.
 - ``expressed_not_activated``: expressed, activation measured and not found. Only
   antigen-directed drugs apply (ADC, CAR-T, bispecific, radioligand) — the MASTER DSRCT finding
@@ -182,8 +183,11 @@ def target_evidence(
         ["activated", "not_activated", "activated", "not_applicable"], "not_measured")
     source = np.where(act_on | act_off, activation["kind"].astype(object).to_numpy(),
                       np.where(genomic, "genomic", None))
+    # Activation read from the kinase's own sites, or a genomic driver, stands on its own;
+    # a substrate-based or combined score alone needs the kinase to be expressed.
+    decisive = np.isin(source.astype(object), ["activation", "genomic"]) | expressed
     state = np.select(
-        [activation_call == "activated", ~measured, ~expressed,
+        [(activation_call == "activated") & decisive, ~measured, ~expressed,
          activation_call == "not_activated"],
         ["activated", "unknown", "not_expressed", "expressed_not_activated"],
         "expressed_activation_unknown")

@@ -270,3 +270,12 @@ def test_call_outliers_min_reference_override_and_shapes():
 def test_leave_one_out_z_rejects_non_frames():
     with pytest.raises(TypeError, match="samples x features"):
         leave_one_out_z(np.zeros((3, 3)))  # type: ignore[arg-type]
+
+
+def test_nan_median_rows():
+    """Rows (1, 3, NaN, 2) -> 2; (4, NaN, NaN, 8) -> 6 (even count); all NaN -> NaN."""
+    values = np.array([[1.0, 3.0, np.nan, 2.0], [4.0, np.nan, np.nan, 8.0], [np.nan] * 4])
+    out = scoring.nan_median_rows(values)
+    assert out[:2].tolist() == [2.0, 6.0] and np.isnan(out[2])
+    with pytest.raises(ValueError, match="2-D"):
+        scoring.nan_median_rows(np.zeros(3))

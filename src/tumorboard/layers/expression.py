@@ -125,8 +125,11 @@ def expression_findings(
         A findings table (:func:`tumorboard.model.findings_frame`), ``feature`` = gene symbol.
     """
     tpm = _check_matrix(tpm)
+    # features x samples, pandas' own layout: no transposing copy of a 60,000-gene matrix
+    tpm_t = tpm.T.to_numpy(dtype="float64", na_value=np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.log2(tpm + params.pseudocount)
+        log_t = np.log2(tpm_t + params.pseudocount)
+    values = pd.DataFrame(log_t.T, index=tpm.index, columns=tpm.columns, copy=False)
     scored = scoring.score_matrix(values, entities=entities, samples=samples)
     if scored.empty:
         return findings_frame()
@@ -138,14 +141,18 @@ def expression_findings(
     ).to_numpy(dtype=object)
     sample_tpm = np.exp2(scored["value"].to_numpy()) - params.pseudocount
     expressed = sample_tpm >= params.min_expressed_tpm
-    cohort_median = tpm.median(axis=0, skipna=True)
-    cohort_expressed = (cohort_median.reindex(scored["feature"].to_numpy()).to_numpy()
-                        >= params.min_expressed_tpm)
+    features = scored["feature"].to_numpy(dtype=object)
+    watch = np.isin(features, list(genes or []))
+    # Cohort medians only where needed (low calls, reported rows): a median is a sort.
+    needed = pd.Index(pd.unique(features[(calls != "neutral") | watch]))
+    cohort_median = pd.Series(
+        scoring.nan_median_rows(tpm_t[tpm.columns.get_indexer(needed)]), index=needed)
+    median_of_row = cohort_median.reindex(features).to_numpy()
     # An "outlier" at noise level is not a finding: demote it to neutral.
     calls = np.where((calls == "high") & ~expressed, "neutral", calls)
-    calls = np.where((calls == "low") & ~cohort_expressed, "neutral", calls)
+    calls = np.where((calls == "low") & ~(median_of_row >= params.min_expressed_tpm),
+                     "neutral", calls)
 
-    watch = np.isin(scored["feature"].to_numpy(dtype=object), list(genes or []))
     kind = np.select([calls == "high", calls == "low", watch],
                      ["overexpression", "underexpression", "expression"], "")
     keep = kind != ""
@@ -165,8 +172,7 @@ def expression_findings(
             "reference_size_entity": None if pd.isna(re) else int(re),
         }
         for t, e, m, r, re in zip(
-            sample_tpm[keep], expressed[keep],
-            cohort_median.reindex(rows["feature"].to_numpy()).to_numpy(),
+            sample_tpm[keep], expressed[keep], median_of_row[keep],
             rows["reference_size"], rows["reference_size_entity"], strict=True,
         )
     ]

@@ -183,7 +183,7 @@ def centre_by_batch(
     if x.size == 0:
         return frame.copy()
     if centre_samples:
-        sample_median = pd.DataFrame(x).median(axis=1, skipna=True).fillna(0.0).to_numpy()
+        sample_median = np.nan_to_num(scoring.nan_median_rows(x), nan=0.0)
         x -= sample_median[:, None]
 
     codes = _batch_codes(batches, frame.index)
@@ -197,10 +197,10 @@ def centre_by_batch(
     if len(big):
         rows = np.isin(codes, big)
         # pandas' grouped median skips NaN and is vectorised over features
-        medians = (pd.DataFrame(x[rows]).groupby(codes[rows]).median()
+        medians = (pd.DataFrame(x[rows], copy=False).groupby(codes[rows]).median()
                    .reindex(range(n_batches)).to_numpy())
         offset = np.where(own, medians[codes], np.nan)
-    pooled = pd.DataFrame(np.where(own, np.nan, x)).median(axis=0, skipna=True).to_numpy()
+    pooled = scoring.nan_median_rows(np.where(own, np.nan, x).T)
     offset = np.where(own, offset, pooled[None, :])
     return pd.DataFrame(x - offset, index=frame.index, columns=frame.columns)
 

@@ -48,6 +48,7 @@ __all__ = [
     "MIN_REFERENCE",
     "call_outliers",
     "leave_one_out_z",
+    "nan_median_rows",
     "percentile_rank",
     "score_matrix",
 ]
@@ -109,8 +110,12 @@ def _row_order_statistic(ordered: np.ndarray, k: np.ndarray) -> np.ndarray:
     return ordered[np.arange(ordered.shape[0]), k][:, None]
 
 
-def _loo_from_sorted(xt: np.ndarray, ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _loo_from_sorted(
+    xt: np.ndarray, ordered: np.ndarray, cols: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """LOO z and reference size of a features x samples block, given each row sorted.
+
+    With ``cols`` only those sample columns are scored (features x len(cols)).
 
     Median of the others: let ``s_0 <= ... <= s_{n-1}`` be the ``n`` non-missing values of a
     row (NaNs sort last) and ``r`` the position of the left-out value ``x``. The ``m = n - 1``
@@ -129,28 +134,54 @@ def _loo_from_sorted(xt: np.ndarray, ordered: np.ndarray) -> tuple[np.ndarray, n
     """
     present = ~np.isnan(xt)
     n = present.sum(axis=1)
-    reference = (n[:, None] - present).astype(_REF_DTYPE)
-    if xt.size == 0:
-        return np.full(xt.shape, np.nan), reference
+    # The reported samples (columns); the whole row still makes the reference.
+    xs = xt if cols is None else xt[:, cols]
+    present_s = present if cols is None else present[:, cols]
+    reference = (n[:, None] - present_s).astype(_REF_DTYPE)
+    if xs.size == 0:
+        return np.full(xs.shape, np.nan), reference
     m = n - 1
     k1, k2 = (m - 1) // 2, m // 2
     s_k1, s_k1_next = _row_order_statistic(ordered, k1), _row_order_statistic(ordered, k1 + 1)
     s_k2, s_k2_next = _row_order_statistic(ordered, k2), _row_order_statistic(ordered, k2 + 1)
-    median_others = 0.5 * (np.where(xt <= s_k1, s_k1_next, s_k1)
-                           + np.where(xt <= s_k2, s_k2_next, s_k2))
+    median_others = 0.5 * (np.where(xs <= s_k1, s_k1_next, s_k1)
+                           + np.where(xs <= s_k2, s_k2_next, s_k2))
 
     centre = 0.5 * (_row_order_statistic(ordered, (n - 1) // 2)
                     + _row_order_statistic(ordered, n // 2))
-    y = np.where(present, xt - np.where(n[:, None] > 0, centre, 0.0), 0.0)
+    centre = np.where(n[:, None] > 0, centre, 0.0)
+    y = np.where(present, xt - centre, 0.0)
     s1 = y.sum(axis=1, keepdims=True)
     s2 = np.einsum("ij,ij->i", y, y)[:, None]
+    ys = y if cols is None else y[:, cols]
     mm = m[:, None].astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
-        s1_others = s1 - y
-        var = (s2 - y * y - s1_others * s1_others / mm) / (mm - 1.0)
-        z = (xt - median_others) / np.sqrt(np.where(var > 0, var, np.nan))
-    z[~present | (reference < 2)] = np.nan
+        s1_others = s1 - ys
+        var = (s2 - ys * ys - s1_others * s1_others / mm) / (mm - 1.0)
+        z = (xs - median_others) / np.sqrt(np.where(var > 0, var, np.nan))
+    z[~present_s | (reference < 2)] = np.nan
     return z, reference
+
+
+def nan_median_rows(values: np.ndarray) -> np.ndarray:
+    """Median of each row of a 2-D array, ignoring NaN (NaN for an all-NaN row).
+
+    One sort per row, vectorised; ``numpy.nanmedian`` and pandas' ``median`` loop over rows
+    in Python for wide arrays.
+    """
+    values = np.asarray(values, dtype="float64")
+    if values.ndim != 2:
+        raise ValueError("nan_median_rows expects a 2-D array")
+    out = np.full(values.shape[0], np.nan)
+    if values.size == 0:
+        return out
+    ordered = np.sort(values, axis=1)
+    n = (~np.isnan(values)).sum(axis=1)
+    has = n > 0
+    rows = np.flatnonzero(has)
+    lo, hi = (n[has] - 1) // 2, n[has] // 2
+    out[has] = 0.5 * (ordered[rows, lo] + ordered[rows, hi])
+    return out
 
 
 def _midrank_from_order(xt: np.ndarray, order: np.ndarray, ordered: np.ndarray) -> np.ndarray:
@@ -182,12 +213,17 @@ def _midrank_from_order(xt: np.ndarray, order: np.ndarray, ordered: np.ndarray) 
 
 
 def _score_blocks(
-    xt: np.ndarray, *, loo: bool, percentiles: bool
+    xt: np.ndarray, *, loo: bool, percentiles: bool, cols: np.ndarray | None = None
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """LOO z, reference size and/or percentiles of a features x samples array, by row blocks."""
+    """LOO z, reference size and/or percentiles of a features x samples array, by row blocks.
+
+    With ``cols`` the LOO results cover only those sample columns (features x len(cols));
+    percentiles always cover all samples.
+    """
     shape = xt.shape
-    z = np.full(shape, np.nan) if loo else None
-    reference = np.zeros(shape, dtype=_REF_DTYPE) if loo else None
+    loo_shape = shape if cols is None else (shape[0], len(cols))
+    z = np.full(loo_shape, np.nan) if loo else None
+    reference = np.zeros(loo_shape, dtype=_REF_DTYPE) if loo else None
     pct = np.full(shape, np.nan) if percentiles else None
 
     def work(block: slice) -> None:
@@ -199,7 +235,7 @@ def _score_blocks(
         else:
             ordered = np.sort(xb, axis=1)
         if loo:
-            z[block], reference[block] = _loo_from_sorted(xb, ordered)
+            z[block], reference[block] = _loo_from_sorted(xb, ordered, cols)
 
     _for_row_blocks(shape[0], shape[1], work)
     return z, reference, pct
@@ -318,9 +354,12 @@ def score_matrix(
         cols = cols[matrix.index.isin(pd.Index(samples))]
     # For a few reported samples, counting is cheaper than an argsort of the whole matrix.
     direct = samples is not None and len(cols) <= _DIRECT_MAX
-    z, reference, pct = _score_blocks(xt, loo=True, percentiles=not direct)
-    z, reference = z[:, cols], reference[:, cols]
-    pct = _midrank_direct(xt, cols) if direct else pct[:, cols]
+    z, reference, pct = _score_blocks(xt, loo=True, percentiles=not direct,
+                                      cols=cols if direct else None)
+    if not direct:
+        z, reference, pct = z[:, cols], reference[:, cols], pct[:, cols]
+    else:
+        pct = _midrank_direct(xt, cols)
     pct_entity = ref_entity = None
     if entities is not None:
         if direct:

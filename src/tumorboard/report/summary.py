@@ -16,7 +16,8 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tumorboard import __version__
-from tumorboard.registry.queries import list_patients, patient_detail
+from tumorboard.errors import NotFoundError
+from tumorboard.registry.queries import list_patients, patient_detail, patient_targets
 from tumorboard.workspace import Workspace
 
 
@@ -77,6 +78,10 @@ def patient_summary(workspace: Workspace, pseudonym: str) -> dict[str, Any]:
     """The registry record of a patient plus QC of every current assay's store tables."""
     with workspace.session() as session:
         record = patient_detail(session, pseudonym)
+        try:
+            record["targets"] = patient_targets(session, pseudonym)
+        except NotFoundError:  # not analysed yet
+            record["targets"] = None
     for sample in record["samples"]:
         for assay in sample["assays"]:
             assay["qc"] = {
