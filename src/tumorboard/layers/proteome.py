@@ -213,7 +213,7 @@ def missing_categories(abundance: pd.DataFrame, batches: pd.Series | None) -> pd
     form their own batch. Rationale and sources: module docstring.
     """
     frame = _numeric(abundance)
-    present = frame.notna().to_numpy()
+    present = ~np.isnan(frame.to_numpy(dtype="float64", na_value=np.nan))
     codes = _batch_codes(batches, frame.index)
     n_batches = int(codes.max()) + 1 if len(codes) else 0
     in_batch = _group_sum(codes, n_batches, present.astype(np.int64))[codes] > 0
@@ -320,7 +320,7 @@ def _not_detected(
     settings: dict[str, Any],
 ) -> pd.DataFrame:
     """``protein_low`` findings for features quantified in the batch but not in the sample."""
-    present = frame.notna().to_numpy()
+    present = ~np.isnan(frame.to_numpy(dtype="float64", na_value=np.nan))
     codes = _batch_codes(batches, frame.index)
     n_batches = int(codes.max()) + 1 if len(codes) else 0
     batch_counts = _group_sum(codes, n_batches, present.astype(np.int64))

@@ -9,8 +9,10 @@ whole cohort and within the patient's entity.
 Sources
 -------
 - TOPAS (tumour proteome activity scores), Kuster lab, TU Munich: leave-one-out z-scores
-  of log intensities against the rest of the cohort, https://github.com/kusterlab/TOPAS-pipeline;
-  ERC project 833710 "TOPAS", https://cordis.europa.eu/project/id/833710. The same scheme
+  of log intensities against the rest of the cohort - median of the others, SD of the others
+  with ddof = 1 (https://github.com/kusterlab/TOPAS-pipeline, ``bin/metrics.py``,
+  ``Metrics.get_zscore`` with ``_loo_median`` and ``_loo_std``); ERC project 833710 "TOPAS",
+  https://cordis.europa.eu/project/id/833710. The same scheme
   (the patient compared with the others of a molecularly profiled sarcoma cohort) is the
   multi-layered profiling of the NCT/DKTK MASTER programme (DESIGN.md, Renner, Oleś et al.).
 - Median as robust centre: Iglewicz B, Hoaglin DC, *How to Detect and Handle Outliers*,
@@ -30,8 +32,10 @@ Sources
   rank, and the value is symmetric: a sample at percentile p from the top is at 100 - p from
   the bottom.
 
-Implementation: every function is vectorised over samples and features (one sort per column
-block, no Python loop over genes or samples); a 1,000 x 60,000 matrix scores in seconds.
+Implementation (written here; no maintained library computes leave-one-out medians): every
+function is vectorised over samples and features - one sort per feature, done on blocks of
+features on a few threads, no Python loop over genes or samples; a 1,000 x 60,000 matrix
+scores in a few seconds.
 """
 
 from __future__ import annotations
@@ -63,8 +67,8 @@ __all__ = [
 #: (or bottom) sample from its neighbour. The MASTER DSRCT cohort (30 patients) clears it.
 MIN_REFERENCE: int = 10
 
-# Elements per block when scoring column blocks: bounds memory (a few arrays of this size in
-# float64, ~32 MB each, per thread) on 1,000 x 60,000 matrices while keeping numpy calls large.
+# Elements per block of features: bounds the temporaries (a few float64 arrays of this size,
+# ~32 MB each, per thread) on 1,000 x 60,000 matrices while keeping numpy calls large.
 _BLOCK_ELEMENTS = 4_000_000
 _REF_DTYPE = "int32"
 # score_matrix counts directly (instead of sorting for percentiles) for at most this many
