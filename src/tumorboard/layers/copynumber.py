@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tumorboard.layers._common import sample_column
 from tumorboard.model import findings_frame
 
 __all__ = [
@@ -179,15 +180,6 @@ def _per_sample(values: Mapping[str, Any] | pd.Series | float | None, samples: n
     return np.where(np.isfinite(out), out, default)
 
 
-def _sample_column(frame: pd.DataFrame) -> str:
-    for col in ("sample_id", "sample"):
-        if col in frame.columns:
-            return col
-    if frame.empty:
-        return "sample_id"
-    raise ValueError("copy-number tables need a 'sample_id' column (as the store returns it)")
-
-
 def _expected(frame: pd.DataFrame, samples: np.ndarray, ploidy: np.ndarray,
               sex: Mapping[str, str] | pd.Series | None) -> tuple[np.ndarray, np.ndarray,
                                                                     np.ndarray]:
@@ -252,7 +244,7 @@ def copy_number_calls(
         under the gene's midpoint).
     """
     genes = gene_copy_number.reset_index(drop=True)
-    col = _sample_column(genes)
+    col = sample_column(genes, "copy-number")
     samples = genes[col].astype("string").to_numpy(dtype=object) if len(genes) else np.array([])
     pur = _per_sample(purity, samples, np.nan)
     ploid = _per_sample(ploidy, samples, params.default_ploidy)
@@ -310,7 +302,7 @@ def _extent(out: pd.DataFrame, col: str, segments: pd.DataFrame | None,
         out.loc[located, "extent"] = "extent_unknown"
         return
     seg = segments.reset_index(drop=True)
-    s_col = _sample_column(seg)
+    s_col = sample_column(seg, "copy-number")
     seg = seg[seg["chrom"].astype("string").isin(list(chrom_codes))]
     if not len(seg):
         out.loc[located, "extent"] = "extent_unknown"
@@ -438,7 +430,7 @@ def copy_number_findings(
     """
     calls = copy_number_calls(gene_copy_number, segments, purity=purity, ploidy=ploidy,
                               sex=sex, params=params)
-    col = _sample_column(calls)
+    col = sample_column(calls, "copy-number")
     if not len(calls):
         return findings_frame()
     mapping = dict(patients.items()) if isinstance(patients, pd.Series) else dict(patients)

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from tumorboard.layers._common import sample_column
 from tumorboard.model import findings_frame
 
 __all__ = [
@@ -113,15 +114,6 @@ def fusion_catalogue() -> dict[str, Any]:
     kinases = {entry["gene"]: entry for entry in raw["kinases"]}
     return {"entity_defining": defining, "kinases": kinases,
             "who_classification": raw["who_classification"]}
-
-
-def _sample_column(frame: pd.DataFrame) -> str:
-    for col in ("sample_id", "sample"):
-        if col in frame.columns:
-            return col
-    if frame.empty:
-        return "sample_id"
-    raise ValueError("fusions table needs a 'sample_id' column (as the store returns it)")
 
 
 def _kinase(g5: str, g3: str, frame: str, kinases: dict[str, Any]) -> dict[str, Any] | None:
@@ -235,7 +227,7 @@ def fusion_findings(
     pandas.DataFrame
         Findings (:data:`tumorboard.model.FINDING_COLUMNS`), layer ``fusions``, kind ``fusion``.
     """
-    col = _sample_column(fusions)
+    col = sample_column(fusions, "fusions")
     if not len(fusions):
         return findings_frame()
     mapping = dict(patients.items()) if isinstance(patients, pd.Series) else dict(patients)

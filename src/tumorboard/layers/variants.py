@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tumorboard.layers._common import sample_column
 from tumorboard.model import findings_frame
 
 __all__ = [
@@ -286,15 +287,6 @@ def _has_any_term(consequence: pd.Series, terms: Iterable[str]) -> pd.Series:
     return consequence.map(hits).fillna(False).astype(bool)
 
 
-def _sample_column(frame: pd.DataFrame) -> str:
-    for col in ("sample_id", "sample"):
-        if col in frame.columns:
-            return col
-    if frame.empty:
-        return "sample_id"
-    raise ValueError("variants table needs a 'sample_id' column (as the store returns it)")
-
-
 def annotate_variants(variants: pd.DataFrame, params: VariantParams = VariantParams()
                       ) -> pd.DataFrame:
     """The variants with filter flags, hotspot match, gene role and call (no rows dropped).
@@ -448,7 +440,7 @@ def tumour_mutational_burden(
     pandas.DataFrame
         Index ``sample_id``; columns ``n_mutations`` (int) and ``tmb`` (mut/Mb).
     """
-    col = _sample_column(variants)
+    col = sample_column(variants, "variants")
     annotated = annotate_variants(variants, params) if len(variants) else None
     return _tmb(annotated, col, samples or [], params)
 
@@ -506,7 +498,7 @@ def variant_findings(
     ValueError
         If a sample of ``variants`` has no patient in ``patients`` (a caller error).
     """
-    col = _sample_column(variants)
+    col = sample_column(variants, "variants")
     present = variants[col].dropna().unique().tolist() if len(variants) else []
     extra = list(sequenced or [])
     lookup = _patient_lookup([*present, *extra], patients)
