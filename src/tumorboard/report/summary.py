@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from tumorboard import __version__
 from tumorboard.errors import NotFoundError
 from tumorboard.registry.queries import list_patients, patient_detail, patient_targets
+from tumorboard.report import plots
 from tumorboard.workspace import Workspace
 
 
@@ -91,6 +92,33 @@ def patient_summary(workspace: Workspace, pseudonym: str) -> dict[str, Any]:
     return record
 
 
+CN_KINDS = ("amplification", "gain", "loss", "deletion", "copy_number")  # model.KINDS
+
+
+def plot_data(workspace: Workspace, summary: dict[str, Any]) -> dict[str, Any]:
+    """What the page's plots show: target genes, the cohort's same genes, segments."""
+    targets = plots.plot_targets((summary.get("targets") or {}).get("targets") or [])
+    genes = sorted({t["gene"] for t in targets})
+    with workspace.session() as session:
+        cohort = plots.cohort_target_points(session, summary["patient"], genes)
+    samples = [s["id"] for s in summary["samples"]
+               if any("segments" in a["rows"] for a in s["assays"])]
+    segments = workspace.table("segments", samples=samples) if samples else None
+    cn_genes = sorted({t["gene"] for t in targets
+                       if any(d.get("kind") in CN_KINDS for d in t.get("dna") or [])})
+    return {"targets": targets, "cohort": cohort, "segments": segments, "cn_genes": cn_genes}
+
+
+def render_plots(data: dict[str, Any]) -> dict[str, str]:
+    """The three plots of a patient page as inline SVG text, by title."""
+    return {
+        "Target genes: RNA percentile in the cohort": plots.percentile_plot(data["targets"]),
+        "Expression versus activation": plots.activation_plot(data["targets"], data["cohort"]),
+        "Copy number (segments)": plots.copy_number_plot(data["segments"],
+                                                         genes=data["cn_genes"]),
+    }
+
+
 def _env() -> Environment:
     return Environment(
         loader=PackageLoader("tumorboard.report", "templates"),
@@ -100,9 +128,10 @@ def _env() -> Environment:
     )
 
 
-def render_patient_page(summary: dict[str, Any]) -> str:
+def render_patient_page(summary: dict[str, Any],
+                        plot_svgs: dict[str, str] | None = None) -> str:
     return _env().get_template("patient_summary.html").render(
-        p=summary, version=__version__,
+        p=summary, plots=plot_svgs or {}, version=__version__,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
@@ -123,8 +152,9 @@ def write_summary_pages(workspace: Workspace) -> tuple[list[Path], Path]:
         name = f"{p['patient']}.html"
         path = out / name
         tmp = path.with_suffix(".html.tmp")
-        tmp.write_text(render_patient_page(patient_summary(workspace, p["patient"])),
-                       encoding="utf-8")
+        summary = patient_summary(workspace, p["patient"])
+        svgs = render_plots(plot_data(workspace, summary))
+        tmp.write_text(render_patient_page(summary, svgs), encoding="utf-8")
         tmp.replace(path)
         pages[p["patient"]] = name
         paths.append(path)
