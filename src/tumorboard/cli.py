@@ -30,6 +30,11 @@ app = typer.Typer(
 )
 patients_app = typer.Typer(help="Browse the patients in the registry.", no_args_is_help=True)
 app.add_typer(patients_app, name="patients")
+kb_app = typer.Typer(help="The knowledge base: curated and imported therapy rules.",
+                     no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+board_app = typer.Typer(help="Tumour board decisions on recommendations.", no_args_is_help=True)
+app.add_typer(board_app, name="board")
 
 T = TypeVar("T")
 
@@ -292,6 +297,164 @@ def targets(
         typer.echo(f"{t['gene']:<10} {t['state'] + tag:<30} {fmt(t['rna_tpm'], '8.1f')} "
                    f"{fmt(t['rna_z'], '6.2f')} {fmt(t['rna_percentile'], '5.0f')} "
                    f"{fmt(t['protein_z'], '6.2f')} {act:<22} {dna}")
+
+
+@app.command()
+def recommend(
+    patients: Annotated[list[str] | None, typer.Argument(help="Patient ids.")] = None,
+    all_patients: Annotated[bool, typer.Option("--all", help="Every analysed patient.")] = False,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Ranked therapy recommendations with evidence levels, rationale and citations."""
+    from tumorboard.recommend import recommend_patient
+
+    if bool(patients) == all_patients:
+        _err("give patient ids or --all (not both)")
+        raise typer.Exit(2)
+    ws = _open(workspace, db)
+    if all_patients:
+        from tumorboard.registry.queries import list_patients
+
+        with ws.session() as session:
+            patients = [p["patient"] for p in list_patients(session)]
+    docs = [_run(lambda p=p: recommend_patient(ws, p))
+            for p in _progress(list(patients or []), "recommending")]
+    if json_out:
+        _emit_json(docs[0] if len(docs) == 1 and not all_patients else docs)
+        return
+    for doc in docs:
+        recs = doc["recommendations"]
+        typer.echo(f"{doc['patient']} ({doc['entity']}): {len(recs)} recommendation(s)")
+        for r in recs:
+            flag = f" [{r['status']}]" if r["status"] != "proposed" else ""
+            typer.echo(f"  #{r['id']:<5} {r['rank']:>2}. {r['evidence_level']:<8} "
+                       f"{r['therapy']} ({r['drug_class']}, {r['basket']}){flag}")
+            typer.echo(f"           {r['rationale'][:300]}")
+        for r in doc["resistance"]:
+            typer.echo(f"  #{r['id']:<5} resistance {r['evidence_level']:<8} {r['therapy']}: "
+                       f"{', '.join(r['genes'])}")
+
+
+@board_app.command("decide")
+def board_decide(
+    recommendation: Annotated[int, typer.Argument(help="Recommendation id (from recommend).")],
+    decision: Annotated[str, typer.Argument(
+        help="accepted | rejected | implemented | not_implemented")],
+    reason: Annotated[str | None, typer.Option(help="Why (required for rejected and "
+                                               "not_implemented).")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="Date of the decision, YYYY-MM-DD "
+                                           "[default today].")] = None,
+    recorded_by: Annotated[str | None, typer.Option("--by", help="Who records it.")] = None,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record the board's decision on a recommendation."""
+    from tumorboard.recommend import record_decision
+
+    ws = _open(workspace, db)
+    rec = _run(lambda: record_decision(ws, recommendation, decision, on=on, reason=reason,
+                                       recorded_by=recorded_by))
+    if json_out:
+        _emit_json(rec)
+    else:
+        typer.echo(f"recommendation {rec['id']} ({rec['therapy']}): {rec['status']}")
+
+
+@board_app.command("list")
+def board_list(
+    patient: Annotated[str, typer.Argument(help="Pseudonymous patient id.")],
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """A patient's stored recommendations with their board decisions."""
+    from tumorboard.recommend import patient_recommendations
+
+    ws = _open(workspace, db)
+    with ws.session() as session:
+        doc = _run(lambda: patient_recommendations(session, patient))
+    if json_out:
+        _emit_json(doc)
+        return
+    for r in doc["recommendations"] + doc["resistance"]:
+        history = "; ".join(f"{d['on']} {d['decision']}" + (f" ({d['reason']})" if d["reason"]
+                                                             else "") for d in r["decisions"])
+        typer.echo(f"#{r['id']:<5} {r['evidence_level']:<8} {r['therapy']:<45} {r['status']:<16}"
+                   f" {history}")
+
+
+@kb_app.command("list")
+def kb_list(
+    gene: Annotated[str | None, typer.Option(help="Only rules about this gene.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this knowledge base (name).")] = None,
+    workspace: WorkspaceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Installed knowledge bases and their rules."""
+    from tumorboard.knowledge.base import installed_bases, release
+
+    root = Settings.resolve(workspace, None).workspace
+    bases = _run(lambda: installed_bases(root))
+    rows = [{"id": r.id, "base": b.kb.name, "genes": list(r.genes), "therapy": r.therapy.name,
+             "drug_class": r.therapy.drug_class, "basket": r.basket, "condition": r.describe(),
+             "evidence": len(r.evidence)}
+            for b in bases if source in (None, b.kb.name) for r in b.kb.rules
+            if gene is None or gene.upper() in r.genes]
+    if json_out:
+        _emit_json({"knowledge_release": release(bases), "rules": rows})
+        return
+    for b in release(bases):
+        typer.echo(f"{b['name']} {b['version']} ({b['origin']}): {b['rules']} rules, "
+                   f"sha256 {b['sha256'][:12]}")
+    for r in rows:
+        typer.echo(f"  {r['id']:<48} {r['condition'][:50]:<50} -> {r['therapy']}")
+
+
+@kb_app.command("show")
+def kb_show(
+    rule_id: Annotated[str, typer.Argument(help="Rule id (see `kb list`).")],
+    workspace: WorkspaceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """One rule with its conditions, therapy and cited evidence."""
+    import yaml
+
+    from tumorboard.knowledge.base import find_rule
+    from tumorboard.knowledge.schema import as_plain
+
+    root = Settings.resolve(workspace, None).workspace
+    rule, base = _run(lambda: find_rule(root, rule_id))
+    doc = {"knowledge_base": base.label, **as_plain(rule)}
+    if json_out:
+        _emit_json(doc)
+    else:
+        typer.echo(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).rstrip())
+
+
+@kb_app.command("import")
+def kb_import(
+    path: Annotated[Path, typer.Argument(help="MOAlmanac JSON, CIViC nightly TSV or a YAML "
+                                         "knowledge base on the tumorboard schema.")],
+    fmt: Annotated[str | None, typer.Option("--format", help="moalmanac | civic | yaml "
+                                            "[default: from the file]")] = None,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Install a knowledge base into the workspace (replaces one of the same name)."""
+    from tumorboard.knowledge.base import import_knowledge
+
+    ws = _open(workspace, db)
+    info = _run(lambda: import_knowledge(ws.root, path, fmt=fmt))
+    if json_out:
+        _emit_json(info)
+    else:
+        skipped = ", ".join(f"{k}: {v}" for k, v in info["skipped"].items()) or "none"
+        typer.echo(f"installed {info['name']} {info['version']}: {info['rules']} rules "
+                   f"({info['path']}); skipped {skipped}")
 
 
 @app.command()

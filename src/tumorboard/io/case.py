@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,6 +23,7 @@ from pydantic import (
 
 from tumorboard import reference
 from tumorboard.errors import CaseValidationError, InputError
+from tumorboard.io._yaml import line_of, read_yaml_with_lines, strip_lines, validation_problems
 from tumorboard.io.formats import FORMATS, LAYERS
 
 CASE_FILE = "case.yaml"
@@ -200,60 +200,6 @@ class Case(_Model):
         return normals[0] if normals else self.samples[0].id
 
 
-# --- YAML with line numbers -------------------------------------------------------------
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping key, for error messages."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    lines = {}
-    for key_node, _ in node.value:
-        lines[str(loader.construct_object(key_node))] = key_node.start_mark.line + 1
-    mapping["__lines__"] = lines
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
-
-
-def _strip_lines(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _strip_lines(v) for k, v in obj.items() if k not in ("__lines__", "__line__")}
-    if isinstance(obj, list):
-        return [_strip_lines(v) for v in obj]
-    return obj
-
-
-def _line_of(raw: Any, loc: tuple[Any, ...]) -> int | None:
-    """Line of the deepest key on ``loc`` in the raw (line-annotated) YAML."""
-    line = None
-    node = raw
-    for part in loc:
-        if isinstance(node, dict):
-            line = node.get("__lines__", {}).get(str(part), line)
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-            if isinstance(node, dict):
-                line = node.get("__line__", line)
-        else:
-            break
-    return line
-
-
-def _loc_text(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def read_case(case_dir: str | Path, *, file_problems: list[InputError] | None = None) -> Case:
     """Parse and check ``case_dir/case.yaml``.
 
@@ -285,36 +231,17 @@ def read_case(case_dir: str | Path, *, file_problems: list[InputError] | None = 
                                   fix="write case.yaml as described in docs/formats.md")]
         )
     try:
-        raw = yaml.load(manifest.read_text(encoding="utf-8"), Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CaseValidationError(
-            case_dir,
-            [InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=manifest,
-                        line=mark.line + 1 if mark else None,
-                        fix="check indentation and quoting at that line")],
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise CaseValidationError(
-            case_dir, [InputError("case.yaml is not UTF-8 text", file=manifest,
-                                  fix="save the file as UTF-8")]
-        ) from exc
+        raw = read_yaml_with_lines(manifest, what="case.yaml")
+    except InputError as exc:
+        raise CaseValidationError(case_dir, [exc]) from exc
     if not isinstance(raw, dict):
         raise CaseValidationError(
             case_dir, [InputError("case.yaml must be a mapping (key: value)", file=manifest)]
         )
     try:
-        case = Case.model_validate(_strip_lines(raw))
+        case = Case.model_validate(strip_lines(raw))
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (a typo?); see docs/formats.md for the keys a case may have"
-            problems.append(InputError(
-                f"{_loc_text(loc) or 'case'}: {msg}", file=manifest, line=_line_of(raw, loc),
-            ))
+        problems = validation_problems(exc, raw, manifest, keys_doc="docs/formats.md")
         raise CaseValidationError(case_dir, problems) from exc
 
     problems = []
@@ -326,17 +253,17 @@ def read_case(case_dir: str | Path, *, file_problems: list[InputError] | None = 
             if not path.is_relative_to(root):
                 problems.append(InputError(
                     f"file '{f.path}' lies outside the case folder", file=manifest,
-                    line=_line_of(raw, loc), sample=sample.id,
+                    line=line_of(raw, loc), sample=sample.id,
                     fix="copy the file into the case folder and give a relative path"))
             elif not path.is_file():
                 problems.append(InputError(
                     f"file '{f.path}' named for layer {f.layer} does not exist",
-                    file=manifest, line=_line_of(raw, loc), sample=sample.id,
+                    file=manifest, line=line_of(raw, loc), sample=sample.id,
                     fix="correct the path (relative to the case folder) or add the file"))
             if FORMATS[f.format].has_genome_coordinates and case.build_of(f) is None:
                 problems.append(InputError(
                     f"no genome build for {f.format} file '{f.path}'", file=manifest,
-                    line=_line_of(raw, loc), sample=sample.id,
+                    line=line_of(raw, loc), sample=sample.id,
                     fix="add 'genome_build: GRCh38' to the file entry or to the case"))
     if file_problems is not None:
         file_problems.extend(problems)

@@ -274,14 +274,93 @@ class TargetEvidence(Base):
     )
 
 
+#: Board decisions, and which may follow which (the current status is the latest decision).
+DECISION_STATUSES = ("accepted", "rejected", "implemented", "not_implemented")
+DECISION_AFTER: dict[str, tuple[str, ...]] = {
+    "proposed": ("accepted", "rejected"),
+    "accepted": ("implemented", "not_implemented", "rejected"),
+    "rejected": ("accepted",),
+    "implemented": (),
+    "not_implemented": ("implemented",),
+}
+
+
+class Recommendation(Base):
+    """A therapy recommendation for a patient, derived from an analysis and a knowledge release.
+
+    ``key`` (the therapy's agents and direction) identifies it across re-runs: recomputing
+    updates a still-proposed recommendation in place and never touches one the board has
+    decided on.
+    """
+
+    __tablename__ = "recommendations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    analysis_id: Mapped[int | None] = mapped_column(
+        ForeignKey("analyses.id", ondelete="SET NULL"))
+    key: Mapped[str] = mapped_column(String(255))
+    rank: Mapped[int] = mapped_column(Integer)
+    therapy: Mapped[str] = mapped_column(Text)
+    drug_class: Mapped[str] = mapped_column(String(32))
+    basket: Mapped[str] = mapped_column(String(32))
+    evidence_level: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    genes: Mapped[list[Any]] = mapped_column(default=list)
+    rationale: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[Any]] = mapped_column(default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)  # support, evidence, rules
+    knowledge_release: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, onupdate=_now)
+
+    decisions: Mapped[list[BoardDecision]] = relationship(
+        back_populates="recommendation", cascade="all, delete-orphan",
+        order_by="BoardDecision.id")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('proposed', 'accepted', 'rejected', 'implemented', "
+                        "'not_implemented')", name="status"),
+        CheckConstraint("direction IN ('sensitivity', 'resistance')", name="direction"),
+        UniqueConstraint("patient_id", "key", name="uq_recommendations_patient_key"),
+    )
+
+
+class BoardDecision(Base):
+    """What the tumour board decided about a recommendation, when, why and who recorded it."""
+
+    __tablename__ = "board_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(16))
+    decided_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    recommendation: Mapped[Recommendation] = relationship(back_populates="decisions")
+
+    __table_args__ = (
+        CheckConstraint("decision IN ('accepted', 'rejected', 'implemented', "
+                        "'not_implemented')", name="decision"),
+        Index("ix_board_decisions_recommendation_id", "recommendation_id"),
+    )
+
+
 __all__ = [
     "Analysis",
     "Assay",
     "Base",
+    "BoardDecision",
     "CohortSnapshot",
     "Diagnosis",
     "Finding",
     "Patient",
+    "Recommendation",
     "Sample",
     "TargetEvidence",
 ]

@@ -1,0 +1,710 @@
+"""Therapy recommendations: match Findings and TargetEvidence to rules, derive levels, rank.
+
+The engine is a pure function of (findings, targets, patient entity, HLA alleles, rules)
+(:func:`recommend`); the registry is touched only by :func:`recommend_patient` and the board
+decision functions.
+
+Matching
+--------
+A rule matches when every one of its conditions (:class:`~tumorboard.knowledge.schema.Condition`)
+finds support in the patient's tumour samples:
+
+- Finding kinds (``mutation``, ``amplification``, ``deletion``, ``fusion``, ``overexpression``,
+  ``protein_high``, ``tmb``, ...) match Findings of that kind and gene; ``variant`` narrows
+  mutations (exact HGVS protein change in one- or three-letter code, residue, codon range
+  ``p.550_592``, exon of :data:`EXON_CODONS`, ``hotspot``, ``oncogenic`` = hotspot or likely
+  oncogenic, ``truncating``, ``any``) and fusions (``GENE5::GENE3``); ``calls`` and
+  ``min_value`` narrow further.
+- ``target`` matches the gene's integrated state (:mod:`tumorboard.targets`).
+- ``entity`` matches when the patient's OncoTree code is a listed code or lies below one.
+- ``hla_allele`` matches an allele of the patient's HLA typing by prefix (``A*02`` matches
+  ``HLA-A*02:01``).
+
+Levels
+------
+Each evidence item gets an NCT/DKTK MASTER level (table in :mod:`tumorboard.knowledge.schema`;
+Leichsenring et al., Int J Cancer 2019, doi:10.1002/ijc.32358; Horak et al., Genes Chromosomes
+Cancer 2022, doi:10.1002/gcc.22987). "Same entity" means the patient's OncoTree code is the
+evidence's code or a descendant of it (an evidence item in ``SOFT_TISSUE`` covers DSRCT).
+Evidence in *any solid tumour* (basket trials, tumour-agnostic approvals) counts as another
+entity: it was gathered mostly in other entities, so a tumour-agnostic approval is m2A with
+``Z`` unless the rule also lists the patient's entity. ``Z`` is added when an approval covers
+the patient's entity (directly, through ancestry, or tumour-agnostically); ``is`` / ``iv``
+when the best evidence item is from in-situ / in-vitro testing; ``R`` for resistance. A
+recommendation's level is its best evidence item's.
+
+Ranking
+-------
+Sensitivity before resistance; then, when a target is expressed but its kinase is not
+activated (the MASTER DSRCT lesson for ERBB2), antigen-directed drugs before kinase-directed
+ones for that gene, whatever their levels; then by level; then by the number of molecular
+layers supporting the match (DNA, RNA, protein, phosphoproteome, HLA); then by name.
+Recommendations of the same therapy reached through several rules are merged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from tumorboard.knowledge.schema import (
+    ANY_SOLID,
+    BASKETS,
+    Condition,
+    Evidence,
+    Rule,
+)
+
+#: Tiers, strongest first.
+LEVELS: tuple[str, ...] = ("m1A", "m1B", "m1C", "m2A", "m2B", "m2C", "m3", "m4")
+MODIFIERS: tuple[str, ...] = ("is", "iv", "Z", "R")
+
+_TYPE_TIER = {
+    "approval": "A", "guideline": "A", "prospective_trial": "A",
+    "retrospective_study": "B", "case_report": "C",
+}
+
+#: Codon ranges of the exons that GIST and lung-cancer rules name (canonical transcripts;
+#: KIT ENST00000288135, PDGFRA ENST00000257290, EGFR ENST00000275493). Corless CL, Barnett CM,
+#: Heinrich MC, Nat Rev Cancer 2011;11:865-878, doi:10.1038/nrc3143 (KIT exons 9, 11, 13, 17;
+#: PDGFRA exons 12, 14, 18); Sharma SV et al., Nat Rev Cancer 2007;7:169-181,
+#: doi:10.1038/nrc2088 (EGFR exons 18-21). Boundaries are those of the coding exons, rounded
+#: to whole codons.
+EXON_CODONS: dict[tuple[str, int], tuple[int, int]] = {
+    ("KIT", 9): (449, 514), ("KIT", 11): (550, 592), ("KIT", 13): (627, 664),
+    ("KIT", 17): (788, 828),
+    ("PDGFRA", 12): (552, 596), ("PDGFRA", 14): (632, 668), ("PDGFRA", 18): (814, 854),
+    ("EGFR", 18): (688, 728), ("EGFR", 19): (729, 761), ("EGFR", 20): (762, 823),
+    ("EGFR", 21): (824, 875),
+}
+
+_AA3 = {"Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
+        "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
+        "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*",
+        "Sec": "U", "Xaa": "X"}
+_ONE = re.compile(r"^p\.\(?([A-Z*])(\d+)([A-Z*=]|fs|del|dup|ins)?")
+_THREE = re.compile(r"^p\.\(?([A-Z][a-z]{2})(\d+)([A-Z][a-z]{2}|=|fs|del|dup|ins)?")
+_RANGE = re.compile(r"^p\.(\d+)_(\d+)$")
+_EXON = re.compile(r"^exon\s*(\d+)$", re.IGNORECASE)
+
+_LAYER_GROUP = {
+    "variants": "DNA", "copy_number": "DNA", "fusions": "DNA", "expression": "RNA",
+    "proteome": "protein", "phosphoproteome": "phosphoproteome", "hla": "HLA",
+}
+
+
+# --------------------------------------------------------------------------- levels
+
+
+@dataclass(frozen=True, order=True)
+class EvidenceLevel:
+    """An NCT/DKTK MASTER evidence level, e.g. ``m2A Z`` or ``m1C is``."""
+
+    tier: str
+    modifiers: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return " ".join((self.tier, *self.modifiers))
+
+    @property
+    def rank(self) -> int:
+        return LEVELS.index(self.tier)
+
+
+def entity_relation(codes: Iterable[str], lineage: Sequence[str]) -> str:
+    """``'same'`` if any code is the patient's entity or an ancestor of it, else ``'other'``.
+
+    ``lineage`` is the patient's OncoTree lineage (:func:`tumorboard.reference.lineage`).
+    :data:`~tumorboard.knowledge.schema.ANY_SOLID` counts as another entity (module docstring).
+    """
+    return "same" if any(c in lineage for c in codes if c != ANY_SOLID) else "other"
+
+
+def _covers(codes: Iterable[str], lineage: Sequence[str], solid: bool) -> bool:
+    codes = list(codes)
+    return entity_relation(codes, lineage) == "same" or (solid and ANY_SOLID in codes)
+
+
+def evidence_level(evidence: Evidence, lineage: Sequence[str], *, solid: bool = True
+                   ) -> EvidenceLevel:
+    """The MASTER level of one evidence item for a patient with this OncoTree lineage.
+
+    >>> from tumorboard.knowledge.schema import Evidence
+    >>> e = Evidence(type="retrospective_study", entities=["SOFT_TISSUE"], citation="PMID:1")
+    >>> str(evidence_level(e, ["DSRCT", "SOFT_TISSUE", "TISSUE"]))
+    'm1B'
+    """
+    if evidence.type == "preclinical":
+        tier = "m3"
+    elif evidence.type == "rationale":
+        tier = "m4"
+    else:
+        same = entity_relation(evidence.entities, lineage) == "same"
+        tier = ("m1" if same else "m2") + _TYPE_TIER[evidence.type]
+    mods = []
+    if evidence.in_situ:
+        mods.append("is")
+    if evidence.in_vitro:
+        mods.append("iv")
+    if evidence.type == "approval" and _covers(evidence.entities, lineage, solid):
+        mods.append("Z")
+    if evidence.direction == "resistance":
+        mods.append("R")
+    return EvidenceLevel(tier, tuple(mods))
+
+
+def best_level(evidence: Iterable[Evidence], lineage: Sequence[str], *, solid: bool = True
+               ) -> tuple[EvidenceLevel, Evidence]:
+    """The strongest level among evidence items (Z carried over from any covering approval)."""
+    scored = [(evidence_level(e, lineage, solid=solid), e) for e in evidence]
+    level, item = min(scored, key=lambda le: (le[0].rank, -len(le[0].modifiers)))
+    if "Z" not in level.modifiers and any("Z" in lv.modifiers for lv, _ in scored):
+        mods = [m for m in MODIFIERS if m in (*level.modifiers, "Z")]
+        level = EvidenceLevel(level.tier, tuple(mods))
+    return level, item
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def _protein_change(text: str | None) -> tuple[str, int, str] | None:
+    """(ref, position, change) in one-letter code from 'p.V600E' or 'p.Val600Glu'."""
+    if not text:
+        return None
+    text = str(text).strip()
+    if " " in text:  # a finding feature 'BRAF p.Val600Glu'
+        text = text.split()[-1]
+    m = _THREE.match(text)
+    if m and m.group(1) in _AA3:
+        alt = m.group(3) or ""
+        return _AA3[m.group(1)], int(m.group(2)), _AA3.get(alt, alt)
+    m = _ONE.match(text)
+    if m:
+        return m.group(1), int(m.group(2)), m.group(3) or ""
+    return None
+
+
+def mutation_matches(variant: str | None, feature: str, call: str | None,
+                     provenance: dict[str, Any] | None = None, *, gene: str | None = None
+                     ) -> bool:
+    """Whether one mutation Finding satisfies a condition's ``variant`` pattern."""
+    pattern = (variant or "any").strip()
+    low = pattern.lower()
+    prov = provenance or {}
+    if low == "any":
+        return True
+    if low == "hotspot":
+        return call == "hotspot"
+    if low == "oncogenic":
+        return call in ("hotspot", "oncogenic_likely")
+    if low == "truncating":
+        return bool(prov.get("truncating")) or call == "oncogenic_likely"
+    have = _protein_change(prov.get("hgvsp") or feature)
+    if have is None:
+        return False
+    m = _RANGE.match(pattern)
+    exon = _EXON.match(pattern)
+    if m or exon:
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+        else:
+            span = EXON_CODONS.get((str(gene), int(exon.group(1)))) if exon else None
+            if span is None:
+                return False
+            lo, hi = span
+        return lo <= have[1] <= hi
+    want = _protein_change(pattern)
+    if want is None:
+        return False
+    if want[0] != have[0] or want[1] != have[1]:
+        return False
+    return not want[2] or want[2] == have[2]
+
+
+def _finding_support(row: pd.Series | dict[str, Any]) -> dict[str, Any]:
+    keys = ("sample", "layer", "gene", "feature", "kind", "value", "z_score",
+            "percentile_cohort", "call")
+    return {k: (None if pd.isna(row.get(k)) else row.get(k)) for k in keys}
+
+
+def _target_support(row: dict[str, Any]) -> dict[str, Any]:
+    keys = ("sample", "gene", "state", "rna_tpm", "rna_z", "rna_percentile", "rna_call",
+            "protein_z", "protein_call", "activation_score", "activation_call",
+            "activation_source")
+    out = {k: row.get(k) for k in keys}
+    out["layer"] = "targets"
+    out["kind"] = "target"
+    out["feature"] = f"{row.get('gene')} {str(row.get('state', '')).replace('_', ' ')}"
+    return out
+
+
+def match_condition(condition: Condition, *, findings: pd.DataFrame,
+                    targets: Sequence[dict[str, Any]], lineage: Sequence[str],
+                    hla_alleles: Sequence[str]) -> list[dict[str, Any]]:
+    """The supporting records of one condition (empty: not matched)."""
+    c = condition
+    if c.kind == "entity":
+        hit = [code for code in c.entities if code in lineage]
+        return [{"layer": "diagnosis", "kind": "entity", "feature": lineage[0],
+                 "call": f"OncoTree {lineage[0]} within {hit[0]}"}] if hit else []
+    if c.kind == "target":
+        return [_target_support(t) for t in targets
+                if t.get("gene") == c.gene and t.get("state") in c.states]
+    if c.kind == "hla_allele":
+        want = c.allele.upper().removeprefix("HLA-") if c.allele else ""
+        return [{"layer": "hla", "kind": "hla_allele", "gene": a.split("*")[0],
+                 "feature": a, "call": "typed"}
+                for a in hla_alleles if a.upper().removeprefix("HLA-").startswith(want)]
+    rows = findings[findings["kind"] == c.kind]
+    if c.gene:
+        if c.kind == "fusion":
+            parts = rows["feature"].astype(str).str.split("::", n=1, expand=True)
+            if parts.shape[1] == 2:
+                rows = rows[(parts[0] == c.gene) | (parts[1] == c.gene) | (rows["gene"] == c.gene)]
+            else:
+                rows = rows[rows["gene"] == c.gene]
+        else:
+            rows = rows[rows["gene"] == c.gene]
+    if c.calls:
+        rows = rows[rows["call"].isin(c.calls)]
+    if c.min_value is not None:
+        rows = rows[rows["value"].astype("float64") >= c.min_value]
+    out = []
+    for _, row in rows.iterrows():
+        if c.kind == "mutation" and not mutation_matches(
+                c.variant, str(row["feature"]), row.get("call"), row.get("provenance"),
+                gene=c.gene):
+            continue
+        if c.kind == "fusion" and c.variant and c.variant.lower() != "any" \
+                and str(row["feature"]).upper() != c.variant.upper():
+            continue
+        out.append(_finding_support(row))
+    return out
+
+
+# --------------------------------------------------------------------------- recommendations
+
+
+@dataclass
+class Recommendation:
+    """One ranked therapy option for one patient, with its reasons and citations."""
+
+    therapy: str
+    agents: list[str]
+    drug_class: str
+    basket: str
+    level: str
+    tier: str
+    modifiers: list[str]
+    direction: str
+    genes: list[str]
+    rules: list[str]
+    support: list[dict[str, Any]]
+    layers: list[str]
+    citations: list[str]
+    rationale: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    demoted: bool = False
+    rank: int = 0
+
+    @property
+    def key(self) -> str:
+        """Identity of a recommendation across re-runs: its agents, in order."""
+        return " + ".join(sorted(a.lower() for a in self.agents)) + f" [{self.direction}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "key": self.key}
+
+
+def _fmt(x: Any, spec: str = ".2f") -> str:
+    return "NA" if x is None or (isinstance(x, float) and pd.isna(x)) else format(x, spec)
+
+
+def _describe_support(s: dict[str, Any]) -> str:
+    if s.get("kind") == "target":
+        bits = []
+        if s.get("rna_z") is not None or s.get("rna_tpm") is not None:
+            bits.append(f"RNA {_fmt(s.get('rna_tpm'), '.0f')} TPM, z {_fmt(s.get('rna_z'))}, "
+                        f"{_fmt(s.get('rna_percentile'), '.0f')}th percentile")
+        if s.get("protein_z") is not None:
+            bits.append(f"protein z {_fmt(s.get('protein_z'))}")
+        act = s.get("activation_call")
+        if act in ("activated", "not_activated"):
+            bits.append(f"phosphoproteome {act.replace('_', ' ')} "
+                        f"(score {_fmt(s.get('activation_score'))}, "
+                        f"{s.get('activation_source') or 'sites'})")
+        elif act == "not_measured":
+            bits.append("activation not measured")
+        state = str(s.get("state", "")).replace("_", " ")
+        return f"{s['gene']} {state}" + (f" ({'; '.join(bits)})" if bits else "")
+    if s.get("kind") in ("entity", "hla_allele"):
+        return str(s.get("call") if s.get("kind") == "entity" else f"HLA {s['feature']}")
+    value = s.get("value")
+    extra = ""
+    if s.get("kind") == "mutation" and value is not None:
+        extra = f", VAF {_fmt(value)}"
+    elif s.get("kind") == "tmb":
+        extra = f" {_fmt(value, '.1f')} mut/Mb"
+    elif s.get("z_score") is not None:
+        extra = f", z {_fmt(s.get('z_score'))}"
+    call = f" [{s['call']}]" if s.get("call") else ""
+    return f"{s.get('feature')}{call}{extra}"
+
+
+def _evidence_text(items: list[tuple[EvidenceLevel, Evidence]]) -> str:
+    parts = []
+    for level, e in items:
+        where = "/".join(e.entities).replace(ANY_SOLID, "any solid tumour")
+        parts.append(f"{e.type.replace('_', ' ')} in {where} ({e.citation}) → {level}")
+    return "; ".join(parts)
+
+
+def _match_rule(rule: Rule, *, findings: pd.DataFrame, targets: Sequence[dict[str, Any]],
+                lineage: Sequence[str], hla: Sequence[str]) -> list[dict[str, Any]] | None:
+    support: list[dict[str, Any]] = []
+    for cond in rule.conditions:
+        found = match_condition(cond, findings=findings, targets=targets, lineage=lineage,
+                                hla_alleles=hla)
+        if not found:
+            return None
+        support.extend(found)
+    return support
+
+
+def _layers(support: Iterable[dict[str, Any]]) -> list[str]:
+    groups: set[str] = set()
+    for s in support:
+        if s.get("kind") == "target":
+            if s.get("rna_z") is not None or s.get("rna_tpm") is not None:
+                groups.add("RNA")
+            if s.get("protein_z") is not None:
+                groups.add("protein")
+            if s.get("activation_call") in ("activated", "not_activated"):
+                groups.add("phosphoproteome")
+        elif s.get("layer") in _LAYER_GROUP:
+            groups.add(_LAYER_GROUP[s["layer"]])
+    order = ("DNA", "RNA", "protein", "phosphoproteome", "HLA")
+    return [g for g in order if g in groups]
+
+
+def recommend(findings: pd.DataFrame, targets: Sequence[dict[str, Any]] | pd.DataFrame, *,
+              lineage: Sequence[str], rules: Iterable[Rule], hla_alleles: Sequence[str] = (),
+              solid: bool = True) -> list[Recommendation]:
+    """Ranked recommendations for one patient.
+
+    Parameters
+    ----------
+    findings
+        The patient's findings table (:func:`tumorboard.model.findings_frame` columns).
+    targets
+        The patient's TargetEvidence (records or a frame with ``gene`` and ``state``).
+    lineage
+        The patient's OncoTree lineage, the entity first (``['DSRCT', 'SOFT_TISSUE',
+        'TISSUE']``).
+    rules
+        Knowledge-base rules (:func:`tumorboard.knowledge.base.all_rules`).
+    hla_alleles
+        The patient's HLA class I alleles (``HLA-A*02:01``, ...).
+    solid
+        Whether the entity is a solid tumour (tumour-agnostic approvals cover it).
+
+    Returns
+    -------
+    list of Recommendation
+        Sensitivity recommendations first, ranked (module docstring); resistance markers
+        after them. Every recommendation carries at least one citation.
+    """
+    if isinstance(targets, pd.DataFrame):
+        targets = targets.to_dict("records")
+    targets = list(targets)
+    states = {t["gene"]: t["state"] for t in targets}
+    merged: dict[str, Recommendation] = {}
+    for rule in rules:
+        support = _match_rule(rule, findings=findings, targets=targets, lineage=lineage,
+                              hla=hla_alleles)
+        if support is None:
+            continue
+        scored = sorted(((evidence_level(e, lineage, solid=solid), e) for e in rule.evidence),
+                        key=lambda le: le[0].rank)
+        level, _ = best_level(rule.evidence, lineage, solid=solid)
+        direction = "resistance" if rule.resistance else "sensitivity"
+        rec = Recommendation(
+            therapy=rule.therapy.name, agents=list(rule.therapy.agents),
+            drug_class=rule.therapy.drug_class, basket=rule.basket, level=str(level),
+            tier=level.tier, modifiers=list(level.modifiers), direction=direction,
+            genes=list(rule.genes), rules=[rule.id], support=support,
+            layers=_layers(support),
+            citations=list(dict.fromkeys(e.citation for e in rule.evidence)),
+            rationale="",
+            evidence=[{"level": str(lv), "type": e.type, "entities": list(e.entities),
+                       "citation": e.citation, "summary": e.summary, "rule": rule.id}
+                      for lv, e in scored],
+        )
+        rec.rationale = (f"{rule.describe()}: " + "; ".join(dict.fromkeys(
+            _describe_support(s) for s in support)) + ". Evidence: " + _evidence_text(scored)
+            + ".")
+        if rule.notes:
+            rec.rationale += f" Note: {rule.notes.strip()}"
+        old = merged.get(rec.key)
+        merged[rec.key] = rec if old is None else _merge(old, rec)
+    recs = list(merged.values())
+    for rec in recs:
+        _judge_activation(rec, states)
+    recs.sort(key=_sort_key)
+    for i, rec in enumerate(recs, start=1):
+        rec.rank = i
+    return recs
+
+
+def _merge(a: Recommendation, b: Recommendation) -> Recommendation:
+    best, other = (a, b) if LEVELS.index(a.tier) <= LEVELS.index(b.tier) else (b, a)
+    seen = {tuple(sorted(s.items(), key=str)) for s in best.support}
+    extra = [s for s in other.support if tuple(sorted(s.items(), key=str)) not in seen]
+    best.support = best.support + extra
+    best.layers = _layers(best.support)
+    best.rules = list(dict.fromkeys(best.rules + other.rules))
+    best.genes = list(dict.fromkeys(best.genes + other.genes))
+    best.citations = list(dict.fromkeys(best.citations + other.citations))
+    best.evidence = sorted(best.evidence + other.evidence, key=lambda e: LEVELS.index(
+        e["level"].split()[0]))
+    if "Z" in other.modifiers and "Z" not in best.modifiers:
+        best.modifiers = [m for m in MODIFIERS if m in (*best.modifiers, "Z")]
+        best.level = " ".join((best.tier, *best.modifiers))
+    best.rationale = best.rationale + " Also: " + other.rationale
+    return best
+
+
+def _judge_activation(rec: Recommendation, states: dict[str, str]) -> None:
+    """Demote kinase-directed drugs whose target gene is expressed but not activated."""
+    inactive = [g for g in rec.genes if states.get(g) == "expressed_not_activated"]
+    if not inactive or rec.direction != "sensitivity":
+        return
+    genes = ", ".join(inactive)
+    if rec.basket == "antigen_directed" or rec.drug_class in (
+            "adc", "car_t", "tcr_t", "bispecific", "radioligand", "monoclonal_antibody"):
+        rec.rationale += (f" {genes} is expressed but its kinase is not activated in the "
+                          "phosphoproteome: an antigen-directed drug needs only the antigen on "
+                          "the cell surface, so it ranks above kinase inhibitors.")
+    elif rec.drug_class == "kinase_inhibitor":
+        rec.demoted = True
+        rec.rationale += (f" Ranked below antigen-directed options: {genes} is expressed but "
+                          "the phosphoproteome shows no kinase activation, so inhibiting the "
+                          "kinase is unlikely to help.")
+
+
+def _sort_key(rec: Recommendation) -> tuple[Any, ...]:
+    return (rec.direction != "sensitivity", rec.demoted, LEVELS.index(rec.tier),
+            -len(rec.layers), BASKETS.index(rec.basket), rec.therapy.lower())
+
+
+# --------------------------------------------------------------------------- registry edge
+
+
+def _patient_inputs(session: Any, ws: Any, pseudonym: str) -> dict[str, Any]:
+    """Findings, targets, lineage and HLA of a patient's latest analysis, from the registry."""
+    from sqlalchemy import select
+
+    from tumorboard import reference
+    from tumorboard.errors import NotFoundError
+    from tumorboard.model import findings_frame
+    from tumorboard.registry.models import Analysis, Finding, Patient
+    from tumorboard.registry.queries import patient_targets
+
+    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
+    if patient is None:
+        raise NotFoundError(
+            f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`")
+    diagnosis = patient.current_diagnosis
+    if diagnosis is None:
+        raise NotFoundError(f"patient {pseudonym} has no diagnosis; add one to case.yaml and "
+                            "re-import")
+    targets = patient_targets(session, pseudonym)  # raises if not analysed
+    analysis = session.get(Analysis, targets["analysis"]["id"])
+    samples = {s.id: s.sample_key for s in patient.samples}
+    rows = session.scalars(select(Finding).where(Finding.analysis_id == analysis.id)).all()
+    findings = findings_frame(pd.DataFrame([{
+        "patient": pseudonym, "sample": samples.get(f.sample_id), "layer": f.layer,
+        "gene": f.gene, "feature": f.feature, "kind": f.kind, "value": f.value,
+        "z_score": f.z_score, "percentile_cohort": f.percentile_cohort,
+        "percentile_entity": f.percentile_entity, "reference_size": f.reference_size,
+        "call": f.call, "provenance": f.provenance} for f in rows]) if rows else None)
+    hla = ws.table("hla", samples=list(samples.values()))
+    alleles = sorted(set(hla["allele"].dropna().astype(str))) if len(hla) else []
+    lineage = reference.lineage(diagnosis.oncotree_code)
+    tissue = reference.tumour_type(diagnosis.oncotree_code).tissue or ""
+    return {"patient": patient, "analysis": analysis, "findings": findings,
+            "targets": targets["targets"], "lineage": lineage, "hla": alleles,
+            "solid": tissue not in ("Lymphoid", "Myeloid"),
+            "cohort": targets["cohort"]}
+
+
+def recommend_patient(workspace: Any, pseudonym: str) -> dict[str, Any]:
+    """Compute a patient's recommendations and store them; returns the JSON-ready document.
+
+    Undecided recommendations are replaced by the new ones (same therapy: updated in place);
+    recommendations the board has decided on are kept unchanged, and a decided therapy that
+    no longer matches is reported under ``no_longer_matched``.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown patient, or not analysed yet.
+    """
+    from sqlalchemy import select
+
+    from tumorboard.knowledge.base import installed_bases, release
+    from tumorboard.registry import db
+    from tumorboard.registry.models import Recommendation as Row
+
+    bases = installed_bases(workspace.root)
+    rules = [r for b in bases for r in b.kb.rules]
+    kb_release = release(bases)
+    with db.transaction(workspace.engine) as s:
+        inputs = _patient_inputs(s, workspace, pseudonym)
+        recs = recommend(inputs["findings"], inputs["targets"], lineage=inputs["lineage"],
+                         rules=rules, hla_alleles=inputs["hla"], solid=inputs["solid"])
+        patient = inputs["patient"]
+        existing = {r.key: r for r in s.scalars(select(Row).where(Row.patient_id == patient.id))}
+        keys = set()
+        for rec in recs:
+            keys.add(rec.key)
+            row = existing.get(rec.key)
+            if row is not None and row.status != "proposed":
+                continue
+            if row is None:
+                row = Row(patient_id=patient.id, key=rec.key, status="proposed")
+                s.add(row)
+            row.analysis_id = inputs["analysis"].id
+            row.rank = rec.rank
+            row.therapy = rec.therapy
+            row.drug_class = rec.drug_class
+            row.basket = rec.basket
+            row.evidence_level = rec.level
+            row.direction = rec.direction
+            row.genes = rec.genes
+            row.rationale = rec.rationale
+            row.citations = rec.citations
+            row.detail = _json_ready({"agents": rec.agents, "support": rec.support,
+                                      "evidence": rec.evidence, "rules": rec.rules,
+                                      "layers": rec.layers, "tier": rec.tier,
+                                      "modifiers": rec.modifiers, "demoted": rec.demoted})
+            row.knowledge_release = kb_release
+        stale = [r for k, r in existing.items() if k not in keys]
+        for row in stale:
+            if row.status == "proposed":
+                s.delete(row)
+        s.flush()
+        return patient_recommendations(s, pseudonym)
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _rec_record(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id, "rank": row.rank, "therapy": row.therapy, "drug_class": row.drug_class,
+        "basket": row.basket, "evidence_level": row.evidence_level, "direction": row.direction,
+        "status": row.status, "genes": row.genes, "rationale": row.rationale,
+        "citations": row.citations, **row.detail,
+        "decisions": [{"decision": d.decision, "on": d.decided_on.isoformat(),
+                       "reason": d.reason, "recorded_by": d.recorded_by}
+                      for d in row.decisions],
+        "knowledge_release": row.knowledge_release,
+        "updated_at": row.updated_at.isoformat(timespec="seconds") if row.updated_at else None,
+    }
+
+
+def patient_recommendations(session: Any, pseudonym: str) -> dict[str, Any]:
+    """The stored recommendations of a patient, ranked, with board decisions.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown patient.
+    """
+    from sqlalchemy import select
+
+    from tumorboard.errors import NotFoundError
+    from tumorboard.registry.models import Patient
+    from tumorboard.registry.models import Recommendation as Row
+
+    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
+    if patient is None:
+        raise NotFoundError(
+            f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`")
+    rows = session.scalars(select(Row).where(Row.patient_id == patient.id)
+                           .order_by(Row.direction.desc(), Row.rank)).all()
+    diagnosis = patient.current_diagnosis
+    recs = [_rec_record(r) for r in rows]
+    return {
+        "patient": pseudonym,
+        "entity": diagnosis.oncotree_code if diagnosis else None,
+        "recommendations": [r for r in recs if r["direction"] == "sensitivity"],
+        "resistance": [r for r in recs if r["direction"] == "resistance"],
+        "knowledge_release": rows[0].knowledge_release if rows else [],
+    }
+
+
+def record_decision(workspace: Any, recommendation_id: int, decision: str, *,
+                    on: Any = None, reason: str | None = None,
+                    recorded_by: str | None = None) -> dict[str, Any]:
+    """Record a board decision: proposed → accepted / rejected → implemented / not.
+
+    A rejection and a 'not implemented' need a reason. Allowed transitions:
+    :data:`tumorboard.registry.models.DECISION_AFTER`.
+
+    Raises
+    ------
+    NotFoundError
+        No recommendation with this id.
+    InputError
+        A decision that cannot follow the current status, or a missing reason.
+    """
+    import datetime as dt
+
+    from tumorboard.errors import InputError, NotFoundError
+    from tumorboard.registry import db
+    from tumorboard.registry.models import DECISION_AFTER, DECISION_STATUSES, BoardDecision
+    from tumorboard.registry.models import Recommendation as Row
+
+    if decision not in DECISION_STATUSES:
+        raise InputError(f"unknown decision '{decision}'",
+                         expected=", ".join(DECISION_STATUSES))
+    if decision in ("rejected", "not_implemented") and not (reason and reason.strip()):
+        raise InputError(f"a '{decision}' decision needs a reason",
+                         fix="give --reason, e.g. 'patient declined' or 'drug not available'")
+    on = on or dt.date.today()
+    if isinstance(on, str):
+        try:
+            on = dt.date.fromisoformat(on)
+        except ValueError as exc:
+            raise InputError(f"'{on}' is not a date", expected="YYYY-MM-DD") from exc
+    with db.transaction(workspace.engine) as s:
+        row = s.get(Row, recommendation_id)
+        if row is None:
+            raise NotFoundError(f"no recommendation with id {recommendation_id}; see "
+                                "`tumorboard recommend PATIENT`")
+        allowed = DECISION_AFTER[row.status]
+        if decision not in allowed:
+            raise InputError(
+                f"recommendation {recommendation_id} is '{row.status}'; it cannot become "
+                f"'{decision}'",
+                expected=", ".join(allowed) or "nothing (final)")
+        row.decisions.append(BoardDecision(decision=decision, decided_on=on, reason=reason,
+                                           recorded_by=recorded_by))
+        row.status = decision
+        s.flush()
+        return _rec_record(row)
