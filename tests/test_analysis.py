@@ -124,3 +124,12 @@ def test_unknown_patient_is_a_clear_error(analysed) -> None:
     with pytest.raises(NotFoundError, match="NOBODY"):
         analyze(ws, ["NOBODY"])
     assert Path(ws.root).exists()
+
+
+def test_stored_numbers_are_numbers(analysed) -> None:
+    """Regression: numpy integers reached SQLite as 8-byte blobs (reference_size)."""
+    ws, _ = analysed
+    with ws.session() as s:
+        sizes = s.scalars(select(Finding.reference_size)
+                          .where(Finding.reference_size.is_not(None))).all()
+    assert sizes and all(type(v) is int for v in sizes)

@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, select
 
 from tumorboard import __version__
 from tumorboard.errors import NotFoundError
-from tumorboard.model import findings_frame
+from tumorboard.model import findings_frame, json_ready
 from tumorboard.registry import db
 from tumorboard.registry.models import (
     Analysis,
@@ -134,20 +134,8 @@ def _digest(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and value != value:  # NaN
-        return None
-    if hasattr(value, "item"):  # numpy scalar
-        return _json_safe(value.item())
-    return value
-
-
-def _none(value: Any) -> Any:
-    return None if value is None or pd.isna(value) else value
+def _none(value: Any) -> Any:  # a scalar column value
+    return json_ready(value)
 
 
 def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
@@ -185,7 +173,7 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
                 "z_score": _none(r.z_score), "percentile_cohort": _none(r.percentile_cohort),
                 "percentile_entity": _none(r.percentile_entity),
                 "reference_size": _none(r.reference_size), "call": _none(r.call),
-                "provenance": _json_safe(r.provenance), "created_at": now,
+                "provenance": json_ready(r.provenance), "created_at": now,
             }
             for r in findings.itertuples() if r.patient in ids
         ]
@@ -194,14 +182,14 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
                 "analysis_id": analyses[r.patient].id, "patient_id": ids[r.patient],
                 "sample_id": sample_ids[r.sample], "gene": r.gene, "state": r.state,
                 "is_antigen": bool(r.is_antigen), "is_kinase": bool(r.is_kinase),
-                "dna": _json_safe(r.dna), "rna_z": _none(r.rna_z),
+                "dna": json_ready(r.dna), "rna_z": _none(r.rna_z),
                 "rna_percentile": _none(r.rna_percentile),
                 "rna_percentile_entity": _none(r.rna_percentile_entity),
                 "rna_call": _none(r.rna_call), "protein_z": _none(r.protein_z),
                 "protein_call": _none(r.protein_call),
                 "activation_score": _none(r.activation_score),
                 "activation_call": _none(r.activation_call),
-                "provenance": _json_safe({**r.provenance, "rna_tpm": _none(r.rna_tpm),
+                "provenance": json_ready({**r.provenance, "rna_tpm": _none(r.rna_tpm),
                                           "activation_source": r.activation_source}),
             }
             for r in targets.itertuples() if r.patient in ids

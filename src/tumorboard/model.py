@@ -104,3 +104,22 @@ TARGET_STATES = (
     "not_expressed",
     "unknown",
 )
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers, NaN / NA as None, tuples as lists.
+
+    For JSON columns of the registry and JSON documents: SQLite stores a numpy integer as a
+    blob and JSON has no NaN.
+    """
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value

@@ -58,6 +58,7 @@ from tumorboard.knowledge.schema import (
     Evidence,
     Rule,
 )
+from tumorboard.model import json_ready
 
 #: Tiers, strongest first.
 LEVELS: tuple[str, ...] = ("m1A", "m1B", "m1C", "m2A", "m2B", "m2C", "m3", "m4")
@@ -510,9 +511,8 @@ def _patient_inputs(session: Any, ws: Any, pseudonym: str) -> dict[str, Any]:
 
     from tumorboard import reference
     from tumorboard.errors import NotFoundError
-    from tumorboard.model import findings_frame
-    from tumorboard.registry.models import Analysis, Finding, Patient
-    from tumorboard.registry.queries import patient_targets
+    from tumorboard.registry.models import Analysis, Patient
+    from tumorboard.registry.queries import patient_findings, patient_targets
 
     patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
     if patient is None:
@@ -525,13 +525,7 @@ def _patient_inputs(session: Any, ws: Any, pseudonym: str) -> dict[str, Any]:
     targets = patient_targets(session, pseudonym)  # raises if not analysed
     analysis = session.get(Analysis, targets["analysis"]["id"])
     samples = {s.id: s.sample_key for s in patient.samples}
-    rows = session.scalars(select(Finding).where(Finding.analysis_id == analysis.id)).all()
-    findings = findings_frame(pd.DataFrame([{
-        "patient": pseudonym, "sample": samples.get(f.sample_id), "layer": f.layer,
-        "gene": f.gene, "feature": f.feature, "kind": f.kind, "value": f.value,
-        "z_score": f.z_score, "percentile_cohort": f.percentile_cohort,
-        "percentile_entity": f.percentile_entity, "reference_size": f.reference_size,
-        "call": f.call, "provenance": f.provenance} for f in rows]) if rows else None)
+    findings = patient_findings(session, pseudonym, analysis.id)
     hla = ws.table("hla", samples=list(samples.values()))
     alleles = sorted(set(hla["allele"].dropna().astype(str))) if len(hla) else []
     lineage = reference.lineage(diagnosis.oncotree_code)
@@ -588,7 +582,7 @@ def recommend_patient(workspace: Any, pseudonym: str) -> dict[str, Any]:
             row.genes = rec.genes
             row.rationale = rec.rationale
             row.citations = rec.citations
-            row.detail = _json_ready({"agents": rec.agents, "support": rec.support,
+            row.detail = json_ready({"agents": rec.agents, "support": rec.support,
                                       "evidence": rec.evidence, "rules": rec.rules,
                                       "layers": rec.layers, "tier": rec.tier,
                                       "modifiers": rec.modifiers, "demoted": rec.demoted})
@@ -599,18 +593,6 @@ def recommend_patient(workspace: Any, pseudonym: str) -> dict[str, Any]:
                 s.delete(row)
         s.flush()
         return patient_recommendations(s, pseudonym)
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalar
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def _rec_record(row: Any) -> dict[str, Any]:

@@ -164,3 +164,36 @@ def patient_targets(session: Session, pseudonym: str) -> dict[str, Any]:
                               for layer, c in (cohort.content if cohort else {}).items()}},
         "targets": targets,
     }
+
+
+def patient_findings(session: Session, pseudonym: str, analysis_id: int | None = None):
+    """The findings of a patient's latest (or the given) analysis as a findings table.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown patient.
+    """
+    import pandas as pd
+
+    from tumorboard.model import findings_frame
+    from tumorboard.registry.models import Analysis, Finding
+
+    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
+    if patient is None:
+        raise NotFoundError(
+            f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`"
+        )
+    if analysis_id is None:
+        analysis_id = session.scalar(select(Analysis.id).where(Analysis.patient_id == patient.id)
+                                     .order_by(Analysis.id.desc()))
+    samples = {s.id: s.sample_key for s in patient.samples}
+    rows = session.scalars(select(Finding).where(Finding.analysis_id == analysis_id)).all()
+    if not rows:
+        return findings_frame()
+    return findings_frame(pd.DataFrame([{
+        "patient": pseudonym, "sample": samples.get(f.sample_id), "layer": f.layer,
+        "gene": f.gene, "feature": f.feature, "kind": f.kind, "value": f.value,
+        "z_score": f.z_score, "percentile_cohort": f.percentile_cohort,
+        "percentile_entity": f.percentile_entity, "reference_size": f.reference_size,
+        "call": f.call, "provenance": f.provenance} for f in rows]))

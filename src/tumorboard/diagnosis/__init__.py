@@ -1,0 +1,1 @@
+"""Molecular diagnosis: entity-defining alterations, methylation classes, concordance."""
