@@ -458,6 +458,40 @@ def kb_import(
 
 
 @app.command()
+def report(
+    patients: Annotated[list[str] | None, typer.Argument(help="Patient ids.")] = None,
+    all_patients: Annotated[bool, typer.Option("--all", help="Every analysed patient.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="Comma-separated: html, pdf, json, fhir, "
+                                     "phenopacket.")] = "html,pdf,json",
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder [default "
+                                             "<workspace>/reports/mtb].")] = None,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The MTB report of each patient: HTML (works offline), PDF, JSON, FHIR, Phenopacket."""
+    from tumorboard.report.mtb import parse_formats, write_report
+
+    if bool(patients) == all_patients:
+        _err("give patient ids or --all (not both)")
+        raise typer.Exit(2)
+    formats = _run(lambda: parse_formats(fmt))
+    ws = _open(workspace, db)
+    if all_patients:
+        from tumorboard.registry.queries import list_patients
+
+        with ws.session() as session:
+            patients = [p["patient"] for p in list_patients(session)]
+    written = {p: _run(lambda p=p: write_report(ws, p, formats=formats, out_dir=out))
+               for p in _progress(list(patients or []), "writing reports")}
+    if json_out:
+        _emit_json({p: {k: str(v) for k, v in paths.items()} for p, paths in written.items()})
+        return
+    for p, paths in written.items():
+        typer.echo(f"{p}: " + "  ".join(str(v) for v in paths.values()))
+
+
+@app.command()
 def simulate(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write one case folder per patient.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 20261122,
@@ -491,7 +525,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed of the demo cohort.")] = 20261122,
     json_out: JsonOpt = False,
 ) -> None:
-    """Create a workspace, simulate the demo cohort, import every case, write summary pages."""
+    """Create a workspace, simulate the demo cohort, import, analyse, recommend, write reports."""
     from tumorboard.demo import run_demo
 
     workspace = workspace or Path(os.environ.get("TUMORBOARD_WORKSPACE") or "demo-workspace")
@@ -505,10 +539,12 @@ def demo(
     typer.echo(f"cases:     {result['cases_dir']} ({result['patients']} patients, "
                f"{len(result['entities'])} entities: {', '.join(result['entities'])})")
     typer.echo(f"store:     {result['store']}")
-    typer.echo("patient summary pages:")
-    for page in result["pages"]:
-        typer.echo(f"  {page}")
-    typer.echo(f"index:     {result['index']}")
+    cov = result["recommendation_coverage"]
+    typer.echo(f"recommendations: {cov['with_recommendation']} of {cov['patients']} patients "
+               "(MASTER DSRCT study: 28 of 30)")
+    typer.echo(f"intake summaries: {result['index']}")
+    typer.echo(f"MTB reports (HTML, PDF, JSON per patient): {result['reports_index']}")
+    typer.echo(f"open this in a browser: file://{result['reports_index']}")
 
 
 def main() -> None:

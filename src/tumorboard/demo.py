@@ -1,4 +1,4 @@
-"""The demo: a workspace with the simulated demo cohort loaded, and a summary page per patient."""
+"""The demo: the simulated demo cohort loaded, analysed and matched, with an MTB report each."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 from tumorboard.analysis import analyze
 from tumorboard.config import Settings
 from tumorboard.intake import import_case
+from tumorboard.recommend import recommend_patient
+from tumorboard.report.mtb import write_reports
 from tumorboard.report.summary import write_summary_pages
 from tumorboard.simulate import simulate_cohort
 from tumorboard.workspace import Workspace
@@ -39,6 +41,11 @@ def run_demo(
     analysis = analyze(ws)
     say("writing patient summary pages")
     pages, index = write_summary_pages(ws)
+    say("matching the knowledge base: recommendations per patient")
+    patients = sorted(analysis.patients)
+    coverage = sum(bool(recommend_patient(ws, p)["recommendations"]) for p in patients)
+    say("writing MTB reports (HTML, PDF, JSON)")
+    reports, reports_index = write_reports(ws, patients, progress=say)
     entities = sorted({p.entity for p in truth.patients})
     return {
         "workspace": str(ws.root),
@@ -51,4 +58,7 @@ def run_demo(
         "analysis": analysis.summary() | {"patients": len(analysis.patients)},
         "pages": [str(p) for p in pages],
         "index": str(index),
+        "recommendation_coverage": {"patients": len(patients), "with_recommendation": coverage},
+        "reports": {p: {f: str(x) for f, x in paths.items()} for p, paths in reports.items()},
+        "reports_index": str(reports_index),
     }

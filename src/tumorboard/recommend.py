@@ -308,6 +308,8 @@ class Recommendation:
     layers: list[str]
     citations: list[str]
     rationale: str
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     demoted: bool = False
     rank: int = 0
@@ -354,14 +356,6 @@ def _describe_support(s: dict[str, Any]) -> str:
         extra = f", z {_fmt(s.get('z_score'))}"
     call = f" [{s['call']}]" if s.get("call") else ""
     return f"{s.get('feature')}{call}{extra}"
-
-
-def _evidence_text(items: list[tuple[EvidenceLevel, Evidence]]) -> str:
-    parts = []
-    for level, e in items:
-        where = "/".join(e.entities).replace(ANY_SOLID, "any solid tumour")
-        parts.append(f"{e.type.replace('_', ' ')} in {where} ({e.citation}) → {level}")
-    return "; ".join(parts)
 
 
 def _match_rule(rule: Rule, *, findings: pd.DataFrame, targets: Sequence[dict[str, Any]],
@@ -445,16 +439,18 @@ def recommend(findings: pd.DataFrame, targets: Sequence[dict[str, Any]] | pd.Dat
                        "citation": e.citation, "summary": e.summary, "rule": rule.id}
                       for lv, e in scored],
         )
-        rec.rationale = (f"{rule.describe()}: " + "; ".join(dict.fromkeys(
-            _describe_support(s) for s in support)) + ". Evidence: " + _evidence_text(scored)
-            + ".")
-        if rule.notes:
-            rec.rationale += f" Note: {rule.notes.strip()}"
+        rec.notes = [rule.notes.strip()] if rule.notes else []
+        rec.reason = f"{rule.describe()}: " + "; ".join(dict.fromkeys(
+            _describe_support(s) for s in support)) + "."
         old = merged.get(rec.key)
         merged[rec.key] = rec if old is None else _merge(old, rec)
     recs = list(merged.values())
     for rec in recs:
         _judge_activation(rec, states)
+        rec.rationale = rec.reason + " Evidence: " + "; ".join(
+            f"{e['type'].replace('_', ' ')} in "
+            f"{'/'.join(e['entities']).replace(ANY_SOLID, 'any solid tumour')} "
+            f"({e['citation']}) → {e['level']}" for e in rec.evidence) + "."
     recs.sort(key=_sort_key)
     for i, rec in enumerate(recs, start=1):
         rec.rank = i
@@ -475,7 +471,9 @@ def _merge(a: Recommendation, b: Recommendation) -> Recommendation:
     if "Z" in other.modifiers and "Z" not in best.modifiers:
         best.modifiers = [m for m in MODIFIERS if m in (*best.modifiers, "Z")]
         best.level = " ".join((best.tier, *best.modifiers))
-    best.rationale = best.rationale + " Also: " + other.rationale
+    best.notes = list(dict.fromkeys(best.notes + other.notes))
+    if other.reason not in best.reason:
+        best.reason = best.reason + " Also " + other.reason
     return best
 
 
@@ -487,12 +485,12 @@ def _judge_activation(rec: Recommendation, states: dict[str, str]) -> None:
     genes = ", ".join(inactive)
     if rec.basket == "antigen_directed" or rec.drug_class in (
             "adc", "car_t", "tcr_t", "bispecific", "radioligand", "monoclonal_antibody"):
-        rec.rationale += (f" {genes} is expressed but its kinase is not activated in the "
+        rec.reason += (f" {genes} is expressed but its kinase is not activated in the "
                           "phosphoproteome: an antigen-directed drug needs only the antigen on "
                           "the cell surface, so it ranks above kinase inhibitors.")
     elif rec.drug_class == "kinase_inhibitor":
         rec.demoted = True
-        rec.rationale += (f" Ranked below antigen-directed options: {genes} is expressed but "
+        rec.reason += (f" Ranked below antigen-directed options: {genes} is expressed but "
                           "the phosphoproteome shows no kinase activation, so inhibiting the "
                           "kinase is unlikely to help.")
 
@@ -524,9 +522,9 @@ def _patient_inputs(session: Any, ws: Any, pseudonym: str) -> dict[str, Any]:
                             "re-import")
     targets = patient_targets(session, pseudonym)  # raises if not analysed
     analysis = session.get(Analysis, targets["analysis"]["id"])
-    samples = {s.id: s.sample_key for s in patient.samples}
     findings = patient_findings(session, pseudonym, analysis.id)
-    hla = ws.table("hla", samples=list(samples.values()))
+    typed = [s.sample_key for s in patient.samples if any(a.layer == "hla" for a in s.assays)]
+    hla = ws.table("hla", samples=typed) if typed else pd.DataFrame(columns=["allele"])
     alleles = sorted(set(hla["allele"].dropna().astype(str))) if len(hla) else []
     lineage = reference.lineage(diagnosis.oncotree_code)
     tissue = reference.tumour_type(diagnosis.oncotree_code).tissue or ""
@@ -582,7 +580,8 @@ def recommend_patient(workspace: Any, pseudonym: str) -> dict[str, Any]:
             row.genes = rec.genes
             row.rationale = rec.rationale
             row.citations = rec.citations
-            row.detail = json_ready({"agents": rec.agents, "support": rec.support,
+            row.detail = json_ready({"agents": rec.agents, "reason": rec.reason,
+                                      "notes": rec.notes, "support": rec.support,
                                       "evidence": rec.evidence, "rules": rec.rules,
                                       "layers": rec.layers, "tier": rec.tier,
                                       "modifiers": rec.modifiers, "demoted": rec.demoted})

@@ -267,7 +267,9 @@ ENTITIES: dict[str, _Entity] = {
             ("lung", "pleura", "bone"),
             ("doxorubicin + ifosfamide", "trabectedin", "pazopanib"),
             (0.4, 1.0),
-            {"TLE1": 4.0},
+            # MAGE-A4 and NY-ESO-1 (CTAG1B): the targets of the TCR-T therapies in synovial
+            # sarcoma (D'Angelo et al., Lancet 2024, doi:10.1016/S0140-6736(24)00319-2)
+            {"TLE1": 4.0, "MAGEA4": 9.0, "CTAG1B": 8.5},
             0.3,
             0.10,
             0.6,
@@ -283,7 +285,9 @@ ENTITIES: dict[str, _Entity] = {
             ("lung", "bone", "bone marrow"),
             ("VIDE induction (Euro-Ewing)", "VAI consolidation", "high-dose busulfan-melphalan"),
             (0.3, 0.8),
-            {"NKX2-2": 6.0, "NR0B1": 5.0, "CD99": 3.0},
+            # GD2 synthase: GD2 is on the surface of Ewing sarcoma cells (Kailayangiri et al.,
+            # Br J Cancer 2012, doi:10.1038/bjc.2012.57)
+            {"NKX2-2": 6.0, "NR0B1": 5.0, "CD99": 3.0, "B4GALNT1": 5.0},
             0.5,
             0.15,
             0.5,
@@ -730,6 +734,16 @@ class _World:
                 "EGFR",
                 "GAPDH",
                 "ACTB",
+                "MAGEA4",
+                "CTAG1B",
+                "PRAME",
+                "FOLR1",
+                "MSLN",
+                "DLL3",
+                "NECTIN4",
+                "GPC3",
+                "TACSTD2",
+                "B4GALNT1",
                 *_UNIPROT,
                 *_KINASE_SITES,
             }
@@ -764,6 +778,21 @@ class _World:
             "TLE1": 2.0,
             "MDM2": 3.5,
             "CDK4": 4.0,
+            # cancer/testis antigens: silent outside testis and the tumours that re-express
+            # them (Simpson et al., Nat Rev Cancer 2005, doi:10.1038/nrc1615)
+            "MAGEA4": -3.0,
+            "CTAG1B": -3.0,
+            "PRAME": -2.0,
+            # antigens of ADCs / CAR-T developed in carcinomas, neuroendocrine tumours and
+            # neuroblastoma, low in most sarcomas (Human Protein Atlas, Uhlén et al., Science
+            # 2015, doi:10.1126/science.1260419)
+            "FOLR1": -1.5,
+            "MSLN": -1.5,
+            "DLL3": -2.0,
+            "NECTIN4": -1.0,
+            "GPC3": -1.5,
+            "TACSTD2": 0.0,
+            "B4GALNT1": -1.0,
         }.items():
             if gene in self.gene_pos:
                 base[self.gene_pos[gene]] = value

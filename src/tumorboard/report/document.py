@@ -113,9 +113,29 @@ def key_findings(findings: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
         out[layer] = rows[:60]
     vus = int(((f["kind"] == "mutation") & (f["call"] == "vus")).sum())
     if vus:
-        out.setdefault("variants", []).append({"kind": "vus_count", "feature":
-                                               f"{vus} variants of uncertain significance",
-                                               "value": vus})
+        out.setdefault("variants", []).append({
+            **dict.fromkeys(_FINDING_KEYS), "kind": "vus_count",
+            "feature": f"{vus} variants of uncertain significance", "value": vus})
+    return out
+
+
+def report_targets(targets: list[dict[str, Any]], recommendations: dict[str, Any]
+                   ) -> list[dict[str, Any]]:
+    """The target genes a report lists: genes of a recommendation; antigens and kinases that
+    are expressed or activated; genes with a driver-level DNA alteration (hotspot, likely
+    oncogenic, amplification, homozygous deletion, catalogued fusion)."""
+    named = {g for r in recommendations.get("recommendations", []) +
+             recommendations.get("resistance", []) for g in r.get("genes", [])}
+    drivers = {"hotspot", "oncogenic_likely", "amplification", "deletion", "entity_defining",
+               "actionable_kinase"}
+    out = []
+    for t in targets:
+        dna = any(d.get("call") in drivers or d.get("kind") in ("amplification", "deletion")
+                  for d in t.get("dna") or [])
+        expressed = t["state"] in ("activated", "expressed_not_activated",
+                                   "expressed_activation_unknown")
+        if t["gene"] in named or dna or (expressed and (t.get("antigen") or t.get("kinase"))):
+            out.append(t)
     return out
 
 
@@ -175,8 +195,7 @@ def build_document(*, patient: dict[str, Any], findings: pd.DataFrame,
     diagnoses = patient.get("diagnoses") or []
     current = diagnoses[-1] if diagnoses else {}
     concordance = molecular_concordance(entity.get("oncotree_code") or "", findings)
-    shown = [t for t in targets.get("targets", [])
-             if t["state"] not in ("not_expressed", "unknown") or t.get("dna")]
+    shown = report_targets(targets.get("targets", []), recommendations)
     doc: dict[str, Any] = {
         "format": REPORT_FORMAT,
         "report": {

@@ -119,7 +119,7 @@ def render_plots(data: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _env() -> Environment:
+def template_environment() -> Environment:
     return Environment(
         loader=PackageLoader("tumorboard.report", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -130,13 +130,13 @@ def _env() -> Environment:
 
 def render_patient_page(summary: dict[str, Any],
                         plot_svgs: dict[str, str] | None = None) -> str:
-    return _env().get_template("patient_summary.html").render(
+    return template_environment().get_template("patient_summary.html").render(
         p=summary, plots=plot_svgs or {}, version=__version__,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def render_index(patients: list[dict[str, Any]], pages: dict[str, str]) -> str:
-    return _env().get_template("index.html").render(
+    return template_environment().get_template("index.html").render(
         patients=patients, pages=pages, version=__version__, escape=html.escape)
 
 

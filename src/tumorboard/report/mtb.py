@@ -1,0 +1,149 @@
+"""Write a patient's MTB report: HTML (self-contained), PDF, JSON, FHIR, Phenopacket.
+
+The report document (:mod:`tumorboard.report.document`) is built once; each format renders it.
+HTML inlines its CSS and SVG figures, so the file works offline and can be mailed; the PDF is
+that HTML laid out for A4 by WeasyPrint (https://weasyprint.org), whose pango/cairo system
+libraries ``.ci/run`` installs (Debian: libpango-1.0-0, libpangoft2-1.0-0).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tumorboard.errors import InputError, TumorboardError
+from tumorboard.report.document import mtb_report
+from tumorboard.report.summary import plot_data, render_plots, template_environment
+
+FORMATS: tuple[str, ...] = ("html", "pdf", "json", "fhir", "phenopacket")
+SUFFIX = {"html": ".html", "pdf": ".pdf", "json": ".json", "fhir": ".fhir.json",
+          "phenopacket": ".phenopacket.json"}
+
+
+class ReportRenderError(TumorboardError):
+    """A report could not be rendered (e.g. WeasyPrint's system libraries are missing)."""
+
+
+def report_figures(workspace: Any, document: dict[str, Any]) -> dict[str, str]:
+    """The report's plots as inline SVG, by caption (reads cohort points and segments)."""
+    summary = {"patient": document["patient"]["patient"],
+               "targets": {"targets": document["targets"]},
+               "samples": [{"id": s["id"], "assays": [
+                   {"rows": {"segments": 1}} for q in document["quality"]
+                   if q["sample"] == s["id"] and q["layer"] == "copy_number"]}
+                   for s in document["samples"]]}
+    return render_plots(plot_data(workspace, summary))
+
+
+def render_html(document: dict[str, Any], figures: dict[str, str] | None = None) -> str:
+    """The report as one self-contained HTML page."""
+    template = template_environment().get_template("mtb_report.html")
+    return template.render(d=document, figures=figures or {})
+
+
+def render_pdf(html: str) -> bytes:
+    """The HTML report laid out as an A4 PDF.
+
+    Raises
+    ------
+    ReportRenderError
+        WeasyPrint cannot load its system libraries (pango); the message says what to install.
+    """
+    try:
+        from weasyprint import HTML
+    except OSError as exc:  # missing libpango / libgobject
+        raise ReportRenderError(
+            f"PDF output needs the pango libraries WeasyPrint uses ({exc}); on Debian/Ubuntu: "
+            "apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core") from exc
+    return HTML(string=html).write_pdf()
+
+
+def parse_formats(text: str | list[str]) -> list[str]:
+    """``'html,pdf'`` -> ``['html', 'pdf']``, checked.
+
+    Raises
+    ------
+    InputError
+        An unknown format name.
+    """
+    items = text.split(",") if isinstance(text, str) else list(text)
+    formats = [f.strip().lower() for f in items if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise InputError(f"unknown report format(s): {', '.join(bad) or '(none given)'}",
+                         expected=", ".join(FORMATS))
+    return list(dict.fromkeys(formats))
+
+
+def write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str = ("html",),
+                 out_dir: Path | None = None) -> dict[str, Path]:
+    """Write the report of one patient in each format; returns the paths by format.
+
+    Files go to ``out_dir`` (default ``<workspace>/reports/mtb``) as
+    ``<patient><suffix>``, each written to a temporary name and renamed.
+    """
+    formats = parse_formats(formats)
+    out = Path(out_dir) if out_dir else workspace.reports_dir / "mtb"
+    out.mkdir(parents=True, exist_ok=True)
+    document = mtb_report(workspace, pseudonym)
+    html = None
+    written: dict[str, Path] = {}
+    for fmt in formats:
+        path = out / f"{pseudonym}{SUFFIX[fmt]}"
+        if fmt in ("html", "pdf") and html is None:
+            html = render_html(document, report_figures(workspace, document))
+        if fmt == "html":
+            data: bytes = html.encode("utf-8")  # type: ignore[union-attr]
+        elif fmt == "pdf":
+            data = render_pdf(html)  # type: ignore[arg-type]
+        elif fmt == "json":
+            data = (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+        elif fmt == "fhir":
+            from tumorboard.report.fhir import fhir_bundle
+
+            data = (json.dumps(fhir_bundle(document), indent=1) + "\n").encode("utf-8")
+        else:
+            from tumorboard.report.phenopacket import phenopacket
+
+            data = (json.dumps(phenopacket(document), indent=1) + "\n").encode("utf-8")
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        written[fmt] = path
+    return written
+
+
+def write_reports(workspace: Any, patients: list[str], *,
+                  formats: list[str] | str = ("html", "pdf", "json"),
+                  out_dir: Path | None = None,
+                  progress: Any = None) -> tuple[dict[str, dict[str, Path]], Path]:
+    """Reports for several patients and an index page linking them; returns (paths, index)."""
+    import datetime as dt
+
+    from tumorboard import __version__
+
+    out = Path(out_dir) if out_dir else workspace.reports_dir / "mtb"
+    written: dict[str, dict[str, Path]] = {}
+    rows = []
+    for i, p in enumerate(patients, 1):
+        written[p] = write_report(workspace, p, formats=formats, out_dir=out)
+        doc = json.loads(written[p]["json"].read_text("utf-8")) if "json" in written[p] \
+            else mtb_report(workspace, p)
+        recs = doc["recommendations"]
+        conc = doc["diagnosis"]["concordance"]
+        rows.append({"patient": p, "entity": doc["diagnosis"]["oncotree_code"],
+                     "concordance": conc["status"], "message": conc["message"],
+                     "n_recommendations": len(recs), "top": recs[0] if recs else None,
+                     "files": {f: path.name for f, path in written[p].items()}})
+        if progress:
+            progress(f"[{i}/{len(patients)}] report {p}: {len(recs)} recommendation(s)")
+    index = out / "index.html"
+    html = template_environment().get_template("mtb_index.html").render(
+        rows=rows, covered=sum(r["n_recommendations"] > 0 for r in rows), version=__version__,
+        footer="MTB reports: drafts until signed by the board",
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    tmp = index.with_name("index.html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(index)
+    return written, index
