@@ -71,3 +71,24 @@ def sqlite_workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace.init(Settings.resolve(tmp_path / "ws", None))
     yield ws
     ws.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def analysed(tmp_path_factory: pytest.TempPathFactory):
+    """A small simulated cohort (12 DSRCT and 6 other sarcomas), imported and analysed on
+    SQLite, with the simulator's truth. Shared by the analysis, recommendation and report
+    tests; tests may add recommendations and decisions but must not delete data."""
+    from tumorboard.analysis import analyze
+    from tumorboard.intake import import_case
+    from tumorboard.simulate import simulate_cohort
+
+    root = tmp_path_factory.mktemp("analysis")
+    truth = simulate_cohort(root / "cases", n_dsrct=12,
+                            others={"DDLS": 2, "SYNS": 1, "ES": 1, "GIST": 1, "IMT": 1},
+                            size="small")
+    ws = Workspace.init(Settings.resolve(root / "ws", None))
+    for case in sorted((root / "cases").glob("*/case.yaml")):
+        import_case(ws, case.parent)
+    analyze(ws)
+    yield ws, truth
+    ws.engine.dispose()

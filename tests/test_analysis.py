@@ -11,25 +11,9 @@ from typer.testing import CliRunner
 
 from tumorboard.analysis import analyze
 from tumorboard.cli import app
-from tumorboard.config import Settings
-from tumorboard.intake import import_case
 from tumorboard.registry.models import Analysis, CohortSnapshot, Finding, TargetEvidence
 from tumorboard.registry.queries import patient_targets
-from tumorboard.simulate import CohortTruth, simulate_cohort
 from tumorboard.workspace import Workspace
-
-
-@pytest.fixture(scope="module")
-def analysed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, CohortTruth]:
-    root = tmp_path_factory.mktemp("analysis")
-    truth = simulate_cohort(root / "cases", n_dsrct=12,
-                            others={"DDLS": 2, "SYNS": 1, "ES": 1, "GIST": 1, "IMT": 1},
-                            size="small")
-    ws = Workspace.init(Settings.resolve(root / "ws", None))
-    for case in sorted((root / "cases").glob("*/case.yaml")):
-        import_case(ws, case.parent)
-    analyze(ws)
-    return ws, truth
 
 
 def _counts(ws: Workspace) -> tuple[int, int, int, int]:
