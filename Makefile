@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint format benchmark clean
+.PHONY: demo test lint format benchmark clean sysdeps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+# WeasyPrint (PDF reports) needs pango; install it with apt when we are root and it is missing.
+sysdeps:
+	@if ! ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; \
+	  else \
+	    echo "PDF reports need pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0" >&2; \
+	  fi; \
+	fi
+
+demo: $(STAMP) sysdeps
 	$(BIN)/tumorboard demo --workspace $(WORKSPACE)
 
 test: $(STAMP)
@@ -26,6 +37,8 @@ lint: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_analysis.py
+	$(BIN)/python benchmarks/bench_report.py --workspace $(WORKSPACE)
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache build src/*.egg-info

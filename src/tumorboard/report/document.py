@@ -93,7 +93,8 @@ def key_findings(findings: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
 
     Mutations except VUS (counted separately), TMB, amplifications and homozygous deletions
     (plus gains/losses of genes with a known role), fusions, RNA and protein outliers that are
-    high, and kinase activations.
+    high, and kinase activations; sorted by kind, then z-score (strongest first). The HTML
+    and PDF show the first rows of each layer, the JSON report all of them.
     """
     f = findings
     keep = (
@@ -110,7 +111,7 @@ def key_findings(findings: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
         out.setdefault(str(row.layer), []).append(json_ready(rec))
     for layer, rows in out.items():
         rows.sort(key=lambda r: (r["kind"], -(r["z_score"] or 0), str(r["gene"])))
-        out[layer] = rows[:60]
+        out[layer] = rows
     vus = int(((f["kind"] == "mutation") & (f["call"] == "vus")).sum())
     if vus:
         out.setdefault("variants", []).append({

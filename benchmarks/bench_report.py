@@ -1,0 +1,103 @@
+"""Benchmark the MTB report (issue 4): HTML + PDF per patient, and the whole demo cohort.
+
+Target: one patient's report (HTML and PDF) under 5 s. Uses an existing analysed workspace
+(default: the one ``make demo`` writes, ``demo-workspace``); run ``make demo`` first.
+
+Each patient's report is timed separately (wall time of :func:`write_report` with
+``formats=html,pdf``, which builds the report document from the registry, draws the figures,
+renders HTML and lays out the PDF); the PDF layout alone is also reported. Peak memory is the
+process's ``VmHWM``.
+
+Usage::
+
+    python benchmarks/bench_report.py [--workspace DIR] [--append]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+SECTION = "## MTB report per patient (issue 4)"
+TARGET_S = 5.0
+
+
+def _vmhwm_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workspace", default=str(ROOT / "demo-workspace"))
+    ap.add_argument("--append", action="store_true")
+    args = ap.parse_args()
+
+    from tumorboard.config import Settings
+    from tumorboard.registry.queries import list_patients
+    from tumorboard.report import mtb
+    from tumorboard.workspace import Workspace
+
+    ws = Workspace.open(Settings.resolve(args.workspace, None))
+    with ws.session() as s:
+        patients = [p["patient"] for p in list_patients(s)]
+    out = Path(tempfile.mkdtemp(prefix="bench-report-"))
+    times, pdf_times, sizes = [], [], []
+    t_all = time.perf_counter()
+    for p in patients:
+        t0 = time.perf_counter()
+        paths = mtb.write_report(ws, p, formats=["html", "pdf"], out_dir=out)
+        times.append(time.perf_counter() - t0)
+        html = paths["html"].read_text("utf-8")
+        t1 = time.perf_counter()
+        mtb.render_pdf(html)
+        pdf_times.append(time.perf_counter() - t1)
+        sizes.append((paths["html"].stat().st_size, paths["pdf"].stat().st_size))
+    total = time.perf_counter() - t_all - sum(pdf_times)
+    worst = max(times)
+    lines = [
+        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, workspace "
+        f"`{args.workspace}` ({len(patients)} analysed demo patients), "
+        "`python benchmarks/bench_report.py --append`.",
+        "",
+        "| step | median s | max s | notes |",
+        "|---|---:|---:|---|",
+        f"| one patient: HTML + PDF (`write_report`) | {statistics.median(times):.2f} | "
+        f"{worst:.2f} | document from the registry, 3 SVG figures, HTML, WeasyPrint PDF |",
+        f"| of which PDF layout alone (`render_pdf`) | {statistics.median(pdf_times):.2f} | "
+        f"{max(pdf_times):.2f} | WeasyPrint on the same HTML |",
+        f"| whole demo cohort, HTML + PDF | {total:.1f} (total) | | {len(patients)} patients, "
+        f"sequential, one process |",
+        "",
+        f"Median sizes: HTML {statistics.median(s[0] for s in sizes) / 1024:.0f} KiB, PDF "
+        f"{statistics.median(s[1] for s in sizes) / 1024:.0f} KiB. Peak RSS "
+        f"{_vmhwm_mib():.0f} MiB.",
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+        f"| report (HTML + PDF) per patient under {TARGET_S:.0f} s | worst {worst:.2f} s | "
+        f"{'met' if worst < TARGET_S else 'NOT met'} |",
+    ]
+    body = "\n".join(lines)
+    print(body)
+    if args.append:
+        text = DOC.read_text(encoding="utf-8")
+        if SECTION in text:
+            head, rest = text.split(SECTION, 1)
+            nxt = rest.find("\n## ")
+            text = head + (rest[nxt + 1:] if nxt >= 0 else "")
+        DOC.write_text(text.rstrip("\n") + "\n\n" + SECTION + "\n\n" + body + "\n",
+                       encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
