@@ -43,8 +43,8 @@ disease) or a tumorboard code system (MASTER evidence levels, cohort-relative sc
   Int J Cancer 2019, doi:10.1002/ijc.32358; Horak et al., Cancer Discov 2021,
   doi:10.1158/2159-8290.CD-21-0126).
 - ``https://tumorboard.example/fhir/CodeSystem/molecular-measure``: ``rna-loo-z``,
-  ``protein-loo-z``, ``activation-score``, ``target-state``, ``hla-allele`` (see
-  docs/methods.md for how each is computed).
+  ``protein-loo-z``, ``activation-score``, ``target-state``, ``hla-allele``, ``methylation``
+  (see docs/methods.md for how each is computed).
 
 Gene symbols are sent as the CodeableConcept's text, not as HGNC codings: the IG wants the
 HGNC *id* as the code and tumorboard ships only symbols. HGVS expressions are sent as the
@@ -164,7 +164,7 @@ BIOMARKER_CATEGORY = _code(TBD_CODES, "biomarker-category",
 _VARIANT_KINDS = ("mutation", "fusion", "amplification", "gain", "loss", "deletion")
 _GENOMIC = re.compile(r"^(chr[0-9XYM]+):(\d+) ([ACGTN]+)>([ACGTN]+)$")
 
-#: Measures of non-DNA support: layer/kind -> (code, display, biomarker category, value key).
+#: Measures of non-DNA support: layer -> (code, display, molecular-biomarker-ontology category).
 _MEASURES: dict[str, tuple[str, str, str]] = {
     "expression": ("rna-loo-z", "RNA expression, cohort leave-one-out z-score", "nucleicAcid"),
     "proteome": ("protein-loo-z", "Protein abundance, cohort leave-one-out z-score",
@@ -173,6 +173,7 @@ _MEASURES: dict[str, tuple[str, str, str]] = {
                         "protein"),
     "targets": ("target-state", "Target state: expression versus activation", "protein"),
     "hla": ("hla-allele", "HLA allele", "nucleicAcid"),
+    "methylation": ("methylation", "DNA methylation finding", "methylationAnalysis"),
 }
 
 
