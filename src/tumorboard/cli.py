@@ -35,6 +35,8 @@ kb_app = typer.Typer(help="The knowledge base: curated and imported therapy rule
 app.add_typer(kb_app, name="kb")
 board_app = typer.Typer(help="Tumour board decisions on recommendations.", no_args_is_help=True)
 app.add_typer(board_app, name="board")
+export_app = typer.Typer(help="Export the cohort for other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 T = TypeVar("T")
 
@@ -105,6 +107,16 @@ def init(workspace: WorkspaceOpt = None, db: DbOpt = None, json_out: JsonOpt = F
         _emit_json(info)
     else:
         typer.echo(f"workspace ready: {ws.root}\nregistry: {settings.database_label}")
+
+
+def _patient_ids(ws: Any, patients: list[str] | None, all_patients: bool) -> list[str]:
+    """The ids given, or every patient of the registry with --all."""
+    if not all_patients:
+        return list(patients or [])
+    from tumorboard.registry.queries import list_patients
+
+    with ws.session() as session:
+        return [p["patient"] for p in list_patients(session)]
 
 
 def _open(workspace: Path | None, db: str | None):
@@ -314,11 +326,7 @@ def recommend(
         _err("give patient ids or --all (not both)")
         raise typer.Exit(2)
     ws = _open(workspace, db)
-    if all_patients:
-        from tumorboard.registry.queries import list_patients
-
-        with ws.session() as session:
-            patients = [p["patient"] for p in list_patients(session)]
+    patients = _patient_ids(ws, patients, all_patients)
     docs = [_run(lambda p=p: recommend_patient(ws, p))
             for p in _progress(list(patients or []), "recommending")]
     if json_out:
@@ -477,11 +485,7 @@ def report(
         raise typer.Exit(2)
     formats = _run(lambda: parse_formats(fmt))
     ws = _open(workspace, db)
-    if all_patients:
-        from tumorboard.registry.queries import list_patients
-
-        with ws.session() as session:
-            patients = [p["patient"] for p in list_patients(session)]
+    patients = _patient_ids(ws, patients, all_patients)
     written = {p: _run(lambda p=p: write_report(ws, p, formats=formats, out_dir=out))
                for p in _progress(list(patients or []), "writing reports")}
     if json_out:
@@ -489,6 +493,29 @@ def report(
         return
     for p, paths in written.items():
         typer.echo(f"{p}: " + "  ".join(str(v) for v in paths.values()))
+
+
+@export_app.command("cbioportal")
+def export_cbioportal(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for the study files (replaced if it "
+                                            "holds an earlier export).")],
+    study_id: Annotated[str, typer.Option(help="cBioPortal cancer_study_identifier.")]
+    = "tumorboard_sarcoma",
+    name: Annotated[str, typer.Option(help="Study name.")] = "tumorboard sarcoma cohort",
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """cBioPortal study files: clinical, mutations, CNA, structural variants, expression
+    z-scores, timeline, case lists."""
+    from tumorboard.report.cbioportal import write_cbioportal_study
+
+    ws = _open(workspace, db)
+    files = _run(lambda: write_cbioportal_study(ws, out_dir, study_id=study_id, name=name))
+    if json_out:
+        _emit_json({"out_dir": str(out_dir), "files": [str(f) for f in files]})
+    else:
+        typer.echo(f"{len(files)} files in {out_dir}; load with cBioPortal's metaImport.py")
 
 
 @app.command()

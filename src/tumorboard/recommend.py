@@ -505,17 +505,13 @@ def _sort_key(rec: Recommendation) -> tuple[Any, ...]:
 
 def _patient_inputs(session: Any, ws: Any, pseudonym: str) -> dict[str, Any]:
     """Findings, targets, lineage and HLA of a patient's latest analysis, from the registry."""
-    from sqlalchemy import select
 
     from tumorboard import reference
     from tumorboard.errors import NotFoundError
-    from tumorboard.registry.models import Analysis, Patient
-    from tumorboard.registry.queries import patient_findings, patient_targets
+    from tumorboard.registry.models import Analysis
+    from tumorboard.registry.queries import find_patient, patient_findings, patient_targets
 
-    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
-    if patient is None:
-        raise NotFoundError(
-            f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`")
+    patient = find_patient(session, pseudonym)
     diagnosis = patient.current_diagnosis
     if diagnosis is None:
         raise NotFoundError(f"patient {pseudonym} has no diagnosis; add one to case.yaml and "
@@ -618,14 +614,10 @@ def patient_recommendations(session: Any, pseudonym: str) -> dict[str, Any]:
     """
     from sqlalchemy import select
 
-    from tumorboard.errors import NotFoundError
-    from tumorboard.registry.models import Patient
     from tumorboard.registry.models import Recommendation as Row
+    from tumorboard.registry.queries import find_patient
 
-    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
-    if patient is None:
-        raise NotFoundError(
-            f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`")
+    patient = find_patient(session, pseudonym)
     rows = session.scalars(select(Row).where(Row.patient_id == patient.id)
                            .order_by(Row.direction.desc(), Row.rank)).all()
     diagnosis = patient.current_diagnosis

@@ -12,6 +12,22 @@ from tumorboard.errors import NotFoundError
 from tumorboard.registry.models import Assay, Patient, Sample
 
 
+def find_patient(session: Session, pseudonym: str) -> Patient:
+    """The registry row of a patient.
+
+    Raises
+    ------
+    NotFoundError
+        No patient with this pseudonym.
+    """
+    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
+    if patient is None:
+        raise NotFoundError(
+            f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`"
+        )
+    return patient
+
+
 def _current_assays(sample: Sample) -> list[Assay]:
     newest: dict[tuple[str, str], Assay] = {}
     for assay in sorted(sample.assays, key=lambda a: a.version):
@@ -120,11 +136,7 @@ def patient_targets(session: Session, pseudonym: str) -> dict[str, Any]:
     """The latest target evidence of a patient, with the analysis and cohort it came from."""
     from tumorboard.registry.models import Analysis, CohortSnapshot, TargetEvidence
 
-    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
-    if patient is None:
-        raise NotFoundError(
-            f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`"
-        )
+    patient = find_patient(session, pseudonym)
     analysis = session.scalar(
         select(Analysis).where(Analysis.patient_id == patient.id).order_by(Analysis.id.desc())
     )
@@ -179,11 +191,7 @@ def patient_findings(session: Session, pseudonym: str, analysis_id: int | None =
     from tumorboard.model import findings_frame
     from tumorboard.registry.models import Analysis, Finding
 
-    patient = session.scalar(select(Patient).where(Patient.pseudonym == pseudonym))
-    if patient is None:
-        raise NotFoundError(
-            f"no patient '{pseudonym}' in the registry; see `tumorboard patients list`"
-        )
+    patient = find_patient(session, pseudonym)
     if analysis_id is None:
         analysis_id = session.scalar(select(Analysis.id).where(Analysis.patient_id == patient.id)
                                      .order_by(Analysis.id.desc()))

@@ -222,8 +222,11 @@ def build_document(*, patient: dict[str, Any], findings: pd.DataFrame,
         "quality": quality,
         "findings": key_findings(findings),
         "targets": shown,
-        "recommendations": recommendations.get("recommendations", []),
-        "resistance": recommendations.get("resistance", []),
+        # without the row timestamps, so the content digest changes only with the content
+        "recommendations": [{k: v for k, v in r.items() if k != "updated_at"}
+                            for r in recommendations.get("recommendations", [])],
+        "resistance": [{k: v for k, v in r.items() if k != "updated_at"}
+                       for r in recommendations.get("resistance", [])],
         "methods": list(METHODS),
         "sign_off": {"status": "draft", "roles": ["molecular pathologist", "medical oncologist",
                                                   "bioinformatician", "board chair"]},

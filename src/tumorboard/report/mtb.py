@@ -81,12 +81,23 @@ def write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str = (
     """Write the report of one patient in each format; returns the paths by format.
 
     Files go to ``out_dir`` (default ``<workspace>/reports/mtb``) as
-    ``<patient><suffix>``, each written to a temporary name and renamed.
+    ``<patient><suffix>``, each written to a temporary name and renamed. When the report's
+    content, knowledge release and software versions are those of the files already there
+    (a hidden ``.<patient>.stamp``), nothing is rewritten, so re-running the demo is quick.
     """
     formats = parse_formats(formats)
     out = Path(out_dir) if out_dir else workspace.reports_dir / "mtb"
     out.mkdir(parents=True, exist_ok=True)
     document = mtb_report(workspace, pseudonym)
+    stamp = out / f".{pseudonym}.stamp"
+    key = json.dumps({"content": document["report"]["content_sha256"],
+                      "knowledge": document["report"]["knowledge_release"],
+                      "software": document["report"]["software"]}, sort_keys=True)
+    paths = {fmt: out / f"{pseudonym}{SUFFIX[fmt]}" for fmt in formats}
+    if stamp.is_file() and stamp.read_text("utf-8") == key and all(
+            p.is_file() for p in paths.values()):
+        return paths  # nothing changed since these files were written
+    stamp.unlink(missing_ok=True)
     html = None
     written: dict[str, Path] = {}
     for fmt in formats:
@@ -111,6 +122,7 @@ def write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str = (
         tmp.write_bytes(data)
         tmp.replace(path)
         written[fmt] = path
+    stamp.write_text(key, encoding="utf-8")
     return written
 
 

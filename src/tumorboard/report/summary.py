@@ -83,6 +83,10 @@ def patient_summary(workspace: Workspace, pseudonym: str) -> dict[str, Any]:
             record["targets"] = patient_targets(session, pseudonym)
         except NotFoundError:  # not analysed yet
             record["targets"] = None
+    if record["targets"] is not None:
+        from tumorboard.report.document import report_targets
+
+        record["targets"]["shown"] = report_targets(record["targets"]["targets"], {})
     for sample in record["samples"]:
         for assay in sample["assays"]:
             assay["qc"] = {
