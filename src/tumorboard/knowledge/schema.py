@@ -194,6 +194,9 @@ class Condition(_Strict):
         if self.kind == "entity":
             return "entity " + "/".join(self.entities)
         if self.kind == "target":
+            expressed = {"activated", "expressed_not_activated", "expressed_activation_unknown"}
+            if set(self.states) == expressed:
+                return f"{self.gene} expressed"
             return f"{self.gene} " + " or ".join(s.replace("_", " ") for s in self.states)
         if self.kind == "hla_allele":
             return f"HLA-{self.allele}"

@@ -14,6 +14,7 @@ from typing import Any
 
 from tumorboard.errors import InputError, TumorboardError
 from tumorboard.report.document import mtb_report
+from tumorboard.report.plots import markup
 from tumorboard.report.summary import plot_data, render_plots, template_environment
 
 FORMATS: tuple[str, ...] = ("html", "pdf", "json", "fhir", "phenopacket")
@@ -25,15 +26,17 @@ class ReportRenderError(TumorboardError):
     """A report could not be rendered (e.g. WeasyPrint's system libraries are missing)."""
 
 
-def report_figures(workspace: Any, document: dict[str, Any]) -> dict[str, str]:
-    """The report's plots as inline SVG, by caption (reads cohort points and segments)."""
+def report_figures(workspace: Any, document: dict[str, Any], *, image: str = "svg"
+                   ) -> dict[str, Any]:
+    """The report's plots by caption (reads cohort points and segments); ``image`` as in
+    :func:`tumorboard.report.plots.markup`."""
     summary = {"patient": document["patient"]["patient"],
                "targets": {"targets": document["targets"]},
                "samples": [{"id": s["id"], "assays": [
                    {"rows": {"segments": 1}} for q in document["quality"]
                    if q["sample"] == s["id"] and q["layer"] == "copy_number"]}
                    for s in document["samples"]]}
-    return render_plots(plot_data(workspace, summary))
+    return render_plots(plot_data(workspace, summary), image=image)
 
 
 def render_html(document: dict[str, Any], figures: dict[str, str] | None = None) -> str:
@@ -98,16 +101,16 @@ def write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str = (
             p.is_file() for p in paths.values()):
         return paths  # nothing changed since these files were written
     stamp.unlink(missing_ok=True)
-    html = None
+    figures = (report_figures(workspace, document, image="figure")
+               if {"html", "pdf"} & set(formats) else {})
     written: dict[str, Path] = {}
     for fmt in formats:
         path = out / f"{pseudonym}{SUFFIX[fmt]}"
-        if fmt in ("html", "pdf") and html is None:
-            html = render_html(document, report_figures(workspace, document))
-        if fmt == "html":
-            data: bytes = html.encode("utf-8")  # type: ignore[union-attr]
-        elif fmt == "pdf":
-            data = render_pdf(html)  # type: ignore[arg-type]
+        if fmt in ("html", "pdf"):  # SVG on screen, PNG in the PDF (laid out 3x faster)
+            image = "svg" if fmt == "html" else "png"
+            html = render_html(document, {title: markup(fig, f"f{i}", image)
+                                          for i, (title, fig) in enumerate(figures.items())})
+            data: bytes = html.encode("utf-8") if fmt == "html" else render_pdf(html)
         elif fmt == "json":
             data = (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
         elif fmt == "fhir":

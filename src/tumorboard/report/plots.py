@@ -4,7 +4,8 @@ Plotting never recomputes (DESIGN.md): every plot function takes records or fram
 analysis already produced and returns SVG markup. :func:`cohort_target_points` is the one
 registry read, kept separate from the drawing.
 
-Drawn with matplotlib (https://matplotlib.org, >= 3.8) through the object-oriented
+Each plot function takes ``image`` (see :func:`markup`): inline SVG for pages read on screen,
+PNG for the PDF. Drawn with matplotlib (https://matplotlib.org, >= 3.8) through the object-oriented
 :class:`matplotlib.figure.Figure` API, which renders without pyplot's global state or an
 interactive backend. Text stays text in the SVG (``svg.fonttype = "none"``) so gene names can
 be searched and read by screen readers; ``svg.hashsalt`` makes element ids stable and distinct
@@ -94,6 +95,23 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def markup(fig: Figure | str, salt: str, image: str = "svg") -> Any:
+    """A drawn figure as inline SVG (``image='svg'``), as an ``<img>`` with an embedded PNG
+    (``'png'``: WeasyPrint lays PNG out several times faster than large inline SVG), or the
+    :class:`Figure` itself (``'figure'``, to serialise it twice without drawing twice). A
+    string (the no-data message) passes through."""
+    if isinstance(fig, str) or image == "figure":
+        return fig
+    if image == "png":
+        import base64
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150, metadata={"Software": None})
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        return f'<img style="max-width:100%" alt="{salt}" src="data:image/png;base64,{data}">'
+    return _to_svg(fig, salt)
+
+
 def _to_svg(fig: Figure, salt: str) -> str:
     buf = io.StringIO()
     with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
@@ -133,7 +151,7 @@ def _state_legend(ax: Any, states: Iterable[str], *, cohort: bool = False,
 # --- plots ------------------------------------------------------------------------------
 
 
-def percentile_plot(targets: Sequence[dict[str, Any]]) -> str:
+def percentile_plot(targets: Sequence[dict[str, Any]], *, image: str = "svg") -> Any:
     """RNA percentile against the cohort of each target gene, 0-100 with a 90th line.
 
     A filled dot is the percentile in the whole cohort, an open ring the percentile within
@@ -168,11 +186,11 @@ def percentile_plot(targets: Sequence[dict[str, Any]]) -> str:
     if missing:
         ax.set_title("no RNA: " + ", ".join(missing), fontsize=7, loc="left", wrap=True,
                      color="#57606a")
-    return _to_svg(fig, "percentile")
+    return markup(fig, "percentile", image)
 
 
 def activation_plot(targets: Sequence[dict[str, Any]],
-                    cohort: pd.DataFrame | None = None) -> str:
+                    cohort: pd.DataFrame | None = None, *, image: str = "svg") -> Any:
     """Expression z against activation score, one labelled dot per target gene.
 
     x is the RNA z-score, or the protein z-score (square marker) when RNA is missing; genes
@@ -213,12 +231,17 @@ def activation_plot(targets: Sequence[dict[str, Any]],
     ymin, ymax = min(ys), max(ys)
     x_step, y_step = 0.08 * (hi - lo), 0.045 * max(ymax - ymin, 1.0)
     placed: list[tuple[float, float]] = []
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for p in points:  # one scatter per marker and colour: far fewer artists to draw
+        x = p["x"] if p["x"] is not None else strip
+        key = ({"rna": "o", "protein": "s", "none": "D"}[p["kind"]],
+               STATE_COLOURS.get(p["state"], "#57606a"))
+        groups.setdefault(key, []).append((x, p["y"]))
+    for (marker, colour), xy in groups.items():
+        ax.scatter([a for a, _ in xy], [b for _, b in xy], s=40, marker=marker, color=colour,
+                   edgecolors="#1b1f24", lw=0.5, zorder=3)
     for p in sorted(points, key=lambda p: p["y"]):
         x = p["x"] if p["x"] is not None else strip
-        marker = {"rna": "o", "protein": "s", "none": "D"}[p["kind"]]
-        colour = STATE_COLOURS.get(p["state"], "#57606a")
-        ax.scatter([x], [p["y"]], s=40, marker=marker, color=colour,
-                   edgecolors="#1b1f24", lw=0.5, zorder=3)
         # Lift a label above labels already placed nearby so close genes stay readable.
         label_y = p["y"]
         while any(abs(x - px) < x_step and abs(label_y - py) < y_step for px, py in placed):
@@ -227,7 +250,9 @@ def activation_plot(targets: Sequence[dict[str, Any]],
         lift = (label_y - p["y"]) / y_step * 9
         ax.annotate(p["gene"], (x, p["y"]), xytext=(5, 2 + lift), textcoords="offset points",
                     fontsize=8, zorder=4,
-                    arrowprops={"arrowstyle": "-", "color": "#afb8c1", "lw": 0.5}
+                    # no shrinking or clipping at the text box: that bezier work is slow
+                    arrowprops={"arrowstyle": "-", "color": "#afb8c1", "lw": 0.5,
+                                "shrinkA": 0, "shrinkB": 0, "patchA": None}
                     if lift else None)
     ax.axvline(Z_LINE, color="#57606a", ls="--", lw=0.8)
     ax.axhline(ACTIVATION_LINE, color="#57606a", ls="--", lw=0.8)
@@ -244,11 +269,11 @@ def activation_plot(targets: Sequence[dict[str, Any]],
     ax.grid(color="#eaeef2", lw=0.6)
     ax.set_axisbelow(True)
     _state_legend(ax, [p["state"] for p in points], cohort=has_cohort, loc="best")
-    return _to_svg(fig, "activation")
+    return markup(fig, "activation", image)
 
 
 def copy_number_plot(segments: pd.DataFrame, *, build: str = "GRCh38",
-                     genes: Sequence[str] = ()) -> str:
+                     genes: Sequence[str] = (), image: str = "svg") -> Any:
     """Segment log2 ratios along chromosomes 1-22 and X, one panel per sample.
 
     Chromosome lengths are :data:`tumorboard.reference.CHROM_LENGTHS` of ``build``; values
@@ -296,4 +321,4 @@ def copy_number_plot(segments: pd.DataFrame, *, build: str = "GRCh38",
                         [c.removeprefix("chr") for c in chroms], fontsize=8)
     axes[-1].tick_params(axis="x", length=0)
     axes[-1].set_xlabel(f"chromosome ({build})")
-    return _to_svg(fig, "copy_number")
+    return markup(fig, "copy_number", image)

@@ -113,13 +113,16 @@ def plot_data(workspace: Workspace, summary: dict[str, Any]) -> dict[str, Any]:
     return {"targets": targets, "cohort": cohort, "segments": segments, "cn_genes": cn_genes}
 
 
-def render_plots(data: dict[str, Any]) -> dict[str, str]:
-    """The three plots of a patient page as inline SVG text, by title."""
+def render_plots(data: dict[str, Any], *, image: str = "svg") -> dict[str, Any]:
+    """The three plots of a patient page by title: inline SVG text, PNG ``<img>`` or Figure
+    (``image``, see :func:`tumorboard.report.plots.markup`)."""
     return {
-        "Target genes: RNA percentile in the cohort": plots.percentile_plot(data["targets"]),
-        "Expression versus activation": plots.activation_plot(data["targets"], data["cohort"]),
-        "Copy number (segments)": plots.copy_number_plot(data["segments"],
-                                                         genes=data["cn_genes"]),
+        "Target genes: RNA percentile in the cohort":
+            plots.percentile_plot(data["targets"], image=image),
+        "Expression versus activation":
+            plots.activation_plot(data["targets"], data["cohort"], image=image),
+        "Copy number (segments)":
+            plots.copy_number_plot(data["segments"], genes=data["cn_genes"], image=image),
     }
 
 
