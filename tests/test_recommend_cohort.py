@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tumorboard.cli import app
 from tumorboard.errors import InputError, NotFoundError
-from tumorboard.recommend import patient_recommendations, record_decision, recommend_patient
+from tumorboard.recommend import patient_recommendations, recommend_patient, record_decision
 
 ERBB2_KINASE_INHIBITORS = {"lapatinib", "neratinib", "tucatinib"}
 
@@ -30,7 +30,7 @@ def _therapies(doc: dict, *, demoted: bool = True) -> set[str]:
 
 
 def test_every_dsrct_patient_gets_what_its_truth_implies(recommended) -> None:
-    ws, truth, docs = recommended
+    _, truth, docs = recommended
     for p in truth.patients:
         if p.entity != "DSRCT" or p.submitted_code != "DSRCT":
             continue
