@@ -159,3 +159,25 @@ def test_discordant_histology_raises_an_alert(recommended, tmp_path) -> None:
     conc = doc["diagnosis"]["concordance"]
     assert conc["status"] in {"discordant", "refined"}
     assert conc["suggested"] == wrong[0].entity
+
+
+def test_recommendations_and_decisions_on_both_databases(workspace, tmp_path) -> None:
+    """The registry side (migration 0003, upserts, decisions) on SQLite and PostgreSQL."""
+    from tumorboard.analysis import analyze
+    from tumorboard.intake import import_case
+    from tumorboard.simulate import simulate_cohort
+
+    truth = simulate_cohort(tmp_path / "cases", n_dsrct=2, others={"GIST": 1}, size="small")
+    for case in sorted((tmp_path / "cases").glob("*/case.yaml")):
+        import_case(workspace, case.parent)
+    analyze(workspace)
+    gist = next(p.patient_id for p in truth.patients if p.entity == "GIST")
+    doc = recommend_patient(workspace, gist)
+    imatinib = next(r for r in doc["recommendations"] if "imatinib" in r["agents"])
+    assert imatinib["evidence_level"].startswith("m1A")
+    record_decision(workspace, imatinib["id"], "accepted", on="2026-12-01")
+    record_decision(workspace, imatinib["id"], "implemented", on="2026-12-15")
+    again = recommend_patient(workspace, gist)
+    kept = next(r for r in again["recommendations"] if r["id"] == imatinib["id"])
+    assert kept["status"] == "implemented"
+    assert [d["on"] for d in kept["decisions"]] == ["2026-12-01", "2026-12-15"]
