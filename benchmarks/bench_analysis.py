@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -39,6 +40,13 @@ ENTITIES = ("BRCA", "LUAD", "COAD", "PAAD", "SKCM")
 N_GENES, N_PROTEINS, N_SITES, N_BATCHES = 60_000, 10_000, 40_000, 10
 TIMEOUT_S = 300
 TARGET_S, TARGET_MIB = 10.0, 4096.0
+#: Earlier results on the same machine and inputs, kept in the section for comparison.
+HISTORY = (
+    "Before the layers scored the requested samples from per-feature statistics of the cohort "
+    "instead of building cohort-sized tables of scores (commit 06ada19, same inputs): one "
+    "patient 15.41 s, peak 4,101 MiB (neither target met); whole cohort 230 s, peak about "
+    "18 GB.",
+)
 
 
 # --------------------------------------------------------------------------- memory
@@ -174,11 +182,12 @@ def run_step(step: str, n_samples: int) -> dict[str, object]:
     inputs_mib = _status("VmRSS")
     reset = _reset_peak()
     samples = [str(cohort["tpm"].index[0])] if step == "one" else None
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     findings, targets = analyse(cohort, samples)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     by_layer = findings["layer"].value_counts().to_dict() if len(findings) else {}
     return {"step": step, "n_samples": n_samples, "build_s": build_s, "wall_s": wall,
+            "cpu_s": cpu,
             "findings": len(findings), "targets": len(targets),
             "by_layer": {str(k): int(v) for k, v in by_layer.items()},
             "inputs_mib": inputs_mib, "peak_mib": _status("VmHWM"), "peak_reset": reset}
@@ -214,17 +223,25 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores (nproc), {model}, {mem_gib:.0f} GiB RAM"
 
 
+def _wrap(text: str, bullet: bool = False) -> str:
+    """A paragraph (or list item) wrapped at 96 columns like the rest of the document."""
+    if bullet:
+        return textwrap.fill(text, 96, initial_indent="- ", subsequent_indent="  ")
+    return textwrap.fill(text, 96)
+
+
 def render(results: list[dict[str, object]], notes: list[str]) -> str:
-    rows = ["| step | samples reported (cohort) | wall s | findings rows | rows/s | "
-            "target rows | RSS of inputs MiB | peak RSS MiB |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| step | samples reported (cohort) | wall s | CPU s | findings rows | rows/s | "
+            "target rows | RSS of inputs MiB | peak RSS MiB |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         reported = 1 if r["step"] == "one" else r["n_samples"]
         label = ("one patient: expression + proteome + phospho + target evidence"
                  if r["step"] == "one" else "whole cohort at once (samples=None)")
         rate = r["findings"] / r["wall_s"] if r["wall_s"] else float("nan")
         rows.append(f"| {label} | {reported:,} ({r['n_samples']:,}) | {r['wall_s']:.2f} | "
-                    f"{r['findings']:,} | {rate:,.0f} | {r['targets']:,} | "
-                    f"{r['inputs_mib']:,.0f} | {r['peak_mib']:,.0f} |")
+                    f"{r.get('cpu_s', float('nan')):.2f} | {r['findings']:,} | {rate:,.0f} | "
+                    f"{r['targets']:,} | {r['inputs_mib']:,.0f} | {r['peak_mib']:,.0f} |")
     one = next((r for r in results if r["step"] == "one"), None)
     verdict = []
     if one is not None:
@@ -239,9 +256,13 @@ def render(results: list[dict[str, object]], notes: list[str]) -> str:
                        f"{whole['findings'] / whole['wall_s']:,.0f} rows/s "
                        f"({whole['n_samples']:,} samples in {whole['wall_s']:.1f} s, "
                        f"{whole['peak_mib']:,.0f} MiB) | reported |")
-    layers = [f"- {r['step']}: findings by layer {r['by_layer']}; cohort build "
-              f"{r['build_s']:.1f} s (not timed)" for r in results]
-    return "\n".join([*rows, *verdict, "", *layers, *[f"- {n}" for n in notes]])
+    layers = []
+    for r in results:
+        counts = ", ".join(f"{layer} {n:,}" for layer, n in r["by_layer"].items())
+        what = "one patient" if r["step"] == "one" else "whole cohort"
+        layers.append(_wrap(f"{what}: findings by layer {counts}; building the cohort took "
+                            f"{r['build_s']:.1f} s (not timed).", bullet=True))
+    return "\n".join([*rows, *verdict, "", *layers, *[_wrap(n, bullet=True) for n in notes]])
 
 
 def append_section(body: str) -> None:
@@ -261,7 +282,10 @@ def main() -> None:
         print(json.dumps(run_step(args.child, args.samples)))
         return
 
-    notes: list[str] = []
+    notes: list[str] = [
+        f"1-minute load average when the run started: {os.getloadavg()[0]:.1f} (other work "
+        f"on the same cores lengthens the wall times; CPU s is the analysis process's CPU "
+        f"time, over its threads)."]
     results = []
     one = _child("one", args.samples)
     if one is not None:
@@ -277,6 +301,7 @@ def main() -> None:
         results.append(whole)
     if any(not r["peak_reset"] for r in results):
         notes.append("peak counter could not be reset: peak includes building the cohort")
+    notes.extend(HISTORY)
     table = render(results, notes)
     print(table)
     if args.append:
@@ -291,7 +316,7 @@ def main() -> None:
             f"input matrices held in memory.")
         header = (f"Measured {dt.date.today().isoformat()} on {_machine()}, "
                   f"`python benchmarks/bench_analysis.py --append`.")
-        append_section("\n\n".join([synthetic, header, table]))
+        append_section("\n\n".join([_wrap(synthetic), _wrap(header), table]))
 
 
 if __name__ == "__main__":

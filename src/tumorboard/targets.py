@@ -70,6 +70,8 @@ def antigen_catalogue() -> dict[str, dict[str, Any]]:
 
 
 _KEY = ["patient", "sample", "gene"]
+_USED_COLUMNS = (*_KEY, "kind", "feature", "value", "z_score", "percentile_cohort",
+                 "percentile_entity", "call")
 
 
 def _pick(findings: pd.DataFrame, kinds: tuple[str, ...], *, by_z: bool = False
@@ -107,12 +109,21 @@ def _dna(findings: pd.DataFrame) -> pd.DataFrame:
         dna=("dna", list), activating=("activating", "any"), amplified=("amplified", "any"))
 
 
-def _num(values: pd.Series) -> list[float | None]:
-    return [None if pd.isna(v) else float(v) for v in values]
+def _num(values: pd.Series | np.ndarray) -> list[float | None]:
+    """Python floats, None where missing (vectorised: whole cohorts have millions of rows)."""
+    if isinstance(values, pd.Series):
+        values = values.to_numpy(dtype="float64", na_value=np.nan)
+    floats = np.asarray(values, dtype="float64")
+    out = floats.astype(object)
+    out[np.isnan(floats)] = None
+    return out.tolist()
 
 
 def _str(values: pd.Series) -> list[str | None]:
-    return [None if pd.isna(v) else str(v) for v in values]
+    """Python strings, None where missing."""
+    objects = values.to_numpy(dtype=object)
+    missing = pd.isna(objects).tolist()
+    return [None if m else str(v) for v, m in zip(objects.tolist(), missing, strict=True)]
 
 
 def _fusion_partners(findings: pd.DataFrame) -> pd.DataFrame:
@@ -150,6 +161,8 @@ def target_evidence(
         Genes flagged as antigen targets; default: :func:`antigen_catalogue`.
     """
     antigens = set(antigen_catalogue()) if antigens is None else set(antigens)
+    # Only the columns read below (not the provenance): whole-cohort rows are copied a few times.
+    findings = findings[[c for c in _USED_COLUMNS if c in findings.columns]]
     findings = findings[findings["gene"].notna() & findings["sample"].notna()]
     findings = pd.concat([findings[findings["kind"] != "fusion"], _fusion_partners(findings)])
     if findings.empty:
@@ -162,7 +175,7 @@ def target_evidence(
     rna, protein, activation, dna = (t.reindex(keys) for t in (rna, protein, activation, dna))
 
     genes = keys.get_level_values("gene").to_numpy()
-    is_kinase = np.isin(genes, list(kinases))
+    is_kinase = pd.Index(genes).isin(list(kinases))
     rna_call = rna["call"].astype(object)
     protein_call = protein["call"].astype(object)
     rna_tpm = np.exp2(rna["value"].astype("float64").to_numpy()) - 1.0
@@ -194,16 +207,16 @@ def target_evidence(
     assert set(state) <= set(TARGET_STATES)
 
     settings = asdict(params)
-    catalogue = antigen_catalogue()
+    citation = {g: entry.get("citation") for g, entry in antigen_catalogue().items()}
     return pd.DataFrame({
         "patient": keys.get_level_values("patient"),
         "sample": keys.get_level_values("sample"),
         "gene": genes,
         "state": state,
-        "is_antigen": np.isin(genes, list(antigens)),
+        "is_antigen": pd.Index(genes).isin(list(antigens)),
         "is_kinase": is_kinase,
-        "dna": [d if isinstance(d, list) else [] for d in dna["dna"]],
-        "rna_tpm": [None if np.isnan(v) else float(v) for v in rna_tpm],
+        "dna": [d if isinstance(d, list) else [] for d in dna["dna"].tolist()],
+        "rna_tpm": _num(rna_tpm),
         "rna_z": _num(rna["z_score"]),
         "rna_percentile": _num(rna["percentile_cohort"]),
         "rna_percentile_entity": _num(rna["percentile_entity"]),
@@ -214,8 +227,7 @@ def target_evidence(
         "activation_call": activation_call,
         "activation_source": source,
         "provenance": [
-            {"params": settings, "expressed": bool(e),
-             "antigen": catalogue.get(g, {}).get("citation")}
-            for g, e in zip(genes, expressed, strict=True)
+            {"params": settings, "expressed": e, "antigen": citation.get(g)}
+            for g, e in zip(genes.tolist(), expressed.tolist(), strict=True)
         ],
     }, columns=list(TARGET_COLUMNS))

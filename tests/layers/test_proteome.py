@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from tumorboard.io.proteome import read_rppa
+from tumorboard.layers import scoring
 from tumorboard.layers.proteome import (
     MIN_BATCH_SIZE,
     ProteomeParams,
     centre_by_batch,
+    centre_by_batch_inplace,
     missing_categories,
     proteome_findings,
 )
@@ -69,6 +71,47 @@ def test_small_batches_are_pooled_not_zeroed():
     ones = centre_by_batch(frame, batches.reindex(frame.index).fillna("D"),
                            centre_samples=False, min_batch_size=1)
     assert ones.loc[["c1", "c2", "c3", "d1"], "f1"].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def _naive_centring(x: np.ndarray, codes: list[str], min_batch_size: int) -> np.ndarray:
+    """The two steps of the module docstring as loops over samples and features."""
+    x = x.copy()
+    for i, row in enumerate(x):
+        if (~np.isnan(row)).any():
+            x[i] -= statistics.median(row[~np.isnan(row)])
+    out = np.full(x.shape, np.nan)
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        own = {b: [i for i, c in enumerate(codes) if c == b and not np.isnan(col[i])]
+               for b in set(codes)}
+        pooled = [col[i] for b, rows in own.items() if len(rows) < min_batch_size for i in rows]
+        for i, b in enumerate(codes):
+            if np.isnan(col[i]):
+                continue
+            rows = own[b]
+            ref = [col[k] for k in rows] if len(rows) >= min_batch_size else pooled
+            out[i, j] = col[i] - statistics.median(ref)
+    return out
+
+
+@pytest.mark.parametrize("block_elements", [4_000_000, 20])
+def test_centre_by_batch_matches_a_naive_loop(block_elements, monkeypatch):
+    """Random batches of 1 to 9 samples, 25 % missing, blocks of features down to one."""
+    monkeypatch.setattr(scoring, "_BLOCK_ELEMENTS", block_elements)
+    rng = np.random.default_rng(3)
+    codes = [f"b{b}" for b in rng.integers(0, 6, 30)] + ["solo"]
+    x = np.round(rng.normal(20.0, 2.0, (31, 12)), 1)
+    x[rng.random(x.shape) < 0.25] = np.nan
+    samples = [f"s{i:02d}" for i in range(31)]
+    frame = pd.DataFrame(x, index=samples, columns=[f"f{j}" for j in range(12)])
+    batches = pd.Series(codes[:-1], index=samples[:-1])  # the last sample has no batch
+    out = centre_by_batch(frame, batches, min_batch_size=4)
+    np.testing.assert_array_equal(out.to_numpy(), _naive_centring(x, codes, 4))
+    xt = np.ascontiguousarray(x.T)
+    centre_by_batch_inplace(xt, frame.index, batches, min_batch_size=4)
+    np.testing.assert_array_equal(xt.T, out.to_numpy())
+    with pytest.raises(ValueError, match="duplicate samples"):
+        centre_by_batch_inplace(xt, pd.Index(["s"] * 31), batches)
 
 
 def test_centre_by_batch_bad_input():

@@ -279,3 +279,55 @@ def test_nan_median_rows():
     assert out[:2].tolist() == [2.0, 6.0] and np.isnan(out[2])
     with pytest.raises(ValueError, match="2-D"):
         scoring.nan_median_rows(np.zeros(3))
+
+
+def test_nan_median_columns_equal_rows_of_the_transpose(monkeypatch):
+    """Blocks of 3 columns, tiles of 2 rows: the same medians as one sort of the transpose."""
+    rng = np.random.default_rng(12)
+    values = np.round(rng.normal(size=(9, 14)), 1)
+    values[rng.random(values.shape) < 0.3] = np.nan
+    values[:, 4] = np.nan
+    expected = np.array([statistics.median(c[~np.isnan(c)]) if (~np.isnan(c)).any() else np.nan
+                         for c in values.T])
+    np.testing.assert_array_equal(scoring.nan_median_columns(values), expected)
+    monkeypatch.setattr(scoring, "_BLOCK_ELEMENTS", 27)
+    monkeypatch.setattr(scoring, "_TILE_ROWS", 2)
+    np.testing.assert_array_equal(scoring.nan_median_columns(values), expected)
+    np.testing.assert_array_equal(scoring.nan_median_rows(values.T), expected)
+    with pytest.raises(ValueError, match="2-D"):
+        scoring.nan_median_columns(np.zeros(3))
+
+
+def test_outlier_call_mask_agrees_with_call_outliers():
+    rng = np.random.default_rng(13)
+    z = rng.choice([-3.0, -2.0, 0.0, 2.0, 3.0, np.nan], 500)
+    pct = rng.choice([2.0, 10.0, 50.0, 90.0, 97.0, np.nan], 500)
+    ref = rng.choice([5, 10, 20], 500)
+    calls = call_outliers(z, pct, ref, **THRESHOLDS)
+    for wanted in [("high",), ("low",), ("high", "low"), ("not_measured", "neutral")]:
+        mask = scoring.outlier_call_mask(z, pct, ref, wanted, **THRESHOLDS)
+        np.testing.assert_array_equal(mask, np.isin(calls, wanted))
+
+
+def test_score_matrix_keep_returns_the_selected_rows(monkeypatch):
+    """``keep`` sees each block of features (here 2 at a time) and filters the long table."""
+    rng = np.random.default_rng(14)
+    x = np.round(rng.normal(size=(25, 9)), 1)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    index = [f"s{i:02d}" for i in range(25)]
+    frame = pd.DataFrame(x, index=index, columns=[f"f{j}" for j in range(9)])
+    entities = pd.Series(rng.choice(["A", "B"], 25), index=index)
+    full = score_matrix(frame, entities=entities)
+    seen: list[list[int]] = []
+
+    def positive_or_f3(block: scoring.ScoreBlock) -> np.ndarray:
+        seen.append(block.features.tolist())
+        assert block.value.shape == block.z_score.shape == (len(block.features), 25)
+        return (block.z_score > 0) | (block.features == 3)[:, None]
+
+    monkeypatch.setattr(scoring, "_BLOCK_ELEMENTS", 50)
+    part = score_matrix(frame, entities=entities, keep=positive_or_f3)
+    expected = full[(full["z_score"] > 0) | (full["feature"] == "f3")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, expected)
+    assert sorted(f for block in seen for f in block) == list(range(9))
+    assert max(len(block) for block in seen) == 2

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from tumorboard.layers import scoring
+from tumorboard.layers._common import int_list
 from tumorboard.model import findings_frame
 
 __all__ = ["METHOD", "ExpressionParams", "expression_findings"]
@@ -92,6 +93,26 @@ def _check_matrix(tpm: pd.DataFrame) -> pd.DataFrame:
     return tpm.astype("float64")
 
 
+def _thresholds(params: ExpressionParams) -> dict[str, Any]:
+    return {"z_high": params.z_high, "pct_high": params.pct_high, "z_low": params.z_low,
+            "pct_low": params.pct_low, "min_reference": params.min_reference}
+
+
+def _calls(z: Any, percentile: Any, reference_size: Any, params: ExpressionParams) -> Any:
+    return scoring.call_outliers(z, percentile, reference_size, **_thresholds(params))
+
+
+def _cohort_medians(tpm: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """Cohort median TPM of the genes at ``positions``, a few thousand genes at a time."""
+    tpm_t = tpm.T.to_numpy(dtype="float64", na_value=np.nan)  # a view of a float64 frame
+    step = max(1, scoring._BLOCK_ELEMENTS // max(1, tpm_t.shape[1]))
+    out = np.full(len(positions), np.nan)
+    for start in range(0, len(positions), step):
+        chunk = slice(start, start + step)
+        out[chunk] = scoring.nan_median_rows(tpm_t[positions[chunk]])
+    return out
+
+
 def expression_findings(
     tpm: pd.DataFrame,
     *,
@@ -125,28 +146,41 @@ def expression_findings(
         A findings table (:func:`tumorboard.model.findings_frame`), ``feature`` = gene symbol.
     """
     tpm = _check_matrix(tpm)
-    # features x samples, pandas' own layout: no transposing copy of a 60,000-gene matrix
-    tpm_t = tpm.T.to_numpy(dtype="float64", na_value=np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        log_t = np.log2(tpm_t + params.pseudocount)
+
+    def log2_plus_pseudocount(block: np.ndarray) -> None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            block += params.pseudocount
+            np.log2(block, out=block)
+
+    # features x samples, C-contiguous (the layout scoring sorts along): one copy of the
+    # 60,000-gene matrix, logged as it is copied
+    log_t = scoring._copy_features_by_samples(tpm, transform=log2_plus_pseudocount)
     values = pd.DataFrame(log_t.T, index=tpm.index, columns=tpm.columns, copy=False)
-    scored = scoring.score_matrix(values, entities=entities, samples=samples)
+    gene_names = pd.array(tpm.columns.to_numpy(dtype=object), dtype="string")
+    watch_column = np.isin(gene_names.to_numpy(dtype=object), list(genes or []))
+
+    def reported(block: scoring.ScoreBlock) -> np.ndarray:
+        # Outliers and watch-list genes; the rules below pick the findings among them.
+        outlier = scoring.outlier_call_mask(block.z_score, block.percentile_cohort,
+                                            block.reference_size, ("high", "low"),
+                                            **_thresholds(params))
+        return outlier | watch_column[block.features][:, None]
+
+    scored = scoring.score_matrix(values, entities=entities, samples=samples, keep=reported)
+    del values, log_t
     if scored.empty:
         return findings_frame()
 
-    calls = scoring.call_outliers(
-        scored["z_score"], scored["percentile_cohort"], scored["reference_size"],
-        z_high=params.z_high, pct_high=params.pct_high, z_low=params.z_low,
-        pct_low=params.pct_low, min_reference=params.min_reference,
-    ).to_numpy(dtype=object)
+    calls = _calls(scored["z_score"], scored["percentile_cohort"], scored["reference_size"],
+                   params).to_numpy(dtype=object)
     sample_tpm = np.exp2(scored["value"].to_numpy()) - params.pseudocount
     expressed = sample_tpm >= params.min_expressed_tpm
     features = scored["feature"].to_numpy(dtype=object)
     watch = np.isin(features, list(genes or []))
     # Cohort medians only where needed (low calls, reported rows): a median is a sort.
     needed = pd.Index(pd.unique(features[(calls != "neutral") | watch]))
-    cohort_median = pd.Series(
-        scoring.nan_median_rows(tpm_t[tpm.columns.get_indexer(needed)]), index=needed)
+    cohort_median = pd.Series(_cohort_medians(tpm, tpm.columns.get_indexer(needed)),
+                              index=needed)
     median_of_row = cohort_median.reindex(features).to_numpy()
     # An "outlier" at noise level is not a finding: demote it to neutral.
     calls = np.where((calls == "high") & ~expressed, "neutral", calls)
@@ -165,15 +199,17 @@ def expression_findings(
         {
             "method": METHOD,
             "params": settings,
-            "tpm": float(t),
-            "expressed": bool(e),
-            "cohort_median_tpm": float(m),
-            "reference_size": int(r),
-            "reference_size_entity": None if pd.isna(re) else int(re),
+            "tpm": t,
+            "expressed": e,
+            "cohort_median_tpm": m,
+            "reference_size": r,
+            "reference_size_entity": re,
         }
+        # Python floats, bools and ints (None where missing), converted column by column
         for t, e, m, r, re in zip(
-            sample_tpm[keep], expressed[keep], median_of_row[keep],
-            rows["reference_size"], rows["reference_size_entity"], strict=True,
+            sample_tpm[keep].tolist(), expressed[keep].tolist(), median_of_row[keep].tolist(),
+            int_list(rows["reference_size"]), int_list(rows["reference_size_entity"]),
+            strict=True,
         )
     ]
     sample_ids = rows["sample"].astype(object)

@@ -443,44 +443,34 @@ class KinaseActivity(NamedTuple):
     activation: SummedScores
 
 
-def _matrix(sites: pd.DataFrame) -> pd.DataFrame:
-    """Samples x features as float64 with string labels (non-numbers become missing)."""
+def _matrix_t(sites: pd.DataFrame) -> tuple[np.ndarray, pd.Index, pd.Index]:
+    """A new features x samples float64 array of ``sites``, and its samples and features.
+
+    Non-numbers become missing; labels become strings. The array is C-contiguous (the layout
+    :mod:`tumorboard.layers.scoring` works in) and owned by the caller.
+    """
     if not isinstance(sites, pd.DataFrame):
         raise TypeError("sites must be a samples x features DataFrame")
-    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-           for t in sites.dtypes):
-        values = sites.to_numpy(dtype="float64", na_value=np.nan)
-    else:
-        values = sites.apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64",
-                                                                        na_value=np.nan)
-    return pd.DataFrame(values, index=sites.index.astype(str), columns=sites.columns.astype(str))
+    if not all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+               for t in set(sites.dtypes)):
+        sites = sites.apply(pd.to_numeric, errors="coerce")
+    xt = scoring._copy_features_by_samples(sites)
+    return xt, sites.index.astype(str), sites.columns.astype(str)
 
 
 def _column_medians(values: pd.DataFrame) -> np.ndarray:
-    """Median of each column over its non-missing values (NaN for an empty column).
-
-    One sort of the transposed matrix (NaNs sort last); faster than ``np.nanmedian``, which
-    loops over columns when values are missing.
-    """
-    xt = np.sort(values.to_numpy(dtype="float64").T, axis=1)
-    n = (~np.isnan(xt)).sum(axis=1)
-    rows = np.arange(xt.shape[0])
-    lo, hi = np.clip((n - 1) // 2, 0, None), np.clip(n // 2, 0, None)
-    if xt.shape[1] == 0:
-        return np.full(xt.shape[0], np.nan)
-    med = 0.5 * (xt[rows, np.minimum(lo, xt.shape[1] - 1)]
-                 + xt[rows, np.minimum(hi, xt.shape[1] - 1)])
-    med[n == 0] = np.nan
-    return med
+    """Median of each column over its non-missing values (NaN for an empty column)."""
+    return scoring.nan_median_rows(values.T.to_numpy(dtype="float64", na_value=np.nan))
 
 
 def _batch_centred(sites: pd.DataFrame, batches: pd.Series | None) -> pd.DataFrame:
-    values = _matrix(sites)
+    """Samples x features float64 (string labels), median-centred within batches if given."""
+    xt, samples, features = _matrix_t(sites)
     if batches is not None:
-        from tumorboard.layers.proteome import centre_by_batch
+        from tumorboard.layers.proteome import centre_by_batch_inplace
 
-        values = centre_by_batch(values, batches)
-    return values
+        centre_by_batch_inplace(xt, samples, batches)  # no second copy of the matrix
+    return pd.DataFrame(xt.T, index=samples, columns=features, copy=False)
 
 
 def _centre(values: pd.DataFrame) -> pd.DataFrame:
@@ -576,12 +566,22 @@ def protein_phosphorylation_scores(
     return _protein_scores(centre_sites(sites, batches=batches), ann)
 
 
-def _protein_scores(centred: pd.DataFrame, ann: pd.DataFrame) -> SummedScores:
+def _protein_members(ann: pd.DataFrame, *, groups: list[str] | None = None) -> pd.DataFrame:
+    """(feature, group = protein, weight 1) of the protein phosphorylation sums.
+
+    With ``groups`` only the members of those proteins.
+    """
     members = (ann.dropna(subset=["target_gene"])
                .drop_duplicates(["feature", "target_gene"])
                .rename(columns={"target_gene": "group"})[["feature", "group"]]
                .assign(weight=1.0))
-    return _summed_scores(centred, members)
+    if groups is not None:
+        members = members.loc[members["group"].isin(groups)]
+    return members
+
+
+def _protein_scores(centred: pd.DataFrame, ann: pd.DataFrame) -> SummedScores:
+    return _summed_scores(centred, _protein_members(ann))
 
 
 def kinase_activity_scores(
@@ -813,9 +813,14 @@ def phospho_findings(
     base = {"method": "", "thresholds": asdict(params), "cohort_size": len(values)}
 
     ann = annotate_sites(site_genes, catalogue=cat, site_numbering=params.site_numbering)
-    ann = ann.loc[ann["feature"].isin(values.columns)]
+    ann = ann.loc[ann["feature"].astype(object).isin(values.columns)]  # object: hashed
     own, subs = _catalogue_members(ann, cat)
-    centred = _centre(values)
+    # Sums and their z-scores are needed for the catalogue kinases and, per protein, for the
+    # RTKs only (the RTK sub-score): centre just the sites they sum over.
+    rtk_members = _protein_members(ann, groups=cat.rtks)
+    summed = pd.Index(pd.unique(pd.concat([own["feature"], subs["feature"],
+                                           rtk_members["feature"]]).astype(str)))
+    centred = _centre(values[summed.intersection(values.columns, sort=False)])
     frames: list[pd.DataFrame] = [_site_frame(values, report, entities, ann, own, subs, cat,
                                               params, base)]
 
@@ -839,7 +844,7 @@ def phospho_findings(
                                     else subs, ann))
 
     # --- RTK activation
-    protein_scores = _protein_scores(centred, ann)
+    protein_scores = _summed_scores(centred, rtk_members)
     # RTK scores are judged against the patients of this (phospho) cohort only.
     expression_z, protein_z = (
         None if m is None else m.rename(index=str).reindex(values.index)
@@ -857,58 +862,41 @@ def phospho_findings(
     return findings_frame(out)
 
 
-#: Up to this many reported samples the site scores come from one pass of
-#: :func:`tumorboard.layers.scoring.score_matrix` (long output of the reported rows); for more,
-#: from wide z/percentile matrices processed in row chunks, which bounds memory on whole cohorts.
-_SCORE_MATRIX_MAX_ROWS = 200
-_ROW_CHUNK = 100
-
-
-def _keep_sites(is_catalogue: np.ndarray, calls: np.ndarray, params: PhosphoParams) -> np.ndarray:
-    if params.report_site_outliers:
-        return is_catalogue | (calls == "high")
-    return is_catalogue.copy()
-
-
 def _site_calls(z: Any, pct: Any, ref: Any, params: PhosphoParams) -> np.ndarray:
     return np.asarray(scoring.call_outliers(
         z, pct, ref, z_high=params.z_high, pct_high=params.pct_high, z_low=params.z_low,
         pct_low=params.pct_low, min_reference=params.min_reference), dtype=object)
 
 
-def _scored_sites_long(values: pd.DataFrame, report: pd.Index, entities: pd.Series,
-                       catalogue_features: list[str], params: PhosphoParams) -> pd.DataFrame:
-    scored = scoring.score_matrix(values, entities=entities, samples=list(report))
+def _scored_sites(values: pd.DataFrame, report: pd.Index, entities: pd.Series,
+                  catalogue_features: list[str], params: PhosphoParams) -> pd.DataFrame:
+    """Scores of the reported sites of the reported samples, in the order of ``report``.
+
+    Only the rows reported are ever built (:func:`tumorboard.layers.scoring.score_matrix`
+    with ``keep``), so scoring the whole cohort holds no table of every site and sample.
+    """
+    is_catalogue = values.columns.isin(catalogue_features)
+
+    def reported(block: scoring.ScoreBlock) -> np.ndarray:
+        catalogue = is_catalogue[block.features][:, None]
+        if not params.report_site_outliers:
+            return np.broadcast_to(catalogue, block.value.shape)
+        return catalogue | scoring.outlier_call_mask(
+            block.z_score, block.percentile_cohort, block.reference_size, ("high",),
+            z_high=params.z_high, pct_high=params.pct_high, z_low=params.z_low,
+            pct_low=params.pct_low, min_reference=params.min_reference)
+
+    scored = scoring.score_matrix(values, entities=entities, samples=list(report),
+                                  keep=reported)
+    # Rows in the order samples were asked for, as the kinase and RTK rows.
+    position = report.unique().get_indexer(scored["sample"].astype(object))
+    order = np.argsort(position, kind="stable")
+    scored = scored.take(order)
     calls = _site_calls(scored["z_score"], scored["percentile_cohort"],
                         scored["reference_size"], params)
-    keep = _keep_sites(scored["feature"].isin(catalogue_features).to_numpy(), calls, params)
     cols = ["sample", "feature", "value", "z_score", "percentile_cohort", "percentile_entity",
             "reference_size"]
-    return scored.loc[keep, cols].assign(call=calls[keep])
-
-
-def _scored_sites_wide(values: pd.DataFrame, report: pd.Index, entities: pd.Series,
-                       catalogue_features: list[str], params: PhosphoParams) -> pd.DataFrame:
-    z, ref = scoring.leave_one_out_z(values)
-    pct = scoring.percentile_rank(values)
-    pct_e = scoring.percentile_rank(values, groups=entities)
-    arrays = [m.to_numpy(dtype="float64", na_value=np.nan) for m in (values, z, pct, pct_e, ref)]
-    features = values.columns.to_numpy(dtype=object)
-    is_catalogue = values.columns.isin(catalogue_features)
-    rows_of = values.index.get_indexer(report)
-    parts = []
-    for start in range(0, len(report), _ROW_CHUNK):
-        rows = rows_of[start:start + _ROW_CHUNK]
-        v, zz, p, pe, rr = (a[rows] for a in arrays)
-        calls = _site_calls(zz, p, rr, params)
-        keep = _keep_sites(np.broadcast_to(is_catalogue, v.shape), calls, params) & ~np.isnan(v)
-        r, c = np.nonzero(keep)
-        parts.append(pd.DataFrame({
-            "sample": report.to_numpy(dtype=object)[start + r], "feature": features[c],
-            "value": v[r, c], "z_score": zz[r, c], "percentile_cohort": p[r, c],
-            "percentile_entity": pe[r, c], "reference_size": rr[r, c], "call": calls[r, c],
-        }))
-    return pd.concat(parts, ignore_index=True)
+    return scored[cols].assign(call=calls)
 
 
 def _site_frame(values: pd.DataFrame, report: pd.Index, entities: pd.Series,
@@ -916,10 +904,7 @@ def _site_frame(values: pd.DataFrame, report: pd.Index, entities: pd.Series,
                 params: PhosphoParams, base: dict[str, Any]) -> pd.DataFrame:
     """Phosphosite findings: catalogue sites always, other sites where called "high"."""
     catalogue_features = sorted(set(own["feature"]) | set(subs["feature"]))
-    if len(report) <= _SCORE_MATRIX_MAX_ROWS:
-        scored = _scored_sites_long(values, report, entities, catalogue_features, params)
-    else:
-        scored = _scored_sites_wide(values, report, entities, catalogue_features, params)
+    scored = _scored_sites(values, report, entities, catalogue_features, params)
     # Catalogue sites without a value in a reported sample: "not_measured" rows.
     cat_values = values.loc[report, catalogue_features]
     r, c = np.nonzero(cat_values.isna().to_numpy())
@@ -935,13 +920,16 @@ def _site_frame(values: pd.DataFrame, report: pd.Index, entities: pd.Series,
     if scored.empty:
         return pd.DataFrame()
     keys = scored["feature"].astype(str)
+    # Per distinct feature, then spread to the rows (a map of every row is slow on strings).
+    row_key, unique_keys = pd.factorize(keys)
+    unique_keys = pd.Series(unique_keys)
     first = ann.drop_duplicates("feature").set_index("feature")
     # Features missing from the annotation keep their id as label and have no gene.
-    first = first.reindex(first.index.union(pd.Index(pd.unique(keys)), sort=False))
+    first = first.reindex(first.index.union(pd.Index(unique_keys), sort=False))
     first["label"] = first["label"].fillna(pd.Series(first.index, index=first.index))
     first["numbering"] = first["numbering"].fillna("unannotated")
-    used = first.loc[pd.unique(keys)]
-    roles = _site_roles(ann.loc[ann["feature"].isin(used.index)], cat)
+    used = first.loc[unique_keys]
+    roles = _site_roles(ann.loc[ann["feature"].astype(object).isin(used.index)], cat)
     prov = {
         f: {**base, "method": "phosphosite leave-one-out z", "feature_id": f,
             "antibody": None if pd.isna(a) else str(a), "numbering": str(n),
@@ -950,15 +938,15 @@ def _site_frame(values: pd.DataFrame, report: pd.Index, entities: pd.Series,
     }
     return pd.DataFrame({
         "sample": scored["sample"].astype(object).to_numpy(),
-        "gene": keys.map(first["target_gene"]).to_numpy(dtype=object),
-        "feature": keys.map(first["label"]).to_numpy(dtype=object),
+        "gene": unique_keys.map(first["target_gene"]).to_numpy(dtype=object)[row_key],
+        "feature": unique_keys.map(first["label"]).to_numpy(dtype=object)[row_key],
         "kind": "phosphosite",
         "value": _float(scored["value"]), "z_score": _float(scored["z_score"]),
         "percentile_cohort": _float(scored["percentile_cohort"]),
         "percentile_entity": _float(scored["percentile_entity"]),
         "reference_size": _float(scored["reference_size"]),
         "call": scored["call"].astype(object).to_numpy(),
-        "provenance": keys.map(prov).to_numpy(dtype=object),
+        "provenance": unique_keys.map(prov).to_numpy(dtype=object)[row_key],
     })
 
 

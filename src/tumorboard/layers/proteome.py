@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from tumorboard.layers import scoring
+from tumorboard.layers._common import int_list
 from tumorboard.model import findings_frame
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "MIN_BATCH_SIZE",
     "ProteomeParams",
     "centre_by_batch",
+    "centre_by_batch_inplace",
     "missing_categories",
     "proteome_findings",
 ]
@@ -179,30 +181,79 @@ def centre_by_batch(
         Aligned to ``abundance``. Method and sources: module docstring.
     """
     frame = _numeric(abundance)
-    x = frame.to_numpy(dtype="float64", na_value=np.nan, copy=True)
-    if x.size == 0:
+    if frame.size == 0:
         return frame.copy()
-    if centre_samples:
-        sample_median = np.nan_to_num(scoring.nan_median_rows(x), nan=0.0)
-        x -= sample_median[:, None]
+    # features x samples, C-contiguous (the layout scoring sorts along): one copy, centred in
+    # place
+    xt = scoring._copy_features_by_samples(frame)
+    centre_by_batch_inplace(xt, frame.index, batches, centre_samples=centre_samples,
+                            min_batch_size=min_batch_size)
+    return pd.DataFrame(xt.T, index=frame.index, columns=frame.columns, copy=False)
 
-    codes = _batch_codes(batches, frame.index)
-    n_batches = int(codes.max()) + 1
-    present = ~np.isnan(x)
-    counts = _group_sum(codes, n_batches, present.astype(np.int32))  # batches x features
-    eligible = counts >= min_batch_size
-    own = eligible[codes]  # samples x features: centred on their own batch's median
-    offset = np.full(x.shape, np.nan)
-    big = np.flatnonzero(eligible.any(axis=1))
-    if len(big):
-        rows = np.isin(codes, big)
-        # pandas' grouped median skips NaN and is vectorised over features
-        medians = (pd.DataFrame(x[rows], copy=False).groupby(codes[rows]).median()
-                   .reindex(range(n_batches)).to_numpy())
-        offset = np.where(own, medians[codes], np.nan)
-    pooled = scoring.nan_median_rows(np.where(own, np.nan, x).T)
-    offset = np.where(own, offset, pooled[None, :])
-    return pd.DataFrame(x - offset, index=frame.index, columns=frame.columns)
+
+def centre_by_batch_inplace(
+    xt: np.ndarray,
+    samples: pd.Index,
+    batches: pd.Series | None,
+    *,
+    centre_samples: bool = True,
+    min_batch_size: int = MIN_BATCH_SIZE,
+) -> None:
+    """:func:`centre_by_batch` on a features x samples float64 array, in place.
+
+    For callers that already hold their own copy of the matrix in this layout (the layout
+    :mod:`tumorboard.layers.scoring` works in), so that centring needs no second copy.
+    Features are centred in blocks, on a few threads: temporaries stay the size of a block.
+
+    Parameters
+    ----------
+    xt
+        Features x samples, C-contiguous float64; overwritten with the centred values.
+    samples
+        The sample of each column of ``xt``.
+    batches, centre_samples, min_batch_size
+        As for :func:`centre_by_batch`.
+    """
+    if samples.has_duplicates:
+        dup = samples[samples.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"abundance has duplicate samples: {dup}")
+    if xt.size == 0:
+        return
+    codes = _batch_codes(batches, samples)
+    if centre_samples:
+        sample_median = np.nan_to_num(scoring.nan_median_columns(xt), nan=0.0)
+        xt -= sample_median[None, :]
+    # Each block's columns are taken in batch order, so that every batch is a contiguous
+    # slice (fancy-indexing the columns of each batch separately is several times slower).
+    order = np.argsort(codes, kind="stable")
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    sizes = np.bincount(codes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+    def work(block: slice) -> None:
+        xb = xt[block]
+        grouped = np.take(xb, order, axis=1)
+        present = ~np.isnan(grouped)
+        counts = np.add.reduceat(present, starts, axis=1, dtype=np.int64)  # features x batches
+        eligible = counts >= min_batch_size
+        own = np.repeat(eligible, sizes, axis=1)  # centred on their own batch's median
+        pooled = np.full(xb.shape[0], np.nan)
+        pooling = np.flatnonzero(~own.all(axis=1))
+        if len(pooling):
+            pooled_values = np.where(own[pooling], np.nan, grouped[pooling])
+            pooled_values.sort(axis=1)
+            pooled[pooling] = scoring._median_of_sorted(pooled_values)
+        for b, (start, size) in enumerate(zip(starts, sizes, strict=True)):
+            batch_values = grouped[:, start:start + size]
+            offset = pooled
+            if eligible[:, b].any():
+                median = scoring._median_of_sorted(np.sort(batch_values, axis=1))
+                offset = np.where(eligible[:, b], median, pooled)
+            batch_values -= offset[:, None]
+        np.take(grouped, inverse, axis=1, out=xb)
+
+    scoring._for_row_blocks(xt.shape[0], xt.shape[1], work)
 
 
 def missing_categories(abundance: pd.DataFrame, batches: pd.Series | None) -> pd.DataFrame:
@@ -219,6 +270,15 @@ def missing_categories(abundance: pd.DataFrame, batches: pd.Series | None) -> pd
     in_batch = _group_sum(codes, n_batches, present.astype(np.int64))[codes] > 0
     out = np.select([present, in_batch], [MEASURED, NOT_DETECTED], NOT_MEASURED)
     return pd.DataFrame(out.astype(object), index=frame.index, columns=frame.columns)
+
+
+def _thresholds(params: ProteomeParams) -> dict[str, Any]:
+    return {"z_high": params.z_high, "pct_high": params.pct_high, "z_low": params.z_low,
+            "pct_low": params.pct_low, "min_reference": params.min_reference}
+
+
+def _calls(z: Any, percentile: Any, reference_size: Any, params: ProteomeParams) -> Any:
+    return scoring.call_outliers(z, percentile, reference_size, **_thresholds(params))
 
 
 def proteome_findings(
@@ -259,17 +319,24 @@ def proteome_findings(
     frame = _numeric(abundance)
     centred = centre_by_batch(frame, batches, centre_samples=params.centre_samples,
                               min_batch_size=params.min_batch_size)
-    scored = scoring.score_matrix(centred, entities=entities, samples=samples)
     watch_genes = list(genes or [])
     gene_of = feature_genes.astype(object)
     settings = asdict(params)
+    feature_ids = pd.array(frame.columns.to_numpy(dtype=object), dtype="string")
+    watch_column = np.isin(gene_of.reindex(feature_ids.to_numpy(dtype=object))
+                           .to_numpy(dtype=object), watch_genes)
+
+    def reported(block: scoring.ScoreBlock) -> np.ndarray:
+        outlier = scoring.outlier_call_mask(block.z_score, block.percentile_cohort,
+                                            block.reference_size, ("high", "low"),
+                                            **_thresholds(params))
+        return outlier | watch_column[block.features][:, None]
 
     # Measured values: outliers, and every feature of a watch-list gene.
-    calls = scoring.call_outliers(
-        scored["z_score"], scored["percentile_cohort"], scored["reference_size"],
-        z_high=params.z_high, pct_high=params.pct_high, z_low=params.z_low,
-        pct_low=params.pct_low, min_reference=params.min_reference,
-    ).to_numpy(dtype=object)
+    scored = scoring.score_matrix(centred, entities=entities, samples=samples, keep=reported)
+    del centred
+    calls = _calls(scored["z_score"], scored["percentile_cohort"], scored["reference_size"],
+                   params).to_numpy(dtype=object)
     features = scored["feature"].to_numpy(dtype=object)
     feature_gene = gene_of.reindex(features).to_numpy(dtype=object)
     watch = np.isin(feature_gene, watch_genes)
@@ -294,10 +361,9 @@ def proteome_findings(
         "call": calls[keep],
         "provenance": [
             {"method": METHOD, "params": settings, "missing": None,
-             "log2_abundance": float(v), "reference_size": int(r),
-             "reference_size_entity": None if pd.isna(re) else int(re)}
-            for v, r, re in zip(raw[row_pos, col_pos], rows["reference_size"],
-                                rows["reference_size_entity"], strict=True)
+             "log2_abundance": v, "reference_size": r, "reference_size_entity": re}
+            for v, r, re in zip(raw[row_pos, col_pos].tolist(), int_list(rows["reference_size"]),
+                                int_list(rows["reference_size_entity"]), strict=True)
         ],
     })
 
@@ -356,7 +422,8 @@ def _not_detected(
              "note": "not quantified in this sample but in other samples of its batch: "
                      "most likely below the detection limit (missing not at random); "
                      "not imputed",
-             "detected_in_batch": int(c), "other_samples_in_batch": int(o)}
-            for c, o in zip(counts[r_local, f], others[r_local, 0], strict=True)
+             "detected_in_batch": c, "other_samples_in_batch": o}
+            for c, o in zip(counts[r_local, f].tolist(), others[r_local, 0].tolist(),
+                            strict=True)
         ],
     })

@@ -35,7 +35,10 @@ Sources
 Implementation (written here; no maintained library computes leave-one-out medians): every
 function is vectorised over samples and features - one sort per feature, done on blocks of
 features on a few threads, no Python loop over genes or samples; a 1,000 x 60,000 matrix
-scores in a few seconds.
+scores in a few seconds. The scores of a feature depend only on that feature's values, so
+:func:`score_matrix` keeps only the reported samples (and, with ``keep``, only the values a
+layer reports) of each block: one patient against a 1,000-patient cohort needs the per-feature
+statistics of the cohort, never a cohort-sized table of scores.
 """
 
 from __future__ import annotations
@@ -43,16 +46,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
 
+_T = TypeVar("_T")
+
 __all__ = [
     "MIN_REFERENCE",
+    "ScoreBlock",
     "call_outliers",
     "leave_one_out_z",
+    "nan_median_columns",
     "nan_median_rows",
+    "outlier_call_mask",
     "percentile_rank",
     "score_matrix",
 ]
@@ -71,6 +79,8 @@ MIN_REFERENCE: int = 10
 # ~32 MB each, per thread) on 1,000 x 60,000 matrices while keeping numpy calls large.
 _BLOCK_ELEMENTS = 4_000_000
 _REF_DTYPE = "int32"
+# Rows per tile when transposing: a tile of 512 x ~100 float64 stays in the CPU cache.
+_TILE_ROWS = 512
 # score_matrix counts directly (instead of sorting for percentiles) for at most this many
 # requested samples.
 _DIRECT_MAX = 16
@@ -89,23 +99,49 @@ def _as_matrix(matrix: pd.DataFrame) -> np.ndarray:
     return np.ascontiguousarray(matrix.T.to_numpy(dtype="float64", na_value=np.nan))
 
 
+def _copy_features_by_samples(
+    matrix: pd.DataFrame, *, transform: Callable[[np.ndarray], None] | None = None
+) -> np.ndarray:
+    """A new C-contiguous features x samples float64 array of a samples x features frame.
+
+    Copied by blocks of features on a few threads; ``transform`` (in place, elementwise) is
+    applied to each block as it is copied, e.g. the log of the expression layer. The caller
+    owns the array (layers centre it in place).
+    """
+    source = matrix.T.to_numpy(dtype="float64", na_value=np.nan)  # a view for float frames
+    out = np.empty(source.shape)
+
+    def work(block: slice) -> None:
+        out[block] = source[block]
+        if transform is not None:
+            transform(out[block])
+
+    _for_row_blocks(source.shape[0], source.shape[1], work)
+    return out
+
+
 def _frame(values_t: np.ndarray, like: pd.DataFrame) -> pd.DataFrame:
     """Samples x features DataFrame over a features x samples array, without a copy."""
     return pd.DataFrame(values_t.T, index=like.index, columns=like.columns, copy=False)
 
 
-def _for_row_blocks(n_rows: int, n_cols: int, work: Callable[[slice], None]) -> None:
-    """Run ``work`` on blocks of rows, on a few threads (numpy's sorts release the GIL)."""
+def _row_blocks(n_rows: int, n_cols: int) -> list[slice]:
+    """Blocks of rows of about ``_BLOCK_ELEMENTS`` elements each."""
     height = max(1, _BLOCK_ELEMENTS // max(1, n_cols))
-    blocks = [slice(start, min(start + height, n_rows)) for start in range(0, n_rows, height)]
+    return [slice(start, min(start + height, n_rows)) for start in range(0, n_rows, height)]
+
+
+def _for_row_blocks(n_rows: int, n_cols: int, work: Callable[[slice], _T]) -> list[_T]:
+    """Run ``work`` on blocks of rows, on a few threads (numpy's sorts release the GIL).
+
+    Returns the results of ``work`` in block order.
+    """
+    blocks = _row_blocks(n_rows, n_cols)
     workers = min(len(blocks), os.cpu_count() or 1, 8)
     if workers <= 1:
-        for block in blocks:
-            work(block)
-        return
+        return [work(block) for block in blocks]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(work, block) for block in blocks]:
-            future.result()
+        return [future.result() for future in [pool.submit(work, block) for block in blocks]]
 
 
 def _row_order_statistic(ordered: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -167,11 +203,21 @@ def _loo_from_sorted(
     return z, reference
 
 
+def _median_of_sorted(ordered: np.ndarray) -> np.ndarray:
+    """Median of each row of a row-sorted array with NaNs last (NaN for an all-NaN row)."""
+    out = np.full(ordered.shape[0], np.nan)
+    n = (~np.isnan(ordered)).sum(axis=1)
+    rows = np.flatnonzero(n > 0)
+    lo, hi = (n[rows] - 1) // 2, n[rows] // 2
+    out[rows] = 0.5 * (ordered[rows, lo] + ordered[rows, hi])
+    return out
+
+
 def nan_median_rows(values: np.ndarray) -> np.ndarray:
     """Median of each row of a 2-D array, ignoring NaN (NaN for an all-NaN row).
 
-    One sort per row, vectorised; ``numpy.nanmedian`` and pandas' ``median`` loop over rows
-    in Python for wide arrays.
+    One sort per row, vectorised, on blocks of rows (so only one block at a time is copied);
+    ``numpy.nanmedian`` and pandas' ``median`` loop over rows in Python for wide arrays.
     """
     values = np.asarray(values, dtype="float64")
     if values.ndim != 2:
@@ -179,12 +225,37 @@ def nan_median_rows(values: np.ndarray) -> np.ndarray:
     out = np.full(values.shape[0], np.nan)
     if values.size == 0:
         return out
-    ordered = np.sort(values, axis=1)
-    n = (~np.isnan(values)).sum(axis=1)
-    has = n > 0
-    rows = np.flatnonzero(has)
-    lo, hi = (n[has] - 1) // 2, n[has] // 2
-    out[has] = 0.5 * (ordered[rows, lo] + ordered[rows, hi])
+
+    def work(block: slice) -> None:
+        out[block] = _median_of_sorted(np.sort(values[block], axis=1))
+
+    _for_row_blocks(values.shape[0], values.shape[1], work)
+    return out
+
+
+def nan_median_columns(values: np.ndarray) -> np.ndarray:
+    """Median of each column of a 2-D array, ignoring NaN (NaN for an all-NaN column).
+
+    As :func:`nan_median_rows` of the transpose, computed on blocks of columns so that only
+    one transposed block at a time is copied (not the whole array).
+    """
+    values = np.asarray(values, dtype="float64")
+    if values.ndim != 2:
+        raise ValueError("nan_median_columns expects a 2-D array")
+    out = np.full(values.shape[1], np.nan)
+    if values.size == 0:
+        return out
+
+    def work(block: slice) -> None:
+        part = values[:, block]
+        ordered = np.empty((part.shape[1], part.shape[0]))
+        # transposed in tiles of rows that stay in cache: twice as fast as in one go
+        for start in range(0, part.shape[0], _TILE_ROWS):
+            ordered[:, start:start + _TILE_ROWS] = part[start:start + _TILE_ROWS].T
+        ordered.sort(axis=1)
+        out[block] = _median_of_sorted(ordered)
+
+    _for_row_blocks(values.shape[1], values.shape[0], work)
     return out
 
 
@@ -201,14 +272,16 @@ def _midrank_from_order(xt: np.ndarray, order: np.ndarray, ordered: np.ndarray) 
     pct = np.full(xt.shape, np.nan)
     if xt.size == 0:
         return pct
-    positions = np.broadcast_to(np.arange(n_samp), xt.shape)
+    # int32 positions: half the memory traffic of int64 (cohorts have < 2**31 samples)
+    positions = np.broadcast_to(np.arange(n_samp, dtype=np.int32), xt.shape)
     change = ordered[:, 1:] != ordered[:, :-1]  # NaN != NaN, but NaNs lie beyond n
     starts = np.ones(xt.shape, dtype=bool)
     starts[:, 1:] = change
     ends = np.ones(xt.shape, dtype=bool)
     ends[:, :-1] = change
-    run_start = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)
-    run_end = np.minimum.accumulate(np.where(ends, positions, n_samp)[:, ::-1], axis=1)[:, ::-1]
+    run_start = np.maximum.accumulate(np.where(starts, positions, np.int32(0)), axis=1)
+    run_end = np.minimum.accumulate(np.where(ends, positions, np.int32(n_samp))[:, ::-1],
+                                    axis=1)[:, ::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         sorted_pct = 50.0 * (run_start + run_end + 1) / n[:, None]
     np.put_along_axis(pct, order, sorted_pct, axis=1)
@@ -216,32 +289,31 @@ def _midrank_from_order(xt: np.ndarray, order: np.ndarray, ordered: np.ndarray) 
     return pct
 
 
-def _score_blocks(
-    xt: np.ndarray, *, loo: bool, percentiles: bool, cols: np.ndarray | None = None
-) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """LOO z, reference size and/or percentiles of a features x samples array, by row blocks.
+def _midrank_block(xb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-rank percentiles of every value of a features x samples block, and the sorted rows."""
+    order = np.argsort(xb, axis=1, kind="stable")
+    ordered = np.take_along_axis(xb, order, axis=1)
+    return _midrank_from_order(xb, order, ordered), ordered
 
-    With ``cols`` the LOO results cover only those sample columns (features x len(cols));
-    percentiles always cover all samples.
-    """
-    shape = xt.shape
-    loo_shape = shape if cols is None else (shape[0], len(cols))
-    z = np.full(loo_shape, np.nan) if loo else None
-    reference = np.zeros(loo_shape, dtype=_REF_DTYPE) if loo else None
-    pct = np.full(shape, np.nan) if percentiles else None
+
+def _score_blocks(
+    xt: np.ndarray, *, loo: bool, percentiles: bool
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """LOO z, reference size and/or percentiles of a features x samples array, by row blocks."""
+    z = np.full(xt.shape, np.nan) if loo else None
+    reference = np.zeros(xt.shape, dtype=_REF_DTYPE) if loo else None
+    pct = np.full(xt.shape, np.nan) if percentiles else None
 
     def work(block: slice) -> None:
         xb = xt[block]
         if percentiles:
-            order = np.argsort(xb, axis=1, kind="stable")
-            ordered = np.take_along_axis(xb, order, axis=1)
-            pct[block] = _midrank_from_order(xb, order, ordered)
+            pct[block], ordered = _midrank_block(xb)
         else:
             ordered = np.sort(xb, axis=1)
         if loo:
-            z[block], reference[block] = _loo_from_sorted(xb, ordered, cols)
+            z[block], reference[block] = _loo_from_sorted(xb, ordered)
 
-    _for_row_blocks(shape[0], shape[1], work)
+    _for_row_blocks(xt.shape[0], xt.shape[1], work)
     return z, reference, pct
 
 
@@ -303,27 +375,33 @@ def percentile_rank(matrix: pd.DataFrame, *, groups: pd.Series | None = None) ->
     xt = _as_matrix(matrix)
     if groups is None:
         return _frame(_percentiles(xt), matrix)
-    return _frame(_group_scores(xt, groups, matrix.index)[0], matrix)
-
-
-def _group_scores(
-    xt: np.ndarray, groups: pd.Series, samples: pd.Index
-) -> tuple[np.ndarray, np.ndarray]:
-    """Within-group percentiles and numbers of other group members with a value.
-
-    Both features x samples; NaN for samples without a group. One pass per group label (a
-    handful of entities), each vectorised over the group's samples.
-    """
-    codes, n_groups = _group_codes(groups, samples)
-    present = ~np.isnan(xt)
+    codes, n_groups = _group_codes(groups, matrix.index)
     pct = np.full(xt.shape, np.nan)
-    reference = np.full(xt.shape, np.nan)
     for g in range(n_groups):
         cols = np.flatnonzero(codes == g)
         pct[:, cols] = _percentiles(np.ascontiguousarray(xt[:, cols]))
-        members = present[:, cols]
-        reference[:, cols] = members.sum(axis=1, keepdims=True) - members
-    return pct, reference
+    return _frame(pct, matrix)
+
+
+class ScoreBlock(NamedTuple):
+    """Scores of a block of features for the reported samples (see :func:`score_matrix`).
+
+    The arrays are features x reported samples, in matrix order; ``value`` is NaN where the
+    sample has no value.
+
+    Attributes
+    ----------
+    features
+        Positions of the block's features among the matrix columns.
+    value, z_score, percentile_cohort, reference_size
+        As the columns of the same names of :func:`score_matrix`.
+    """
+
+    features: np.ndarray
+    value: np.ndarray
+    z_score: np.ndarray
+    percentile_cohort: np.ndarray
+    reference_size: np.ndarray
 
 
 def score_matrix(
@@ -331,6 +409,7 @@ def score_matrix(
     *,
     entities: pd.Series | None = None,
     samples: list[str] | None = None,
+    keep: Callable[[ScoreBlock], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """All cohort-relative scores of a samples x features matrix as one long table.
 
@@ -343,93 +422,161 @@ def score_matrix(
     samples
         Optional samples to report (rows of the output); they are still scored against the
         whole cohort. Unknown names are ignored.
+    keep
+        Optional row filter: called with the :class:`ScoreBlock` of each block of features,
+        it returns a boolean array of the block's shape, True for the values to report. A
+        layer that reports only its outliers thus never holds the long table of every value
+        (60 million rows for a 1,000 x 60,000 matrix). Called from several threads.
 
     Returns
     -------
     pandas.DataFrame
-        One row per non-missing (sample, feature), in matrix order, with columns ``sample``,
-        ``feature``, ``value``, ``z_score``, ``percentile_cohort``, ``percentile_entity``
-        (NaN without ``entities``), ``reference_size`` (other samples with a value) and
-        ``reference_size_entity`` (other samples of the same entity with a value).
+        One row per non-missing (sample, feature) (that ``keep`` selects), in matrix order
+        (sample-major), with columns ``sample``, ``feature``, ``value``, ``z_score``,
+        ``percentile_cohort``, ``percentile_entity`` (NaN without ``entities``),
+        ``reference_size`` (other samples with a value) and ``reference_size_entity`` (other
+        samples of the same entity with a value).
+
+    Notes
+    -----
+    The scores of a feature depend only on that feature's values across the cohort, so the
+    matrix is scored in blocks of features (on a few threads) and only the reported sample
+    columns of each block are kept: memory stays at a few blocks plus the reported rows.
     """
     xt = _as_matrix(matrix)
     cols = np.arange(len(matrix.index))
     if samples is not None:
         cols = cols[matrix.index.isin(pd.Index(samples))]
-    # For a few reported samples, counting is cheaper than an argsort of the whole matrix.
+    # For a few reported samples, counting is cheaper than an argsort of every feature.
     direct = samples is not None and len(cols) <= _DIRECT_MAX
-    z, reference, pct = _score_blocks(xt, loo=True, percentiles=not direct,
-                                      cols=cols if direct else None)
-    if not direct:
-        z, reference, pct = z[:, cols], reference[:, cols], pct[:, cols]
-    else:
-        pct = _midrank_direct(xt, cols)
-    pct_entity = ref_entity = None
-    if entities is not None:
-        if direct:
-            codes, _ = _group_codes(entities, matrix.index)
-            pct_entity = _midrank_direct(xt, cols, codes=codes)
-            ref_entity = _group_reference(xt, cols, codes)
-        else:
-            pct_entity, ref_entity = _group_scores(xt, entities, matrix.index)
-            pct_entity, ref_entity = pct_entity[:, cols], ref_entity[:, cols]
+    codes = None if entities is None else _group_codes(entities, matrix.index)[0]
 
-    values = xt[:, cols]
-    # Sample-major output order: positions in the transposed (samples x features) selection.
-    j, f = np.nonzero(~np.isnan(values.T))
-    missing = np.full(len(j), np.nan)
-    ref_e = missing if ref_entity is None else ref_entity[f, j]
+    def work(block: slice) -> tuple[np.ndarray, ...]:
+        xb = xt[block]
+        values = xb[:, cols]
+        z, reference, pct, pct_entity, ref_entity = _block_scores(xb, cols, codes,
+                                                                  direct=direct)
+        selected = ~np.isnan(values)
+        if keep is not None:
+            chosen = keep(ScoreBlock(np.arange(block.start, block.stop), values, z, pct,
+                                     reference))
+            selected &= np.asarray(chosen, dtype=bool)
+        # Sample-major order within the block: positions in the transposed selection.
+        j, f = np.nonzero(selected.T)
+        missing = np.full(len(j), np.nan)
+        return (j, f + block.start, values[f, j], z[f, j], pct[f, j],
+                missing if pct_entity is None else pct_entity[f, j], reference[f, j],
+                missing if ref_entity is None else ref_entity[f, j])
+
+    parts = _for_row_blocks(xt.shape[0], xt.shape[1], work) or [work(slice(0, 0))]
+    j, f, value, z, pct, pct_e, ref, ref_e = (np.concatenate(c) for c in zip(*parts,
+                                                                             strict=True))
+    # Blocks are consecutive features: a stable sort by sample gives (sample, feature) order.
+    order = np.argsort(j, kind="stable")
+    j, f = j[order], f[order]
     return pd.DataFrame({
         "sample": pd.array(matrix.index.to_numpy(dtype=object)[cols[j]], dtype="string"),
         "feature": pd.array(matrix.columns.to_numpy(dtype=object)[f], dtype="string"),
-        "value": values[f, j],
-        "z_score": z[f, j],
-        "percentile_cohort": pct[f, j],
-        "percentile_entity": missing if pct_entity is None else pct_entity[f, j],
-        "reference_size": pd.array(reference[f, j].astype("int64"), dtype="Int64"),
-        "reference_size_entity": pd.array(ref_e, dtype="Float64").astype("Int64"),
+        "value": value[order],
+        "z_score": z[order],
+        "percentile_cohort": pct[order],
+        "percentile_entity": pct_e[order],
+        "reference_size": pd.array(ref[order].astype("int64"), dtype="Int64"),
+        "reference_size_entity": pd.array(ref_e[order], dtype="Float64").astype("Int64"),
     })
 
 
-def _midrank_direct(
-    xt: np.ndarray, cols: np.ndarray, *, codes: np.ndarray | None = None
+def _block_scores(
+    xb: np.ndarray, cols: np.ndarray, codes: np.ndarray | None, *, direct: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """LOO z, reference size, cohort and entity percentiles, entity reference size.
+
+    Of a features x samples block, for the sample columns ``cols`` (features x len(cols)
+    each); ``codes`` are the entity codes of all samples (-1 for none). ``direct`` counts
+    the percentiles instead of ranking every sample (for a handful of columns).
+    """
+    every = len(cols) == xb.shape[1]  # cols is then every column, in order: no copies
+    if direct:
+        ordered = np.sort(xb, axis=1)
+        pct = _midrank_counts(xb, cols)
+    else:
+        pct, ordered = _midrank_block(xb)
+        if not every:
+            pct = pct[:, cols]
+    z, reference = _loo_from_sorted(xb, ordered, None if every else cols)
+    if codes is None:
+        return z, reference, pct, None, None
+    if direct:
+        pct_entity = _midrank_counts(xb, cols, codes=codes)
+    else:
+        pct_entity = _group_midranks(xb, cols, codes)
+    return z, reference, pct, pct_entity, _group_reference(xb, cols, codes)
+
+
+def _midrank_counts(
+    xb: np.ndarray, cols: np.ndarray, *, codes: np.ndarray | None = None
 ) -> np.ndarray:
     """Mid-rank percentiles of the sample columns ``cols`` by counting (features x len(cols)).
 
     Same definition as :func:`percentile_rank`; with ``codes`` (group code per sample, -1 for
-    none) only the samples of the same group count. One vectorised pass over the cohort per
+    none) only the samples of the same group count. One vectorised pass over the block per
     requested sample (used for a handful of samples only).
     """
-    out = np.full((xt.shape[0], len(cols)), np.nan)
+    out = np.full((xb.shape[0], len(cols)), np.nan)
+    present = ~np.isnan(xb)
+    cohort = (xb, present.sum(axis=1))
+    groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for k, col in enumerate(cols):
-        ref = xt
+        ref, n = cohort
         if codes is not None:
-            if codes[col] < 0:
+            code = int(codes[col])
+            if code < 0:
                 continue
-            ref = xt[:, codes == codes[col]]
-        value = xt[:, col : col + 1]
+            if code not in groups:
+                members = codes == code
+                groups[code] = (xb[:, members], present[:, members].sum(axis=1))
+            ref, n = groups[code]
+        value = xb[:, col : col + 1]
         less = (ref < value).sum(axis=1)
         equal = (ref == value).sum(axis=1)
-        n = (~np.isnan(ref)).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             out[:, k] = 100.0 * (less + 0.5 * equal) / n
-    out[np.isnan(xt[:, cols])] = np.nan
+    out[~present[:, cols]] = np.nan
     return out
 
 
-def _group_reference(xt: np.ndarray, cols: np.ndarray, codes: np.ndarray) -> np.ndarray:
+def _group_midranks(xb: np.ndarray, cols: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Within-group mid-rank percentiles of the sample columns ``cols`` (features x len(cols)).
+
+    One argsort per group over the group's samples (a handful of entities).
+    """
+    out = np.full((xb.shape[0], len(cols)), np.nan)
+    col_codes = codes[cols]
+    for code in np.unique(col_codes[col_codes >= 0]):
+        members = np.flatnonzero(codes == code)
+        wanted = np.flatnonzero(col_codes == code)
+        pct, _ = _midrank_block(np.ascontiguousarray(xb[:, members]))
+        out[:, wanted] = pct[:, np.searchsorted(members, cols[wanted])]
+    return out
+
+
+def _group_reference(xb: np.ndarray, cols: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Other samples of the same group with a value, for the sample columns ``cols``."""
-    present = ~np.isnan(xt)
-    out = np.full((xt.shape[0], len(cols)), np.nan)
-    for k, col in enumerate(cols):
-        if codes[col] >= 0:
-            out[:, k] = present[:, codes == codes[col]].sum(axis=1) - present[:, col]
+    present = ~np.isnan(xb)
+    out = np.full((xb.shape[0], len(cols)), np.nan)
+    col_codes = codes[cols]
+    for code in np.unique(col_codes[col_codes >= 0]):
+        wanted = np.flatnonzero(col_codes == code)
+        members = present[:, codes == code].sum(axis=1, keepdims=True)
+        out[:, wanted] = members - present[:, cols[wanted]]
     return out
 
 
 def _array(values: Any) -> np.ndarray:
     if isinstance(values, pd.DataFrame | pd.Series):
         return values.to_numpy(dtype="float64", na_value=np.nan)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return values.astype("float64", copy=False)
     return np.asarray(pd.to_numeric(np.asarray(values, dtype=object).ravel(), errors="coerce"),
                       dtype="float64").reshape(np.shape(values))
 
@@ -477,6 +624,22 @@ def call_outliers(
     -------
     numpy.ndarray of str (object dtype), or a DataFrame / Series like ``z`` when ``z`` is one.
     """
+    code = _call_codes(z, percentile, reference_size, z_high=z_high, pct_high=pct_high,
+                       z_low=z_low, pct_low=pct_low, min_reference=min_reference)
+    calls = _CALLS[code]
+    if isinstance(z, pd.DataFrame):
+        # dtype=object: pandas would otherwise convert every column to its string dtype.
+        return pd.DataFrame(calls, index=z.index, columns=z.columns, dtype=object)
+    if isinstance(z, pd.Series):
+        return pd.Series(calls, index=z.index, name=z.name, dtype=object)
+    return calls
+
+
+def _call_codes(
+    z: Any, percentile: Any, reference_size: Any, *, z_high: float, pct_high: float,
+    z_low: float, pct_low: float, min_reference: int,
+) -> np.ndarray:
+    """The rules of :func:`call_outliers` as int8 codes into ``_CALLS``."""
     zv = _array(z)
     pv = _array(percentile)
     rv = _array(reference_size)
@@ -490,16 +653,33 @@ def call_outliers(
         high = np.where(degenerate, pv > 50.0, zv >= z_high) & (pv >= pct_high)
         low = np.where(degenerate, pv < 50.0, zv <= z_low) & (pv <= pct_low)
         enough = rv >= min_reference  # False for NaN
-    # Codes into _CALLS, later rules overriding earlier ones.
+    # later rules override earlier ones
     code = np.zeros(zv.shape, dtype=np.int8)
     code[low] = 2
     code[high] = 1
     code[~enough] = 3
     code[np.isnan(pv)] = 4
-    calls = _CALLS[code]
-    if isinstance(z, pd.DataFrame):
-        # dtype=object: pandas would otherwise convert every column to its string dtype.
-        return pd.DataFrame(calls, index=z.index, columns=z.columns, dtype=object)
-    if isinstance(z, pd.Series):
-        return pd.Series(calls, index=z.index, name=z.name, dtype=object)
-    return calls
+    return code
+
+
+def outlier_call_mask(
+    z: Any,
+    percentile: Any,
+    reference_size: Any,
+    calls: tuple[str, ...],
+    *,
+    z_high: float,
+    pct_high: float,
+    z_low: float,
+    pct_low: float,
+    min_reference: int = MIN_REFERENCE,
+) -> np.ndarray:
+    """True where :func:`call_outliers` would call one of ``calls`` (e.g. ``("high", "low")``).
+
+    The same rules without building an array of strings: for selecting the reported values
+    of large blocks (:func:`score_matrix` ``keep``). Arguments as for :func:`call_outliers`.
+    """
+    wanted = np.flatnonzero(np.isin(_CALLS, list(calls)))
+    code = _call_codes(z, percentile, reference_size, z_high=z_high, pct_high=pct_high,
+                       z_low=z_low, pct_low=pct_low, min_reference=min_reference)
+    return np.isin(code, wanted)
