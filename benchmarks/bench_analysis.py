@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _docs import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Layer analyses against a 1,000-patient cohort (issue 3)"
@@ -266,10 +268,7 @@ def render(results: list[dict[str, object]], notes: list[str]) -> str:
 
 
 def append_section(body: str) -> None:
-    text = DOC.read_text(encoding="utf-8")
-    if SECTION in text:  # the section is the last one: re-running replaces it
-        text = text[: text.index(SECTION)].rstrip("\n") + "\n"
-    DOC.write_text(text.rstrip("\n") + "\n\n" + SECTION + "\n\n" + body + "\n", encoding="utf-8")
+    replace_section(DOC, SECTION, body)
 
 
 def main() -> None:

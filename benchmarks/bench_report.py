@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _docs import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## MTB report per patient (issue 4)"
@@ -68,7 +70,8 @@ def main() -> None:
         "| step | median s | max s | notes |",
         "|---|---:|---:|---|",
         f"| one patient: HTML + PDF (`write_report`) | {statistics.median(times):.2f} | "
-        f"{worst:.2f} | document from the registry, 3 figures drawn once (SVG in the HTML, PNG in the PDF), WeasyPrint PDF |",
+        f"{worst:.2f} | document from the registry, 3 figures drawn once (SVG in the HTML, "
+        "PNG in the PDF), WeasyPrint PDF |",
         f"| whole demo cohort, HTML + PDF | {total:.1f} (total) | | {len(patients)} patients, "
         f"sequential, one process |",
         "",
@@ -84,13 +87,7 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if args.append:
-        text = DOC.read_text(encoding="utf-8")
-        if SECTION in text:
-            head, rest = text.split(SECTION, 1)
-            nxt = rest.find("\n## ")
-            text = head + (rest[nxt + 1:] if nxt >= 0 else "")
-        DOC.write_text(text.rstrip("\n") + "\n\n" + SECTION + "\n\n" + body + "\n",
-                       encoding="utf-8")
+        replace_section(DOC, SECTION, body)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _docs import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "validation.md"
 SECTION = "## Recommendations against the simulator's truth (issue 4)"
@@ -111,13 +113,7 @@ def main() -> None:
     ])
     print(body)
     if args.append:
-        text = DOC.read_text(encoding="utf-8")
-        if SECTION in text:
-            head, rest = text.split(SECTION, 1)
-            nxt = rest.find("\n## ")
-            text = head + (rest[nxt + 1:] if nxt >= 0 else "")
-        DOC.write_text(text.rstrip("\n") + "\n\n" + SECTION + "\n\n" + body + "\n",
-                       encoding="utf-8")
+        replace_section(DOC, SECTION, body)
 
 
 if __name__ == "__main__":

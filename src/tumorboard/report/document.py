@@ -77,6 +77,32 @@ _FINDING_KEYS = ("sample", "gene", "feature", "kind", "value", "z_score", "perce
                  "percentile_entity", "reference_size", "call")
 
 
+def check_document(document: Any, required: tuple[str, ...] = (
+        "report", "patient", "samples", "findings", "diagnosis")) -> None:
+    """Raise unless ``document`` is a report document of :data:`REPORT_FORMAT` (for exporters).
+
+    Raises
+    ------
+    InputError
+        Missing sections, another format version, or no patient pseudonym.
+    """
+    from tumorboard.errors import InputError
+
+    missing = [k for k in required if k not in document]
+    if missing or document.get("format") != REPORT_FORMAT:
+        raise InputError(
+            "not a tumorboard report document"
+            + (f" (missing {', '.join(missing)})" if missing else
+               f" (format {document.get('format')!r})"),
+            expected=f"the output of tumorboard.report.document.build_document, format "
+                     f"{REPORT_FORMAT}",
+            fix="build the document with mtb_report(workspace, patient) and export that")
+    if not (document["patient"] or {}).get("patient"):
+        raise InputError("the report document has no patient pseudonym",
+                         expected="patient.patient, e.g. 'DSRCT-001'",
+                         fix="rebuild the document with mtb_report")
+
+
 def software_versions() -> dict[str, str]:
     """Installed versions of the libraries in :data:`SOFTWARE`, and Python."""
     out = {"python": platform.python_version()}

@@ -60,8 +60,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from tumorboard.errors import InputError
-from tumorboard.report.document import REPORT_FORMAT
+from tumorboard.report.document import check_document
 
 __all__ = ["EVIDENCE_LEVEL_SYSTEM", "MEASURE_SYSTEM", "fhir_bundle"]
 
@@ -217,19 +216,7 @@ def _citation(ref: str) -> dict[str, Any]:
 
 
 def _check(document: Mapping[str, Any]) -> None:
-    missing = [k for k in ("report", "patient", "samples", "findings") if k not in document]
-    if missing or document.get("format") != REPORT_FORMAT:
-        raise InputError(
-            "not a tumorboard report document"
-            + (f" (missing {', '.join(missing)})" if missing else
-               f" (format {document.get('format')!r})"),
-            expected=f"the output of tumorboard.report.document.build_document, format "
-                     f"{REPORT_FORMAT}",
-            fix="build the document with mtb_report(workspace, patient) and export that")
-    if not (document["patient"] or {}).get("patient"):
-        raise InputError("the report document has no patient pseudonym",
-                         expected="patient.patient, e.g. 'DSRCT-001'",
-                         fix="rebuild the document with mtb_report")
+    check_document(document, ("report", "patient", "samples", "findings"))
 
 
 class _Bundle:

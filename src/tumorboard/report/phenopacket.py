@@ -54,8 +54,7 @@ import phenopackets as pp
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from tumorboard.errors import InputError
-from tumorboard.report.document import REPORT_FORMAT
+from tumorboard.report.document import check_document
 
 __all__ = ["UBERON_SITES", "phenopacket"]
 
@@ -151,20 +150,7 @@ def _safe_id(text: str) -> str:
 
 
 def _check(document: Mapping[str, Any]) -> None:
-    missing = [k for k in ("report", "patient", "samples", "findings", "diagnosis")
-               if k not in document]
-    if missing or document.get("format") != REPORT_FORMAT:
-        raise InputError(
-            "not a tumorboard report document"
-            + (f" (missing {', '.join(missing)})" if missing else
-               f" (format {document.get('format')!r})"),
-            expected=f"the output of tumorboard.report.document.build_document, format "
-                     f"{REPORT_FORMAT}",
-            fix="build the document with mtb_report(workspace, patient) and export that")
-    if not (document["patient"] or {}).get("patient"):
-        raise InputError("the report document has no patient pseudonym",
-                         expected="patient.patient, e.g. 'DSRCT-001'",
-                         fix="rebuild the document with mtb_report")
+    check_document(document)
 
 
 def _disease_term(diag: Mapping[str, Any]) -> pp.OntologyClass | None:
