@@ -40,7 +40,7 @@ from tumorboard.registry.models import Assay, Diagnosis, Patient, Sample
 from tumorboard.workspace import Workspace
 
 #: Reader options that name a file; resolved relative to the case folder.
-PATH_OPTIONS = frozenset({"gene_map"})
+PATH_OPTIONS = frozenset({"gene_map", "manifest", "red"})
 
 Action = Literal["new", "new_version", "unchanged"]
 

@@ -79,6 +79,9 @@ FORMATS: dict[str, FileFormat] = {
         FileFormat("beta_matrix", "methylation", "methylation:read_beta_matrix",
                    ("methylation",), "probe x sample beta values: TSV, CSV or Parquet",
                    multi_sample=True),
+        FileFormat("idat", "methylation", "idat:read_idat_sample", ("methylation",),
+                   "Illumina IDAT pair (path: the _Grn file; options manifest:, red:), raw "
+                   "betas"),
         FileFormat("protein_table", "proteome", "proteome:read_protein_table",
                    ("proteome",), "generic protein abundance table, long or wide",
                    multi_sample=True),
