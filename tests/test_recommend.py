@@ -207,3 +207,12 @@ def test_resistance_rules_rank_after_sensitivity() -> None:
     recs = recommend(f, [], lineage=GIST, rules=[res, sens])
     assert [(r.therapy, r.direction, r.level) for r in recs] == [
         ("ripretinib", "sensitivity", "m1A Z"), ("imatinib", "resistance", "m1A R")]
+
+
+@pytest.mark.parametrize(("x", "text"), [(95.0, "95th"), (82.4, "82nd"), (71, "71st"),
+                                         (13, "13th"), (11.6, "12th"), (3, "3rd"),
+                                         (None, "NA")])
+def test_percentile_ordinals(x, text) -> None:
+    from tumorboard.recommend import _ordinal
+
+    assert _ordinal(x) == text

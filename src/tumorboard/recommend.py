@@ -327,12 +327,21 @@ def _fmt(x: Any, spec: str = ".2f") -> str:
     return "NA" if x is None or (isinstance(x, float) and pd.isna(x)) else format(x, spec)
 
 
+def _ordinal(x: Any) -> str:
+    """95 -> '95th', 82 -> '82nd', 71 -> '71st', 13 -> '13th'; NA for missing."""
+    if x is None or (isinstance(x, float) and pd.isna(x)):
+        return "NA"
+    n = round(float(x))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _describe_support(s: dict[str, Any]) -> str:
     if s.get("kind") == "target":
         bits = []
         if s.get("rna_z") is not None or s.get("rna_tpm") is not None:
             bits.append(f"RNA {_fmt(s.get('rna_tpm'), '.0f')} TPM, z {_fmt(s.get('rna_z'))}, "
-                        f"{_fmt(s.get('rna_percentile'), '.0f')}th percentile")
+                        f"{_ordinal(s.get('rna_percentile'))} percentile")
         if s.get("protein_z") is not None:
             bits.append(f"protein z {_fmt(s.get('protein_z'))}")
         act = s.get("activation_call")
