@@ -290,3 +290,12 @@ def test_simulated_reference_is_deterministic_and_labelled():
     assert full.shape == (1_077, 5_000) and labels.nunique() == 65
     with pytest.raises(InputError, match="need"):
         simulate_reference(n_probes=100)
+
+
+def test_labels_keyed_by_sample_are_aligned(reference):
+    X, y = reference
+    shuffled = y.sample(frac=1, random_state=0)
+    a = MethylationClassifier(n_features=300, cv_folds=3).fit(X, y)
+    b = MethylationClassifier(n_features=300, cv_folds=3).fit(X, shuffled)
+    assert a.training_sha256_ == b.training_sha256_
+    assert np.allclose(a.predict_proba(X.iloc[:3]), b.predict_proba(X.iloc[:3]))

@@ -204,8 +204,10 @@ class MethylationClassifier(ClassifierMixin, BaseEstimator):
             raise InputError(f"unknown calibration '{self.calibration}'",
                              expected="'ridge' or 'none'")
         X = _check_betas(X, "training betas")
-        y = np.asarray(pd.Series(y).astype(str) if not isinstance(y, pd.Series)
-                       else y.astype(str))
+        if (isinstance(y, pd.Series) and not y.index.equals(X.index)
+                and set(y.index) == set(X.index) and y.index.is_unique):
+            y = y.reindex(X.index)  # labels keyed by sample id: align them to the rows
+        y = np.asarray(pd.Series(y).astype(str))
         if len(y) != len(X):
             raise InputError(f"{len(y):,} labels for {len(X):,} samples",
                              fix="give one label per row of the beta matrix")
