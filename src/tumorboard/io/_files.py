@@ -191,13 +191,13 @@ def numbered_lines(path: Path, *, gz: bool | None = None, encoding: str = "utf-8
         raise InputError(f"file cannot be read: {exc}", file=path) from exc
 
 
-def read_text(path: str | Path) -> tuple[Path, str, list[str]]:
-    """Read a whole plain or gzipped text file; return ``(path, text, notes)``.
+def read_bytes(path: str | Path) -> tuple[Path, bytes]:
+    """Read a whole plain or gzipped file (gzip told by its magic bytes); ``(path, bytes)``.
 
-    For files small enough to hold in memory (segment, fusion and HLA files). Text is UTF-8
-    (a byte-order mark is dropped), else Latin-1 with a note: spreadsheet exports on Windows
-    are often cp1252/Latin-1, in which every byte decodes. Line ends become ``\\n``. A file
-    that holds only whitespace is empty.
+    Raises
+    ------
+    InputError
+        Missing or empty file, a ``.gz`` name on a plain file or the reverse, corrupt gzip.
     """
     p = check_file(path)
     data = p.read_bytes()
@@ -208,6 +208,18 @@ def read_text(path: str | Path) -> tuple[Path, str, list[str]]:
             data = gzip.decompress(data)
         except (OSError, *GZIP_ERRORS) as exc:
             raise gzip_error(p, str(exc)) from exc
+    return p, data
+
+
+def read_text(path: str | Path) -> tuple[Path, str, list[str]]:
+    """Read a whole plain or gzipped text file; return ``(path, text, notes)``.
+
+    For files small enough to hold in memory (segment, fusion and HLA files). Text is UTF-8
+    (a byte-order mark is dropped), else Latin-1 with a note: spreadsheet exports on Windows
+    are often cp1252/Latin-1, in which every byte decodes. Line ends become ``\\n``. A file
+    that holds only whitespace is empty.
+    """
+    p, data = read_bytes(path)
     notes: list[str] = []
     try:
         text = data.decode("utf-8-sig")

@@ -45,7 +45,6 @@ doi:10.1186/1471-2164-14-293).
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import struct
@@ -57,12 +56,8 @@ import pandas as pd
 
 from tumorboard.errors import InputError
 from tumorboard.io._files import (
-    GZIP_ERRORS,
-    GZIP_MAGIC,
-    check_file,
-    check_gz_name,
-    gzip_error,
     plural,
+    read_bytes,
     read_text,
 )
 from tumorboard.io.methylation import _EPICV2_SUFFIX, detect_platform
@@ -129,16 +124,7 @@ class IdatData:
 
 
 def _idat_bytes(path: str | Path) -> tuple[Path, bytes]:
-    p = check_file(path)
-    data = p.read_bytes()
-    compressed = data[:2] == GZIP_MAGIC
-    check_gz_name(p, compressed)
-    if compressed:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, *GZIP_ERRORS) as exc:
-            raise gzip_error(p, str(exc)) from exc
-    return p, data
+    return read_bytes(path)
 
 
 def _truncated(path: Path, what: str, start: int, need: int, size: int) -> InputError:
