@@ -26,21 +26,6 @@ VERIFIED_LOINC = {
 }
 
 
-def report_document() -> dict[str, Any]:
-    """The real DSRCT-001 document plus the hand-written recommendations of the fixture."""
-    doc = json.loads((DATA / "report_DSRCT-001.json").read_text(encoding="utf-8"))
-    extra = json.loads((DATA / "recommendations.json").read_text(encoding="utf-8"))
-    doc["findings"]["variants"] = extra["variants"] + doc["findings"]["variants"]
-    doc["recommendations"] = extra["recommendations"]
-    doc["resistance"] = extra["resistance"]
-    return doc
-
-
-@pytest.fixture(scope="module")
-def doc() -> dict[str, Any]:
-    return report_document()
-
-
 @pytest.fixture(scope="module")
 def bundle(doc) -> dict[str, Any]:
     return fhir_bundle(doc)
@@ -237,8 +222,8 @@ def test_document_without_recommendations_still_exports() -> None:
     assert "No targeted therapy recommendation" in b["entry"][0]["resource"]["conclusion"]
 
 
-def test_not_a_report_document_is_refused() -> None:
+def test_not_a_report_document_is_refused(doc) -> None:
     with pytest.raises(InputError, match=r"not a tumorboard report document.*missing report"):
         fhir_bundle({"format": 1, "patient": {"patient": "X"}})
     with pytest.raises(InputError, match="format 7"):
-        fhir_bundle({**report_document(), "format": 7})
+        fhir_bundle({**doc, "format": 7})

@@ -103,6 +103,31 @@ def check_document(document: Any, required: tuple[str, ...] = (
                          fix="rebuild the document with mtb_report")
 
 
+def summary_sentences(document: Any) -> list[str]:
+    """The concordance and the recommendations in a few sentences, for exports that carry a
+    free-text conclusion (FHIR ``DiagnosticReport.conclusion``, Phenopacket summary)."""
+    parts = []
+    message = ((document.get("diagnosis") or {}).get("concordance") or {}).get("message")
+    if message:
+        parts.append(f"Molecular concordance: {message}.")
+    status = (document.get("sign_off") or {}).get("status", "draft")
+    recs = document.get("recommendations") or []
+    if recs:
+        parts.append(f"MTB recommendations ({status}, proposals, not treatments given): "
+                     + "; ".join(
+                         f"{r.get('rank') or i}. {r.get('therapy')} "
+                         f"[evidence {r.get('evidence_level')}]"
+                         + (f" for {', '.join(r.get('genes') or [])}" if r.get("genes") else "")
+                         for i, r in enumerate(recs, 1)) + ".")
+    else:
+        parts.append(f"No targeted therapy recommendation ({status}).")
+    res = document.get("resistance") or []
+    if res:
+        parts.append("Predicted resistance: " + "; ".join(
+            f"{r.get('therapy')} [evidence {r.get('evidence_level')}]" for r in res) + ".")
+    return parts
+
+
 def software_versions() -> dict[str, str]:
     """Installed versions of the libraries in :data:`SOFTWARE`, and Python."""
     out = {"python": platform.python_version()}

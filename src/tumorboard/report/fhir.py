@@ -60,7 +60,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from tumorboard.report.document import check_document
+from tumorboard.report.document import check_document, summary_sentences
 
 __all__ = ["EVIDENCE_LEVEL_SYSTEM", "MEASURE_SYSTEM", "fhir_bundle"]
 
@@ -462,22 +462,7 @@ def _conclusion(doc: Mapping[str, Any]) -> str:
     if diag.get("oncotree_code"):
         parts.append(f"Diagnosis: {diag.get('name') or diag['oncotree_code']} "
                      f"(OncoTree {diag['oncotree_code']}).")
-    message = (diag.get("concordance") or {}).get("message")
-    if message:
-        parts.append(f"Molecular concordance: {message}.")
-    status = (doc.get("sign_off") or {}).get("status", "draft")
-    recs = doc.get("recommendations") or []
-    if recs:
-        parts.append(f"MTB recommendations ({status}): " + "; ".join(
-            f"{r.get('rank') or i}. {r.get('therapy')} [{r.get('evidence_level')}]"
-            + (f" ({', '.join(r.get('genes') or [])})" if r.get("genes") else "")
-            for i, r in enumerate(recs, 1)) + ".")
-    else:
-        parts.append(f"No targeted therapy recommendation ({status}).")
-    res = doc.get("resistance") or []
-    if res:
-        parts.append("Predicted resistance: " + "; ".join(
-            f"{r.get('therapy')} [{r.get('evidence_level')}]" for r in res) + ".")
+    parts.extend(summary_sentences(doc))
     return " ".join(parts)
 
 

@@ -54,7 +54,7 @@ import phenopackets as pp
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from tumorboard.report.document import check_document
+from tumorboard.report.document import check_document, summary_sentences
 
 __all__ = ["UBERON_SITES", "phenopacket"]
 
@@ -279,27 +279,7 @@ def _genomic_interpretations(document: Mapping[str, Any]) -> list[pp.GenomicInte
 
 
 def _summary(document: Mapping[str, Any]) -> str:
-    diag = document.get("diagnosis") or {}
-    parts = []
-    message = (diag.get("concordance") or {}).get("message")
-    if message:
-        parts.append(f"Molecular concordance: {message}.")
-    status = (document.get("sign_off") or {}).get("status", "draft")
-    recs = document.get("recommendations") or []
-    if recs:
-        parts.append(f"MTB recommendations ({status}, proposals, not treatments given): "
-                     + "; ".join(
-                         f"{r.get('rank') or i}. {r.get('therapy')} "
-                         f"[evidence {r.get('evidence_level')}]"
-                         + (f" for {', '.join(r.get('genes') or [])}" if r.get("genes") else "")
-                         for i, r in enumerate(recs, 1)) + ".")
-    else:
-        parts.append(f"No targeted therapy recommendation ({status}).")
-    res = document.get("resistance") or []
-    if res:
-        parts.append("Predicted resistance: " + "; ".join(
-            f"{r.get('therapy')} [evidence {r.get('evidence_level')}]" for r in res) + ".")
-    return " ".join(parts)
+    return " ".join(summary_sentences(document))
 
 
 def _external_references(document: Mapping[str, Any]) -> list[pp.ExternalReference]:
