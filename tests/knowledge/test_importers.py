@@ -19,7 +19,7 @@ from tumorboard.knowledge.civic import (
 from tumorboard.knowledge.moalmanac import (
     _COMBINATION_ORDER,
     GENE_BASKETS,
-    _Skip,
+    SkipRecord,
     classify_agent,
     classify_therapy,
     read_moalmanac,
@@ -441,7 +441,7 @@ def test_civic_profile_conditions(profile, expected):
     ("NOTAGENE V600E", "unknown_gene"),
 ])
 def test_civic_profile_skips(profile, reason):
-    with pytest.raises(_Skip) as skip:
+    with pytest.raises(SkipRecord) as skip:
         profile_conditions(profile)
     assert skip.value.reason == reason
 

@@ -115,15 +115,15 @@ from tumorboard.errors import InputError
 from tumorboard.io._files import listing, read_text
 from tumorboard.knowledge.moalmanac import (
     ImportReport,
-    _Skip,
-    _symbol,
+    SkipRecord,
     classify_therapy,
     gene_basket,
+    hgnc_symbol,
     rule_basket,
 )
 from tumorboard.knowledge.schema import (
-    _CITATION,
     ANY_SOLID,
+    CITATION_PATTERN,
     Condition,
     Evidence,
     KnowledgeBase,
@@ -251,7 +251,7 @@ _KIND_WORDS = {
 
 def _fusion(gene5: str, gene3: str) -> Condition:
     """A fusion condition named 5'::3', its gene the partner that is a target (3' first)."""
-    a, b = _symbol(gene5), _symbol(gene3)
+    a, b = hgnc_symbol(gene5), hgnc_symbol(gene3)
     gene = next((g for g in (b, a) if gene_basket(g) != "other"), a)
     return Condition(kind="fusion", gene=gene, variant=f"{a}::{b}")
 
@@ -268,30 +268,31 @@ def profile_conditions(profile: str) -> tuple[Condition, ...]:
     """
     name = " ".join(str(profile).split())
     if _COMPLEX.search(name):
-        raise _Skip("complex_profile")
+        raise SkipRecord("complex_profile")
     head, _, rest = name.partition(" ")
     if "::" in head:
         gene5, _, gene3 = head.partition("::")
         if not gene5 or not gene3:
-            raise _Skip("unparsed_profile")
+            raise SkipRecord("unparsed_profile")
         return (_fusion(gene5, gene3),)
     if not rest:
-        raise _Skip("unparsed_profile")
+        raise SkipRecord("unparsed_profile")
     legacy = _LEGACY_FUSION.match(rest)
     if legacy and head.upper() in (legacy.group(1), legacy.group(2)):
         return (_fusion(legacy.group(1), legacy.group(2)),)
     low = rest.lower()
     if low in _KIND_WORDS:
         kind, variant = _KIND_WORDS[low]
-        gene = _symbol(head)
+        gene = hgnc_symbol(head)
         return (Condition(kind=kind, gene=gene, variant=variant),)
     exon = _EXON.match(rest)
     if exon:
-        return (Condition(kind="mutation", gene=_symbol(head), variant=f"exon {exon.group(1)}"),)
+        return (Condition(kind="mutation", gene=hgnc_symbol(head),
+                          variant=f"exon {exon.group(1)}"),)
     change = _hgvs_case(rest)
     if _PROTEIN.match(change):
-        return (Condition(kind="mutation", gene=_symbol(head), variant=f"p.{change}"),)
-    raise _Skip("unparsed_profile")
+        return (Condition(kind="mutation", gene=hgnc_symbol(head), variant=f"p.{change}"),)
+    raise SkipRecord("unparsed_profile")
 
 
 def _entities(doid: str, disease: str) -> tuple[str, ...]:
@@ -306,7 +307,7 @@ def _entities(doid: str, disease: str) -> tuple[str, ...]:
     exact = [c for c, t in oncotree().items() if t.name.lower() == name]
     if len(exact) == 1:
         return (exact[0],)
-    raise _Skip("unmapped_disease")
+    raise SkipRecord("unmapped_disease")
 
 
 def _citation(row: dict[str, str], ncts: list[str]) -> str:
@@ -319,9 +320,9 @@ def _citation(row: dict[str, str], ncts: list[str]) -> str:
         candidates.append(f"DOI:{cid}")
     candidates.extend(ncts)
     for c in candidates:
-        if _CITATION.match(c):
+        if CITATION_PATTERN.match(c):
             return c
-    raise _Skip("no_citation")
+    raise SkipRecord("no_citation")
 
 
 def _slug(text: str) -> str:
@@ -334,30 +335,30 @@ def _rules(row: dict[str, str], layout: str, version: str) -> list[Rule]:
 
     eid = get("evidence_id")
     if get("evidence_type").lower() != "predictive":
-        raise _Skip("not_predictive")
+        raise SkipRecord("not_predictive")
     if get("evidence_status").lower() != "accepted":
-        raise _Skip("not_accepted")
+        raise SkipRecord("not_accepted")
     origin = get("variant_origin").lower()
     if "germline" in origin:
-        raise _Skip("germline")
+        raise SkipRecord("germline")
     if not origin.startswith("somatic"):
-        raise _Skip("not_somatic")
+        raise SkipRecord("not_somatic")
     if get("evidence_direction").lower() != "supports":
-        raise _Skip("does_not_support")
+        raise SkipRecord("does_not_support")
     significance = get("significance" if layout == "current" else "clinical_significance")
     if significance.lower() in _SENSITIVITY:
         direction = "sensitivity"
     elif significance.lower() in _RESISTANCE:
         direction = "resistance"
     else:
-        raise _Skip("significance_not_mapped")
+        raise SkipRecord("significance_not_mapped")
     therapies = [t.strip() for t in get("therapies" if layout == "current" else "drugs")
                  .split(",") if t.strip()]
     if not therapies:
-        raise _Skip("no_therapy")
+        raise SkipRecord("no_therapy")
     level = get("evidence_level").upper()
     if level not in _LEVEL_TYPE:
-        raise _Skip("unknown_level")
+        raise SkipRecord("unknown_level")
     profile = get("molecular_profile") if layout == "current" \
         else f"{get('gene')} {get('variant')}"
     conditions = profile_conditions(profile)
@@ -485,7 +486,7 @@ def read_civic(path: str | Path) -> tuple[KnowledgeBase, ImportReport]:
         eid = (row.get("evidence_id") or f"line {number}").strip()
         try:
             new = _rules(row, layout, version)
-        except _Skip as skip:
+        except SkipRecord as skip:
             report.skip(skip.reason, eid)
             continue
         except ValidationError as exc:

@@ -82,7 +82,7 @@ into R-level rules. Each skipped assertion is counted under the first reason tha
 ``unknown_implication``
     A ``predictive_implication`` outside the six above.
 ``no_citation``
-    No source that :data:`tumorboard.knowledge.schema._CITATION` accepts.
+    No source that :data:`tumorboard.knowledge.schema.CITATION_PATTERN` accepts.
 ``schema_rejected`` / ``duplicate_id``
     The rule failed schema validation or repeats an id (should not happen; reported).
 
@@ -145,8 +145,8 @@ from pydantic import ValidationError
 from tumorboard.errors import InputError
 from tumorboard.io._files import read_text
 from tumorboard.knowledge.schema import (
-    _CITATION,
     ANY_SOLID,
+    CITATION_PATTERN,
     Condition,
     Evidence,
     KnowledgeBase,
@@ -227,7 +227,7 @@ class ImportReport:
                 f"records; skipped {self.n_skipped:,}" + (f" ({parts})" if parts else ""))
 
 
-class _Skip(Exception):
+class SkipRecord(Exception):
     """An assertion that does not become a rule; ``reason`` is a key of the report."""
 
     def __init__(self, reason: str) -> None:
@@ -304,8 +304,8 @@ def rule_basket(conditions: Sequence[Condition], drug_class: str) -> str:
     return "other"
 
 
-def _symbol(raw: object) -> str:
-    """An HGNC symbol from a source's gene field, or '' (raises _Skip for unknown genes)."""
+def hgnc_symbol(raw: object) -> str:
+    """An HGNC symbol from a source's gene field, or '' (raises SkipRecord for unknown genes)."""
     from tumorboard.reference import gene_symbols
 
     gene = str(raw or "").strip()
@@ -313,7 +313,7 @@ def _symbol(raw: object) -> str:
         return ""
     gene = RETIRED_SYMBOLS.get(gene.upper(), gene.upper())
     if gene not in gene_symbols():
-        raise _Skip("unknown_gene")
+        raise SkipRecord("unknown_gene")
     return gene
 
 
@@ -570,9 +570,9 @@ def _flag(value: object) -> int | None:
 def _conditions(a: dict[str, Any]) -> tuple[Condition, ...]:
     ftype = _text(a.get("feature_type")).lower()
     if ftype == "somatic variant":
-        gene = _symbol(a.get("gene"))
+        gene = hgnc_symbol(a.get("gene"))
         if not gene:
-            raise _Skip("unsupported_feature")
+            raise SkipRecord("unsupported_feature")
         protein = _text(a.get("protein_change"))
         exon = _text(a.get("exon"))
         annotation = _text(a.get("variant_annotation")).lower()
@@ -586,29 +586,29 @@ def _conditions(a: dict[str, Any]) -> tuple[Condition, ...]:
             variant = "oncogenic"
         return (Condition(kind="mutation", gene=gene, variant=variant),)
     if ftype == "copy number":
-        gene = _symbol(a.get("gene"))
+        gene = hgnc_symbol(a.get("gene"))
         direction = _text(a.get("direction")).lower()
         kind = {"amplification": "amplification", "deletion": "deletion"}.get(direction)
         if not gene or kind is None:
-            raise _Skip("unsupported_feature")
+            raise SkipRecord("unsupported_feature")
         return (Condition(kind=kind, gene=gene),)
     if ftype == "rearrangement":
-        gene1 = _symbol(a.get("gene1"))
-        gene2 = _symbol(a.get("gene2"))
+        gene1 = hgnc_symbol(a.get("gene1"))
+        gene2 = hgnc_symbol(a.get("gene2"))
         if not gene1 and not gene2:
-            raise _Skip("unsupported_feature")
+            raise SkipRecord("unsupported_feature")
         variant = f"{gene1}::{gene2}" if gene1 and gene2 else "any"
         gene = next((g for g in (gene2, gene1) if g and gene_basket(g) != "other"),
                     gene1 or gene2)
         return (Condition(kind="fusion", gene=gene, variant=variant),)
     if ftype == "mutational burden":
         if _text(a.get("classification")).lower() != "high":
-            raise _Skip("unsupported_feature")
+            raise SkipRecord("unsupported_feature")
         per_mb = _text(a.get("mutations_per_mb"))
         if per_mb:
             return (Condition(kind="tmb", min_value=float(per_mb)),)
         return (Condition(kind="tmb", calls=("high",)),)
-    raise _Skip("unsupported_feature")
+    raise SkipRecord("unsupported_feature")
 
 
 _NCCN = re.compile(r"NCCN Guidelines\W*\)?\s*for (?P<name>.+?) V\.?\s?(?P<ver>[\d.]+\d)")
@@ -642,16 +642,16 @@ def _citation(a: dict[str, Any]) -> str:
     if source == "guideline" and cited:
         candidates.append(f"guideline: {cited[:200]}")
     for c in candidates:
-        if _CITATION.match(c):
+        if CITATION_PATTERN.match(c):
             return c
-    raise _Skip("no_citation")
+    raise SkipRecord("no_citation")
 
 
 def _evidence_type(a: dict[str, Any]) -> str:
     implication = _text(a.get("predictive_implication")).lower()
     etype = _IMPLICATION_TYPE.get(implication)
     if etype is None:
-        raise _Skip("unknown_implication")
+        raise SkipRecord("unknown_implication")
     if etype == "retrospective_study" and _CASE_REPORT.search(_text(a.get("description"))):
         return "case_report"
     return etype
@@ -660,29 +660,29 @@ def _evidence_type(a: dict[str, Any]) -> str:
 def _rule(a: dict[str, Any], release: str, notes: Counter[str]) -> Rule:
     aid = _text(a.get("assertion_id"))
     if a.get("_deprecated") is True or _text(a.get("_deprecated")).lower() == "true":
-        raise _Skip("deprecated")
+        raise SkipRecord("deprecated")
     ftype = _text(a.get("feature_type")).lower()
     if ftype == "germline variant":
-        raise _Skip("germline_variant")
+        raise SkipRecord("germline_variant")
     if ftype in _UNSUPPORTED_TYPES:
-        raise _Skip(_UNSUPPORTED_TYPES[ftype])
+        raise SkipRecord(_UNSUPPORTED_TYPES[ftype])
     therapy_name = _text(a.get("therapy_name"))
     if not therapy_name:
-        raise _Skip("no_therapy")
+        raise SkipRecord("no_therapy")
     sensitive, resistant = _flag(a.get("therapy_sensitivity")), _flag(a.get("therapy_resistance"))
     if resistant == 1:
         direction = "resistance"
     elif sensitive == 1:
         direction = "sensitivity"
     elif sensitive == 0:
-        raise _Skip("not_sensitive")
+        raise SkipRecord("not_sensitive")
     else:
-        raise _Skip("no_response")
+        raise SkipRecord("no_response")
     conditions = _conditions(a)
     code, term = _text(a.get("oncotree_code")), _text(a.get("oncotree_term"))
     entities, how = resolve_oncotree(code, term)
     if not entities:
-        raise _Skip("unmapped_entity")
+        raise SkipRecord("unmapped_entity")
     if how in ("renamed", "replaced", "name"):
         notes[f"OncoTree {code or repr(term)} -> {'/'.join(entities)} ({how})"] += 1
     etype = _evidence_type(a)
@@ -811,7 +811,7 @@ def read_moalmanac(path: str | Path) -> tuple[KnowledgeBase, ImportReport]:
         aid = _text(a.get("assertion_id"))
         try:
             rule = _rule(a, version, notes)
-        except _Skip as skip:
+        except SkipRecord as skip:
             report.skip(skip.reason, aid)
             continue
         except ValidationError as exc:

@@ -114,7 +114,7 @@ CONDITION_KINDS: tuple[str, ...] = (
 #: The entity pseudo-code for evidence that covers any solid tumour (tumour-agnostic).
 ANY_SOLID = "any_solid_tumour"
 
-_CITATION = re.compile(
+CITATION_PATTERN = re.compile(
     r"^(PMID:\s?\d{4,9}|DOI:\s?10\.\d{4,9}/\S+|NCT\d{8}|(FDA|EMA)( label)?:\s?\S.*|"
     r"(guideline|ESMO|NCCN|EURACAN)[:\s].+)$",
     re.IGNORECASE)
@@ -269,7 +269,7 @@ class Evidence(_Strict):
     @classmethod
     def _cited(cls, value: str) -> str:
         value = value.strip()
-        if not _CITATION.match(value):
+        if not CITATION_PATTERN.match(value):
             raise ValueError(
                 f"citation '{value}' must be 'PMID:<n>', 'DOI:10.<...>', an NCT number "
                 "('NCT01234567'), 'FDA label: <drug, year>', 'EMA label: ...' or "
