@@ -30,13 +30,10 @@ def report_figures(workspace: Any, document: dict[str, Any], *, image: str = "sv
                    ) -> dict[str, Any]:
     """The report's plots by caption (reads cohort points and segments); ``image`` as in
     :func:`tumorboard.report.plots.markup`."""
-    summary = {"patient": document["patient"]["patient"],
-               "targets": {"targets": document["targets"]},
-               "samples": [{"id": s["id"], "assays": [
-                   {"rows": {"segments": 1}} for q in document["quality"]
-                   if q["sample"] == s["id"] and q["layer"] == "copy_number"]}
-                   for s in document["samples"]]}
-    return render_plots(plot_data(workspace, summary), image=image)
+    samples = sorted({q["sample"] for q in document["quality"] if q["layer"] == "copy_number"})
+    data = plot_data(workspace, document["patient"]["patient"], document["targets"],
+                     segment_samples=samples)
+    return render_plots(data, image=image)
 
 
 def render_html(document: dict[str, Any], figures: dict[str, str] | None = None) -> str:
@@ -83,6 +80,15 @@ def write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str = (
                  out_dir: Path | None = None) -> dict[str, Path]:
     """Write the report of one patient in each format; returns the paths by format.
 
+    See :func:`_write_report`.
+    """
+    return _write_report(workspace, pseudonym, formats=formats, out_dir=out_dir)[0]
+
+
+def _write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str,
+                  out_dir: Path | None) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Write the report of one patient; returns (paths by format, the report document).
+
     Files go to ``out_dir`` (default ``<workspace>/reports/mtb``) as
     ``<patient><suffix>``, each written to a temporary name and renamed. When the report's
     content, knowledge release and software versions are those of the files already there
@@ -99,13 +105,11 @@ def write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str = (
     paths = {fmt: out / f"{pseudonym}{SUFFIX[fmt]}" for fmt in formats}
     if stamp.is_file() and stamp.read_text("utf-8") == key and all(
             p.is_file() for p in paths.values()):
-        return paths  # nothing changed since these files were written
+        return paths, document  # nothing changed since these files were written
     stamp.unlink(missing_ok=True)
     figures = (report_figures(workspace, document, image="figure")
                if {"html", "pdf"} & set(formats) else {})
-    written: dict[str, Path] = {}
-    for fmt in formats:
-        path = out / f"{pseudonym}{SUFFIX[fmt]}"
+    for fmt, path in paths.items():
         if fmt in ("html", "pdf"):  # SVG on screen, PNG in the PDF (laid out 3x faster)
             image = "svg" if fmt == "html" else "png"
             html = render_html(document, {title: markup(fig, f"f{i}", image)
@@ -124,9 +128,8 @@ def write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str = (
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
-        written[fmt] = path
     stamp.write_text(key, encoding="utf-8")
-    return written
+    return paths, document
 
 
 def write_reports(workspace: Any, patients: list[str], *,
@@ -142,9 +145,7 @@ def write_reports(workspace: Any, patients: list[str], *,
     written: dict[str, dict[str, Path]] = {}
     rows = []
     for i, p in enumerate(patients, 1):
-        written[p] = write_report(workspace, p, formats=formats, out_dir=out)
-        doc = json.loads(written[p]["json"].read_text("utf-8")) if "json" in written[p] \
-            else mtb_report(workspace, p)
+        written[p], doc = _write_report(workspace, p, formats=formats, out_dir=out)
         recs = doc["recommendations"]
         conc = doc["diagnosis"]["concordance"]
         rows.append({"patient": p, "entity": doc["diagnosis"]["oncotree_code"],

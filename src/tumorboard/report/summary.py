@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tumorboard import __version__
 from tumorboard.errors import NotFoundError
+from tumorboard.model import FINDING_KINDS
 from tumorboard.registry.queries import list_patients, patient_detail, patient_targets
 from tumorboard.report import plots
 from tumorboard.workspace import Workspace
@@ -96,20 +97,18 @@ def patient_summary(workspace: Workspace, pseudonym: str) -> dict[str, Any]:
     return record
 
 
-CN_KINDS = ("amplification", "gain", "loss", "deletion", "copy_number")  # model.KINDS
-
-
-def plot_data(workspace: Workspace, summary: dict[str, Any]) -> dict[str, Any]:
-    """What the page's plots show: target genes, the cohort's same genes, segments."""
-    targets = plots.plot_targets((summary.get("targets") or {}).get("targets") or [])
+def plot_data(workspace: Workspace, pseudonym: str, targets: list[dict[str, Any]], *,
+              segment_samples: list[str]) -> dict[str, Any]:
+    """What a patient's plots show: target genes, the cohort's same genes, the segments of
+    ``segment_samples``."""
+    targets = plots.plot_targets(targets)
     genes = sorted({t["gene"] for t in targets})
     with workspace.session() as session:
-        cohort = plots.cohort_target_points(session, summary["patient"], genes)
-    samples = [s["id"] for s in summary["samples"]
-               if any("segments" in a["rows"] for a in s["assays"])]
-    segments = workspace.table("segments", samples=samples) if samples else None
+        cohort = plots.cohort_target_points(session, pseudonym, genes)
+    segments = workspace.table("segments", samples=segment_samples) if segment_samples else None
+    cn_kinds = FINDING_KINDS["copy_number"]
     cn_genes = sorted({t["gene"] for t in targets
-                       if any(d.get("kind") in CN_KINDS for d in t.get("dna") or [])})
+                       if any(d.get("kind") in cn_kinds for d in t.get("dna") or [])})
     return {"targets": targets, "cohort": cohort, "segments": segments, "cn_genes": cn_genes}
 
 
@@ -160,7 +159,11 @@ def write_summary_pages(workspace: Workspace) -> tuple[list[Path], Path]:
         path = out / name
         tmp = path.with_suffix(".html.tmp")
         summary = patient_summary(workspace, p["patient"])
-        svgs = render_plots(plot_data(workspace, summary))
+        segment_samples = [s["id"] for s in summary["samples"]
+                           if any("segments" in a["rows"] for a in s["assays"])]
+        svgs = render_plots(plot_data(workspace, p["patient"],
+                                      (summary["targets"] or {}).get("targets") or [],
+                                      segment_samples=segment_samples))
         tmp.write_text(render_patient_page(summary, svgs), encoding="utf-8")
         tmp.replace(path)
         pages[p["patient"]] = name
