@@ -1,7 +1,7 @@
 """Benchmark the methylation classifier: default linear model against the random forest (issue 5).
 
 Both run on the same *simulated* reference with the class structure and sizes of GSE140686
-(65 classes, 1,077 samples; :func:`tumorboard.diagnosis.reference.simulate_reference`),
+(65 classes, 1,077 samples; :func:`tumorboard.simulate.simulate_reference`),
 ``N_PROBES`` probes, ``N_FEATURES`` CpGs selected per training set, the same ridge multinomial
 calibration on internal 5-fold out-of-fold scores. Measured per model, each in its own
 subprocess so that its peak resident memory (``ru_maxrss``) is its own:
@@ -52,7 +52,7 @@ SCENARIOS = {"clear": {}, "hard": {"block_size": 10, "family_block_size": 10, "n
 def _one(model: str, scenario: str) -> dict:
     warnings.simplefilter("ignore", UserWarning)
     from tumorboard.diagnosis.classifier import MethylationClassifier, nested_cross_validate
-    from tumorboard.diagnosis.reference import simulate_reference
+    from tumorboard.simulate import simulate_reference
 
     X, y = simulate_reference(n_probes=N_PROBES, seed=0, **SCENARIOS[scenario])
     clf = MethylationClassifier(model=model, n_features=N_FEATURES, n_trees=N_TREES,

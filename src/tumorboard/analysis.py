@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, select
 
 from tumorboard import __version__
+from tumorboard.diagnosis.concordance import molecular_concordance
 from tumorboard.errors import NotFoundError
 from tumorboard.model import findings_frame, json_ready
 from tumorboard.registry import db
@@ -30,6 +31,7 @@ from tumorboard.registry.models import (
     Assay,
     CohortSnapshot,
     Diagnosis,
+    DiagnosisReview,
     Finding,
     Patient,
     Sample,
@@ -53,6 +55,12 @@ class Cohort:
     @property
     def patients(self) -> pd.Series:
         return self.samples["patient"]
+
+    @property
+    def patient_entities(self) -> dict[str, str | None]:
+        """Patient -> current diagnosis (OncoTree code), the one concordance is judged on."""
+        first = self.samples.drop_duplicates("patient")
+        return dict(zip(first["patient"], first["entity"], strict=True))
 
     def batches(self, layer: str) -> pd.Series:
         """Sample -> batch of a layer: samples quantified in the same file share a batch."""
@@ -141,7 +149,8 @@ def _none(value: Any) -> Any:  # a scalar column value
 def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
                   targets: pd.DataFrame, patients: list[str],
                   parameters: dict[str, Any]) -> str:
-    """Replace the patients' findings and target evidence, in one transaction."""
+    """Replace the patients' findings, target evidence and diagnosis reviews (molecular
+    concordance), in one transaction."""
     content = cohort.snapshot()
     digest = _digest(content)
     with db.transaction(workspace.engine) as s:
@@ -156,6 +165,7 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
         sample_ids = dict(s.execute(select(Sample.sample_key, Sample.id)
                                     .where(Sample.patient_id.in_(ids.values()))).all())
         s.execute(delete(TargetEvidence).where(TargetEvidence.patient_id.in_(ids.values())))
+        s.execute(delete(DiagnosisReview).where(DiagnosisReview.patient_id.in_(ids.values())))
         s.execute(delete(Finding).where(Finding.patient_id.in_(ids.values())))
         now = dt.datetime.now(dt.UTC)
         analyses = {}
@@ -199,6 +209,16 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
             s.execute(insert(Finding), finding_rows)
         if target_rows:
             s.execute(insert(TargetEvidence), target_rows)
+        by_patient = dict(tuple(findings.groupby("patient", sort=False)))
+        for pseudonym, pid in ids.items():
+            review = molecular_concordance(cohort.patient_entities.get(pseudonym) or "",
+                                           by_patient.get(pseudonym, findings.iloc[:0]))
+            s.add(DiagnosisReview(
+                patient_id=pid, analysis_id=analyses[pseudonym].id, status=review["status"],
+                alert=review["alert"], submitted_code=review["submitted"],
+                suggested_code=review["suggested"], message=review["message"],
+                evidence=json_ready(review["evidence"]), warnings=review["warnings"],
+                created_at=now))
     return digest
 
 
@@ -310,6 +330,30 @@ def phospho_step(ws: Workspace, cohort: Cohort, samples: list[str],
                             samples=report, expression_z=expression_z)
 
 
+def methylation_step(ws: Workspace, cohort: Cohort, samples: list[str],
+                     watch: set[str]) -> pd.DataFrame:
+    """Methylation class of each sample from the workspace's active classifier (none: no
+    findings). Samples are read in chunks, so a cohort of 850,000-probe arrays never sits in
+    memory at once."""
+    from tumorboard.diagnosis.installed import active_model
+    from tumorboard.layers.methylation import methylation_class_findings
+
+    found = active_model(ws)
+    if found is None:
+        return findings_frame()
+    classifier, info = found
+    rows = cohort.assays[cohort.assays["tables"].apply(lambda t: "methylation" in t)
+                         & cohort.assays["sample"].isin(samples)]
+    uids = rows["uid"].tolist()
+    parts = []
+    for start in range(0, len(uids), 64):
+        betas = ws.store.matrix("methylation", uids[start:start + 64])
+        parts.append(methylation_class_findings(betas, classifier=classifier, model=info,
+                                                patients=cohort.patients))
+    parts = [p for p in parts if len(p)]
+    return findings_frame(pd.concat(parts, ignore_index=True) if parts else None)
+
+
 #: The layer analyses, in report order. Each: (workspace, cohort, samples, watch) -> findings.
 LAYER_STEPS: tuple[Callable[[Workspace, Cohort, list[str], set[str]], pd.DataFrame], ...] = (
     variants_step,
@@ -318,6 +362,7 @@ LAYER_STEPS: tuple[Callable[[Workspace, Cohort, list[str], set[str]], pd.DataFra
     expression_step,
     proteome_step,
     phospho_step,
+    methylation_step,
 )
 
 

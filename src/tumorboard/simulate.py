@@ -814,6 +814,7 @@ class _World:
         self._proteins: pd.DataFrame | None = None
         self._sites: pd.DataFrame | None = None
         self._probes: dict[str, np.ndarray] | None = None
+        self._profiles: dict[str, np.ndarray] = {}
 
     # genes -------------------------------------------------------------------------
     def gene_id(self, symbol: str) -> str:
@@ -843,6 +844,11 @@ class _World:
         if self._probes is None:
             self._probes = _probe_universe(self.n_probes)
         return self._probes
+
+    def methylation_profile(self, cls: str) -> np.ndarray:
+        if cls not in self._profiles:
+            self._profiles[cls] = methylation_class_profile(cls, self.probes["base"])
+        return self._profiles[cls]
 
 
 def _protein_universe(world: _World, n: int) -> pd.DataFrame:
@@ -942,7 +948,7 @@ _N_PROBES = 850_000
 
 
 def _probe_universe(n: int) -> dict[str, np.ndarray]:
-    """CpG probes: ids, base beta and per-entity class patterns (first ``n`` of 850,000)."""
+    """CpG probes: ids, base beta and EPIC v2 suffix (first ``n`` of 850,000)."""
     total = _N_PROBES
     n = min(n, total)
     # 'cg' + 8 digits from a bijection of the probe index (unique, deterministic).
@@ -964,13 +970,123 @@ def _probe_universe(n: int) -> dict[str, np.ndarray]:
         ],
         dtype=object,
     )
-    patterns = {}
-    for code in ENTITIES:
-        r = _universe_rng(f"methylation-class-{code}")
-        member = r.random(total)[:n] < 0.06
-        target = np.where(base > 0.5, r.beta(2, 18, total)[:n], r.beta(18, 3, total)[:n])
-        patterns[code] = np.where(member, target, base)
-    return {"ids": ids, "base": base, "suffix": suffix, **patterns}
+    return {"ids": ids, "base": base, "suffix": suffix}
+
+
+#: Share of the CpGs whose state a methylation class flips against the background, and the
+#: share its family (classes sharing a code prefix, e.g. the chondrosarcoma subgroups) flips
+#: in common. Sarcoma classes differ in thousands of CpGs (Koelsche et al. 2021, Fig. 1);
+#: these shares give ~4 % class-specific and ~3 % family-specific probes.
+CLASS_FRACTION, FAMILY_FRACTION = 0.04, 0.03
+
+#: Methylation class (GSE140686 code) of each simulated entity's tumours.
+METHYLATION_CLASS = {"DSRCT": "DSRCT", "SYNS": "SYSA", "ES": "EWS", "DDLS": "WDLS-DDLS",
+                     "LMS": "LMS", "GIST": "GIST", "IMT": "IMT", "ASPS": "ASPS"}
+
+
+def _flips(name: str, n: int, fraction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A class's (or family's) flipped CpGs among the first ``n``, and the unmethylated /
+    methylated targets. Each quantity has its own stream, so the first ``n`` values do not
+    depend on ``n``; a lower ``fraction`` keeps a subset of the CpGs of a higher one."""
+    u = _universe_rng(f"{name}:rank").random(n)
+    to_low = _universe_rng(f"{name}:low").beta(2, 18, n)
+    to_high = _universe_rng(f"{name}:high").beta(18, 3, n)
+    return u < fraction, to_low, to_high
+
+
+def methylation_class_profile(cls: str, base: np.ndarray, *,
+                              class_fraction: float = CLASS_FRACTION,
+                              family_fraction: float = FAMILY_FRACTION) -> np.ndarray:
+    """Mean beta of a pure tumour of methylation class ``cls`` over the probe universe.
+
+    The background ``base`` with the family's CpGs flipped (when ``cls`` has a family prefix,
+    ``CSA-IDH-A`` -> ``CSA``) and then the class's own: a flipped methylated CpG drops to
+    Beta(2, 18), an unmethylated one rises to Beta(18, 3).
+    """
+    n = len(base)
+    profile = np.asarray(base, dtype=float).copy()
+    family = str(cls).split("-")[0]
+    layers = [(f"methylation-class-{cls}", class_fraction)]
+    if family != cls:
+        layers.insert(0, (f"methylation-family-{family}", family_fraction))
+    for name, fraction in layers:
+        member, to_low, to_high = _flips(name, n, fraction)
+        profile = np.where(member, np.where(base > 0.5, to_low, to_high), profile)
+    return profile
+
+
+def simulate_reference(
+    n_per_class: dict[str, int] | None = None,
+    n_probes: int = 20_000,
+    seed: int = 0,
+    *,
+    class_fraction: float = CLASS_FRACTION,
+    family_fraction: float = FAMILY_FRACTION,
+    concentration: float = 40.0,
+    purity: tuple[float, float] = (0.5, 0.95),
+    missing_fraction: float = 0.01,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """A *simulated* methylation reference cohort with a given class structure.
+
+    Its probes and class profiles are those of the simulated cohorts
+    (:func:`methylation_class_profile` over the first ``n_probes`` CpGs of the probe universe),
+    so a classifier trained on it recognises the tumours of :func:`simulate_cohort`. A sample
+    of class *c* with tumour-cell content *p* ~ U(``purity``) has betas drawn from
+    Beta(mu k, (1 - mu) k), mu = p * profile_c + (1 - p) * background, k = ``concentration``
+    (lower: noisier); ``missing_fraction`` of the betas are NaN (failed detection). It is not
+    GSE140686: every sample id starts with ``SIMULATED_`` and both returned objects carry
+    ``attrs['simulated'] = True``.
+
+    Parameters
+    ----------
+    n_per_class
+        Class -> number of samples; default the GSE140686 class sizes (65 classes, 1,077
+        samples, :func:`tumorboard.diagnosis.reference.gse140686_classes`).
+    n_probes
+        Probes (columns), the first ``n_probes`` of the 850,000-probe universe.
+    seed
+        Seed of the samples (the class profiles do not depend on it).
+    class_fraction, family_fraction
+        Shares of CpGs a class and a family flip (lower: classes harder to tell apart).
+
+    Raises
+    ------
+    InputError
+        For fewer than 100 probes, an empty class or a purity range outside (0, 1].
+    """
+    from tumorboard.diagnosis.reference import gse140686_classes
+
+    if n_per_class is None:
+        table = gse140686_classes()
+        n_per_class = dict(zip(table["class"], table["n_samples"], strict=True))
+    if n_probes < 100:
+        raise InputError(f"n_probes is {n_probes}; a reference needs at least 100 probes")
+    if not 0 < purity[0] <= purity[1] <= 1:
+        raise InputError(f"purity range {purity} is not within (0, 1]")
+    empty = [c for c, k in n_per_class.items() if int(k) < 1]
+    if empty:
+        raise InputError(f"class(es) {', '.join(empty)} have no samples")
+    probes = _probe_universe(n_probes)
+    base = probes["base"]
+    rng = np.random.default_rng(seed)
+    rows, labels = [], []
+    for cls, k in n_per_class.items():
+        profile = methylation_class_profile(cls, base, class_fraction=class_fraction,
+                                            family_fraction=family_fraction)
+        p = rng.uniform(purity[0], purity[1], size=(int(k), 1))
+        mu = np.clip(p * profile + (1 - p) * base, 0.01, 0.99)
+        rows.append(rng.beta(mu * concentration, (1 - mu) * concentration).astype(np.float32))
+        labels += [cls] * int(k)
+    data = np.vstack(rows)
+    if missing_fraction > 0:
+        data[rng.random(data.shape) < missing_fraction] = np.nan
+    index = pd.Index([f"SIMULATED_{i + 1:04d}" for i in range(len(labels))], name="sample")
+    betas = pd.DataFrame(data, index=index,
+                         columns=pd.Index(probes["ids"].astype(str), name="probe_id"))
+    label_s = pd.Series(labels, index=index, name="methylation_class")
+    betas.attrs["simulated"] = True
+    label_s.attrs["simulated"] = True
+    return betas, label_s
 
 
 # --- per-patient plan -------------------------------------------------------------------
@@ -2458,8 +2574,9 @@ def _rsem_text(world: _World, tpm: np.ndarray, reads: np.ndarray, total: float) 
 
 def _betas(world: _World, plan: _Plan) -> np.ndarray:
     r = plan.rng("methylation")
-    probes = world.probes
-    mu = plan.purity * probes[plan.entity.code] + (1 - plan.purity) * probes["base"]
+    base = world.probes["base"]
+    profile = world.methylation_profile(METHYLATION_CLASS[plan.entity.code])
+    mu = plan.purity * profile + (1 - plan.purity) * base
     mu = np.clip(mu, 0.01, 0.99)
     k = 40.0
     beta = r.beta(mu * k, (1 - mu) * k)
@@ -3468,7 +3585,8 @@ def write_large_case(
 
     # Methylation.
     probes = _probe_universe(n_cpgs)
-    mu = np.clip(0.7 * probes["DSRCT"] + 0.3 * probes["base"], 0.01, 0.99)
+    profile = methylation_class_profile("DSRCT", probes["base"])
+    mu = np.clip(0.7 * profile + 0.3 * probes["base"], 0.01, 0.99)
     beta = r.beta(mu * 40, (1 - mu) * 40)
     beta[r.random(len(beta)) < 0.002] = np.nan
     meth_path = f"{tumour}.epic.betas.tsv"

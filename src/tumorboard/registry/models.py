@@ -351,6 +351,36 @@ class BoardDecision(Base):
     )
 
 
+class DiagnosisReview(Base):
+    """The molecular concordance of a patient's submitted diagnosis, from the latest analysis.
+
+    ``alert`` is set when fusions or the methylation class contradict the submitted entity
+    ("diagnosis revision suggested", :mod:`tumorboard.diagnosis.concordance`); ``evidence``
+    lists the items (layer, evidence, entities, verdict, citation). One row per patient:
+    re-analysing replaces it.
+    """
+
+    __tablename__ = "diagnosis_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"),
+                                            unique=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(32))
+    alert: Mapped[bool] = mapped_column(default=False)
+    submitted_code: Mapped[str] = mapped_column(String(32))
+    suggested_code: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('concordant', 'refined', 'discordant', "
+                        "'no_molecular_evidence')", name="status"),
+    )
+
+
 __all__ = [
     "Analysis",
     "Assay",
@@ -358,6 +388,7 @@ __all__ = [
     "BoardDecision",
     "CohortSnapshot",
     "Diagnosis",
+    "DiagnosisReview",
     "Finding",
     "Patient",
     "Recommendation",
