@@ -37,6 +37,9 @@ board_app = typer.Typer(help="Tumour board decisions on recommendations.", no_ar
 app.add_typer(board_app, name="board")
 export_app = typer.Typer(help="Export the cohort for other tools.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+classifier_app = typer.Typer(help="Methylation classifiers: train, evaluate, install, predict.",
+                             no_args_is_help=True)
+app.add_typer(classifier_app, name="classifier")
 
 T = TypeVar("T")
 
@@ -572,6 +575,308 @@ def demo(
     typer.echo(f"intake summaries: {result['index']}")
     typer.echo(f"MTB reports (HTML, PDF, JSON per patient): {result['reports_index']}")
     typer.echo(f"open this in a browser: file://{result['reports_index']}")
+
+
+# --------------------------------------------------------------------------- classifier
+
+BetasOpt = Annotated[Path, typer.Option(
+    "--betas", help="Beta values, probes as rows and samples as columns (TSV/CSV, optionally "
+    "gzipped, or Parquet; see docs/formats.md#classifier).", show_default=False)]
+LabelsOpt = Annotated[Path, typer.Option(
+    "--labels", help="Methylation class of each sample: CSV/TSV with sample and class "
+    "columns, or the GSE140686 annotation (IDAT/ID, Meth_Class).", show_default=False)]
+SampleColumnOpt = Annotated[str | None, typer.Option(
+    "--sample-column", help="Column of the labels file holding the sample ids [default: "
+    "sample, IDAT or ID, whichever matches the matrix].", show_default=False)]
+FeaturesOpt = Annotated[int, typer.Option(
+    "--features", min=2, help="CpGs the classifier selects (Capper 2018: 10,000).")]
+CvFoldsOpt = Annotated[int, typer.Option(
+    "--cv-folds", min=2, help="Internal folds for the calibration scores.")]
+DropUnlabelledOpt = Annotated[bool, typer.Option(
+    "--drop-unlabelled", help="Drop samples of the matrix that have no label.")]
+IgnoreExtraOpt = Annotated[bool, typer.Option(
+    "--ignore-extra-labels", help="Ignore labels of samples that are not in the matrix.")]
+
+
+def _training_data(betas: Path, labels: Path, *, sample_column: str | None,
+                   drop_unlabelled: bool, ignore_extra_labels: bool) -> tuple[Any, Any]:
+    """Reference betas and their labels, aligned; what was dropped is told on stderr."""
+    from tumorboard.io.methylation import (
+        align_labels,
+        read_methylation_labels,
+        read_reference_betas,
+    )
+
+    matrix = _run(lambda: read_reference_betas(betas))
+    classes = _run(lambda: read_methylation_labels(labels, sample_column=sample_column,
+                                                   samples=matrix.index))
+    matrix, classes, notes = _run(lambda: align_labels(
+        matrix, classes, drop_unlabelled=drop_unlabelled,
+        ignore_extra_labels=ignore_extra_labels))
+    for note in notes:
+        _err(f"note: {note}")
+    return matrix, classes
+
+
+def _check_class_sizes(classes: Any, *, cv_folds: int, outer_folds: int = 0) -> None:
+    """Refuse classes too small for the (nested) stratified folds, before any fitting."""
+    from tumorboard.errors import InputError
+    from tumorboard.io._files import listing
+
+    counts = classes.value_counts()
+    if len(counts) < 2:
+        raise InputError(f"the labels hold {len(counts)} class; a classifier needs at least 2",
+                         file=classes.attrs.get("source"))
+    # each class must fill every outer fold, and each outer training set every inner fold
+    need = [(c, int(n)) for c, n in counts.items()
+            if (outer_folds >= 2 and n < outer_folds)
+            or (n - (-(-n // outer_folds) if outer_folds >= 2 else 0)) < cv_folds]
+    if need:
+        where = f"{cv_folds} calibration folds" + (
+            f" inside {outer_folds} outer folds" if outer_folds >= 2 else "")
+        raise InputError(
+            f"{len(need)} class(es) have too few samples for {where}: "
+            + listing((f"{c} ({n})" for c, n in need), 10, quote=False),
+            file=classes.attrs.get("source"),
+            fix="add samples, merge or drop those classes, or lower --cv-folds/--outer-folds")
+
+
+def _per_class_accuracy(classes: Any, proba: Any) -> list[dict[str, Any]]:
+    """Out-of-fold accuracy and share of confident calls of each class."""
+    import numpy as np
+
+    from tumorboard.diagnosis.classifier import CALL_THRESHOLD
+
+    pred = proba.columns.to_numpy()[proba.to_numpy().argmax(axis=1)]
+    top = proba.to_numpy().max(axis=1)
+    truth = classes.reindex(proba.index).to_numpy()
+    rows = []
+    for cls in sorted(set(truth)):
+        mask = truth == cls
+        rows.append({"class": str(cls), "n": int(mask.sum()),
+                     "accuracy": float(np.mean(pred[mask] == cls)),
+                     "share_confident": float(np.mean(top[mask] >= CALL_THRESHOLD))})
+    return rows
+
+
+def _cv_summary(result: dict[str, Any], classes: Any) -> dict[str, Any]:
+    """A nested cross-validation result as a JSON-ready document (without probabilities)."""
+    doc = {k: v for k, v in result.items() if k != "proba"}
+    doc["per_class"] = _per_class_accuracy(classes, result["proba"])
+    return doc
+
+
+def _echo_cv(doc: dict[str, Any]) -> None:
+    typer.echo(f"nested cross-validation, {doc['outer_folds']} outer folds, "
+               f"{doc['n_samples']:,} samples, {len(doc['classes'])} classes")
+    typer.echo(f"  accuracy        {doc['accuracy']:.3f}")
+    typer.echo(f"  Brier score     {doc['brier']:.3f}")
+    typer.echo(f"  log-loss        {doc['log_loss']:.3f}")
+    typer.echo(f"  share >= 0.9    {doc['share_confident']:.3f}")
+    if doc.get("accuracy_confident") is not None:
+        typer.echo(f"  accuracy >= 0.9 {doc['accuracy_confident']:.3f}")
+    typer.echo(f"  {'class':<16} {'n':>5} {'accuracy':>9} {'>= 0.9':>7}")
+    for row in doc["per_class"]:
+        typer.echo(f"  {row['class']:<16} {row['n']:>5} {row['accuracy']:>9.3f} "
+                   f"{row['share_confident']:>7.3f}")
+
+
+def _echo_model(info: dict[str, Any], verb: str) -> None:
+    flag = " (active)" if info["active"] else ""
+    typer.echo(f"{verb} model {info['name']}{flag}: {info['classes']} classes, "
+               f"{info['features']:,} CpGs (at least {info['features_required']:,} needed per "
+               f"sample)")
+    if info.get("cv_accuracy") is not None:
+        typer.echo(f"  nested CV: accuracy {info['cv_accuracy']:.3f}, Brier "
+                   f"{info['cv_brier']:.3f}, log-loss {info['cv_log_loss']:.3f}")
+    typer.echo(f"  file {info['file']} (sha256 {info['sha256'][:12]})")
+
+
+@classifier_app.command("train")
+def classifier_train(
+    betas: BetasOpt,
+    labels: LabelsOpt,
+    name: Annotated[str | None, typer.Option(help="Model name [default sarcoma-<training "
+                                             "hash>].")] = None,
+    features: FeaturesOpt = 10_000,
+    cv_folds: CvFoldsOpt = 5,
+    outer_folds: Annotated[int, typer.Option(
+        "--outer-folds", min=0, help="Nested cross-validation folds whose metrics are stored "
+        "with the model (0: none).")] = 0,
+    no_activate: Annotated[bool, typer.Option(
+        "--no-activate", help="Install without making it the model analyses use.")] = False,
+    sample_column: SampleColumnOpt = None,
+    drop_unlabelled: DropUnlabelledOpt = False,
+    ignore_extra_labels: IgnoreExtraOpt = False,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train a methylation classifier on a labelled reference and install it."""
+    from tumorboard.diagnosis.classifier import MethylationClassifier, nested_cross_validate
+    from tumorboard.diagnosis.installed import install_model
+
+    if outer_folds == 1:
+        _err("--outer-folds must be 0 (no nested cross-validation) or at least 2")
+        raise typer.Exit(2)
+    ws = _open(workspace, db)
+    matrix, classes = _training_data(betas, labels, sample_column=sample_column,
+                                     drop_unlabelled=drop_unlabelled,
+                                     ignore_extra_labels=ignore_extra_labels)
+    _run(lambda: _check_class_sizes(classes, cv_folds=cv_folds, outer_folds=outer_folds))
+    clf = MethylationClassifier(n_features=features, cv_folds=cv_folds)
+    metrics = None
+    if outer_folds >= 2:
+        _err(f"nested cross-validation ({outer_folds} outer folds) ...")
+        result = _run(lambda: nested_cross_validate(clf, matrix, classes,
+                                                    outer_folds=outer_folds))
+        metrics = _cv_summary(result, classes)
+    _err(f"training on {len(matrix):,} samples x {matrix.shape[1]:,} probes ...")
+    _run(lambda: clf.fit(matrix, classes))
+    extra = {"betas": str(betas), "labels": str(labels), "n_samples": len(matrix),
+             "description": f"trained on {betas.name} ({len(matrix):,} samples, "
+                            f"{classes.nunique()} classes)"}
+    info = _run(lambda: install_model(ws, clf, name=name, activate=not no_activate,
+                                      metrics=metrics, extra=extra))
+    if json_out:
+        _emit_json(info)
+    else:
+        _echo_model(info, "installed")
+
+
+@classifier_app.command("evaluate")
+def classifier_evaluate(
+    betas: BetasOpt,
+    labels: LabelsOpt,
+    outer_folds: Annotated[int, typer.Option("--outer-folds", min=2,
+                                             help="Outer cross-validation folds.")] = 5,
+    features: FeaturesOpt = 10_000,
+    cv_folds: CvFoldsOpt = 5,
+    sample_column: SampleColumnOpt = None,
+    drop_unlabelled: DropUnlabelledOpt = False,
+    ignore_extra_labels: IgnoreExtraOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Nested cross-validation of the classifier on a labelled reference; installs nothing."""
+    from tumorboard.diagnosis.classifier import MethylationClassifier, nested_cross_validate
+
+    matrix, classes = _training_data(betas, labels, sample_column=sample_column,
+                                     drop_unlabelled=drop_unlabelled,
+                                     ignore_extra_labels=ignore_extra_labels)
+    _run(lambda: _check_class_sizes(classes, cv_folds=cv_folds, outer_folds=outer_folds))
+    clf = MethylationClassifier(n_features=features, cv_folds=cv_folds)
+    result = _run(lambda: nested_cross_validate(clf, matrix, classes, outer_folds=outer_folds))
+    doc = _cv_summary(result, classes)
+    if json_out:
+        _emit_json(doc)
+    else:
+        _echo_cv(doc)
+
+
+@classifier_app.command("predict")
+def classifier_predict(
+    betas: BetasOpt,
+    model: Annotated[str | None, typer.Option("--model", help="Installed model name "
+                                              "[default: the active one].")] = None,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Methylation class of every sample of a beta matrix, with the named or active model."""
+    from tumorboard.diagnosis.installed import get_model
+    from tumorboard.diagnosis.reference import class_families, class_names
+    from tumorboard.io.methylation import read_reference_betas
+
+    ws = _open(workspace, db)
+    clf, info = _run(lambda: get_model(ws, model))
+    matrix = _run(lambda: read_reference_betas(betas))
+    table = _run(lambda: clf.call(matrix, families=class_families()))
+    names = class_names()
+    calls = []
+    for sample, row in table.iterrows():
+        top = [{"class": row[f"class_{k}"], "score": float(row[f"score_{k}"])}
+               for k in (1, 2, 3) if f"class_{k}" in row and isinstance(row[f"class_{k}"], str)]
+        calls.append({"sample": str(sample), "call": row["call"],
+                      "call_name": names.get(row["call"], ""),
+                      "call_level": row["call_level"], "score": float(row["score"]),
+                      "family": row["family"], "family_score": float(row["family_score"]),
+                      "top": top, "features_present": int(row["features_present"]),
+                      "features_required": int(row["features_required"]),
+                      "features_total": int(row["features_total"])})
+    if json_out:
+        _emit_json({"model": info, "platform": matrix.attrs.get("platform"), "calls": calls})
+        return
+    typer.echo(f"model {info['name']} ({info['sha256'][:12]}), {len(calls)} sample(s), "
+               f"platform {matrix.attrs.get('platform')}")
+    typer.echo(f"{'sample':<24} {'call':<16} {'level':<7} {'score':>6}  {'CpGs':>13}  top 3")
+    for c in calls:
+        top = ", ".join(f"{t['class']} {t['score']:.2f}" for t in c["top"])
+        cpgs = f"{c['features_present']:,}/{c['features_required']:,}"
+        typer.echo(f"{c['sample']:<24} {c['call']:<16} {c['call_level']:<7} "
+                   f"{c['score']:>6.3f}  {cpgs:>13}  {top}")
+
+
+@classifier_app.command("list")
+def classifier_list(workspace: WorkspaceOpt = None, db: DbOpt = None,
+                    json_out: JsonOpt = False) -> None:
+    """Methylation classifiers installed in the workspace; the active one flagged."""
+    from tumorboard.diagnosis.installed import list_models
+
+    ws = _open(workspace, db)
+    models = _run(lambda: list_models(ws))
+    if json_out:
+        _emit_json({"models": models})
+        return
+    if not models:
+        typer.echo("no methylation classifier installed (train one with `tumorboard "
+                   "classifier train` or install one with `tumorboard classifier install`)")
+    for m in models:
+        flag = "*" if m["active"] else " "
+        acc = f"CV accuracy {m['cv_accuracy']:.3f}" if m.get("cv_accuracy") is not None \
+            else "no CV metrics"
+        sim = ", simulated" if m["simulated"] else ""
+        typer.echo(f"{flag} {m['name']:<32} {m['classes']:>3} classes {m['features']:>6,} CpGs "
+                   f"{acc}{sim}  {m['sha256'][:12]}")
+
+
+@classifier_app.command("activate")
+def classifier_activate(
+    name: Annotated[str, typer.Argument(help="Installed model name (see `classifier list`).")],
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Make an installed model the one analyses use."""
+    from tumorboard.diagnosis.installed import activate_model
+
+    ws = _open(workspace, db)
+    info = _run(lambda: activate_model(ws, name))
+    if json_out:
+        _emit_json(info)
+    else:
+        _echo_model(info, "activated")
+
+
+@classifier_app.command("install")
+def classifier_install(
+    path: Annotated[Path, typer.Argument(help="Model artifact (.npz written by tumorboard).")],
+    name: Annotated[str | None, typer.Option(help="Model name [default sarcoma-<training "
+                                             "hash>].")] = None,
+    no_activate: Annotated[bool, typer.Option(
+        "--no-activate", help="Install without making it the model analyses use.")] = False,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Install a model artifact file into the workspace."""
+    from tumorboard.diagnosis.installed import install_model
+
+    ws = _open(workspace, db)
+    info = _run(lambda: install_model(ws, path, name=name, activate=not no_activate))
+    if json_out:
+        _emit_json(info)
+    else:
+        _echo_model(info, "installed")
 
 
 def main() -> None:
