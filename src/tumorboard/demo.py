@@ -7,6 +7,7 @@ from typing import Any
 
 from tumorboard.analysis import analyze
 from tumorboard.config import Settings
+from tumorboard.diagnosis.installed import install_model
 from tumorboard.intake import import_case
 from tumorboard.recommend import recommend_patient
 from tumorboard.report.mtb import write_reports
@@ -15,6 +16,34 @@ from tumorboard.simulate import simulate_cohort
 from tumorboard.workspace import Workspace
 
 CASES_DIR = "demo-cases"
+#: Name of the demo methylation classifier, trained on a simulated reference.
+DEMO_MODEL = "demo-simulated-sarcoma"
+
+
+def install_demo_model(ws: Workspace, *, size: str = "demo") -> dict[str, Any]:
+    """Train the demo methylation classifier on a *simulated* reference and activate it.
+
+    The reference has the class structure and sizes of GSE140686 (65 classes, 1,077 samples)
+    on the probes of the simulated cohorts (:func:`tumorboard.simulate.simulate_reference`),
+    so the demo patients' tumours are recognised. The model is marked ``simulated`` and every
+    report that shows one of its calls says so. Idempotent: an installed demo model is reused.
+    """
+    from tumorboard.diagnosis.classifier import MethylationClassifier
+    from tumorboard.diagnosis.installed import activate_model, list_models
+    from tumorboard.diagnosis.placement import fit_placement
+    from tumorboard.simulate import COHORT_SIZES, simulate_reference
+
+    for info in list_models(ws):
+        if info["name"] == DEMO_MODEL:
+            return info if info["active"] else activate_model(ws, DEMO_MODEL)
+    n_probes = int(COHORT_SIZES[size]["probes"] or 0)
+    X, y = simulate_reference(n_probes=n_probes, seed=140686)
+    clf = MethylationClassifier(n_features=min(10_000, n_probes)).fit(X, y)
+    fit_placement(clf, X, y)
+    return install_model(ws, clf, name=DEMO_MODEL, extra={
+        "simulated": True,
+        "description": "demo model trained on a SIMULATED reference with the GSE140686 class "
+                       "structure (65 classes, 1,077 samples); not for diagnosis"})
 
 
 def run_demo(
@@ -37,6 +66,8 @@ def run_demo(
         imported += result.written
         say(f"[{i}/{len(case_dirs)}] {case_dir.name}: "
             f"{'imported' if result.written else 'unchanged'}")
+    say("training the demo methylation classifier on a simulated reference")
+    model = install_demo_model(ws)
     say("analysing every layer against the cohort and integrating targets")
     analysis = analyze(ws)
     say("writing patient summary pages")
@@ -58,6 +89,7 @@ def run_demo(
         "analysis": analysis.summary() | {"patients": len(analysis.patients)},
         "pages": [str(p) for p in pages],
         "index": str(index),
+        "methylation_model": {k: model[k] for k in ("name", "simulated", "classes", "features")},
         "recommendation_coverage": {"patients": len(patients), "with_recommendation": coverage},
         "reports": {p: {f: str(x) for f, x in paths.items()} for p, paths in reports.items()},
         "reports_index": str(reports_index),

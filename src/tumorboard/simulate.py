@@ -487,7 +487,7 @@ _HLA_CLASS2 = {
 
 #: Dimensions of a cohort by ``size``: genes (None: all protein-coding genes), CpG probes,
 #: proteins, phosphosites, non-coding passenger variants per tumour.
-_SIZES: dict[str, dict[str, int | None]] = {
+COHORT_SIZES: dict[str, dict[str, int | None]] = {
     "demo": {"genes": None, "probes": 5_000, "proteins": 2_000, "sites": 3_000, "noncoding": 200},
     "small": {"genes": 2_000, "probes": 1_000, "proteins": 300, "sites": 400, "noncoding": 40},
 }
@@ -702,7 +702,7 @@ class _World:
     """Gene, probe, protein and site universes with their baselines (seed-independent)."""
 
     def __init__(self, size: str) -> None:
-        dims = _SIZES[size]
+        dims = COHORT_SIZES[size]
         table = reference.genes()
         self.gene_table = table
         symbols_all = table["symbol"].to_numpy(dtype=object)
@@ -3412,10 +3412,10 @@ def simulate_cohort(
     tables sits in each case folder; ``column:`` names the patient's experiment). The
     biology and its sources are in the module docstring.
     """
-    if size not in _SIZES:
+    if size not in COHORT_SIZES:
         raise InputError(
             f"unknown cohort size {size!r}",
-            expected=" or ".join(repr(k) for k in _SIZES),
+            expected=" or ".join(repr(k) for k in COHORT_SIZES),
             fix="use size='demo' (all protein-coding genes) or size='small' (quick tests)",
         )
     others = dict(_DEFAULT_OTHERS if others is None else others)

@@ -633,6 +633,8 @@ def save_model(clf: MethylationClassifier, path: str | Path, *,
     arrays["base_intercept"] = np.asarray(clf.base_["intercept"])
     arrays["base_means"] = np.asarray(clf.base_["means"])
     arrays["base_classes"] = np.asarray(clf.base_["classes"]).astype(str)
+    for key, value in (getattr(clf, "placement_", None) or {}).items():
+        arrays[f"placement_{key}"] = np.asarray(value)
     arrays["metadata"] = np.array(json.dumps(meta, default=_jsonable))
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
@@ -682,6 +684,11 @@ def load_model(path: str | Path) -> MethylationClassifier:
     clf.base_ = {"kind": "linear", "classes": arrays["base_classes"].astype(object),
                  "coef": arrays["base_coef"], "intercept": arrays["base_intercept"],
                  "means": arrays["base_means"], "scale": float(clf.binarise_scale)}
+    placement = {k[len("placement_"):]: v for k, v in arrays.items()
+                 if k.startswith("placement_")}
+    if placement:  # the reference map of tumorboard.diagnosis.placement
+        placement["labels"] = placement["labels"].astype(object).astype(str)
+        clf.placement_ = placement
     clf.metadata_ = meta
     return clf
 

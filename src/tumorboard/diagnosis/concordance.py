@@ -12,7 +12,8 @@ Two kinds of molecular evidence name an entity, each as OncoTree codes:
   entity.
 
 Each item is judged against the submitted code: *concordant* when it names the submitted
-code, *refined* when it names a more specific entity (below it in OncoTree, or a sibling of a
+code or an entity above it in OncoTree (the class WDLS-DDLS maps to LIPO, which covers a
+submitted DDLS), *refined* when it names a more specific entity (below it in OncoTree, or a sibling of a
 "not otherwise specified" node: SARCNOS → DSRCT under SOFT_TISSUE), *discordant* otherwise.
 The overall status is discordant when any item is, then refined, then concordant. A
 discordant status raises the "diagnosis revision suggested" alert for the board: in 8 of the
@@ -47,7 +48,10 @@ def _refines(code: str, submitted: str) -> bool:
 
 
 def _verdict(code: str, submitted: str) -> str:
-    if code == submitted:
+    # a broader code (a methylation class covering several entities, WDLS-DDLS -> LIPO)
+    # agrees with a submitted entity below it
+    if code == submitted or (code in reference.oncotree() and submitted in reference.oncotree()
+                             and code in reference.lineage(submitted)):
         return "concordant"
     return "refined" if _refines(code, submitted) else "discordant"
 

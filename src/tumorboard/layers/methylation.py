@@ -14,7 +14,9 @@ per sample, layer ``methylation``, kind ``methylation_class``:
 - ``provenance``: the top three classes with scores and names, the OncoTree code the call
   maps to (:func:`tumorboard.diagnosis.reference.class_to_oncotree`, families via
   :func:`~tumorboard.diagnosis.reference.family_to_oncotree`), CpGs present / required /
-  total, and the model (name, file sha256, training-set sha256, ``simulated``).
+  total, the model (name, file sha256, training-set sha256, ``simulated``) and, when the
+  model carries a reference map, the case's position on it
+  (:func:`tumorboard.diagnosis.placement.place`).
 
 A methylation class is not a cohort-relative score: ``z_score`` and percentiles stay empty.
 """
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from tumorboard.diagnosis.classifier import NO_MATCH, MethylationClassifier
+from tumorboard.diagnosis.placement import place
 from tumorboard.diagnosis.reference import (
     class_families,
     class_names,
@@ -69,8 +72,10 @@ def methylation_class_findings(
         raise ValueError(f"no patient given for sample(s) {', '.join(missing)}")
     present = classifier.features_present(betas)
     enough = present >= classifier.features_required_
-    table = classifier.call(betas[enough.to_numpy()], families=class_families()) \
+    classified = betas[enough.to_numpy()]
+    table = classifier.call(classified, families=class_families()) \
         if enough.any() else pd.DataFrame()
+    where = place(classifier, classified) if enough.any() else pd.DataFrame()
     names, codes, fam_codes = class_names(), class_to_oncotree(), family_to_oncotree()
     about_model = {k: model.get(k) for k in ("name", "sha256", "training_sha256", "simulated")}
     rows = []
@@ -103,6 +108,10 @@ def methylation_class_findings(
             code, name = None, NO_MATCH
         prov.update(top_classes=top, call_level=level, call_name=name, oncotree_code=code,
                     family=str(r["family"]), family_score=float(r["family_score"]))
+        if sample in where.index:
+            w = where.loc[sample]
+            prov["placement"] = {"x": float(w["x"]), "y": float(w["y"]),
+                                 "nearest_reference_class": str(w["nearest"])}
         rows.append(_row(mapping[sample], sample, call, float(r["score"]),
                          "no_match" if level == "none" else level, prov))
     return findings_frame(pd.DataFrame(rows))

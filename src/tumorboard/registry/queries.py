@@ -205,3 +205,40 @@ def patient_findings(session: Session, pseudonym: str, analysis_id: int | None =
         "z_score": f.z_score, "percentile_cohort": f.percentile_cohort,
         "percentile_entity": f.percentile_entity, "reference_size": f.reference_size,
         "call": f.call, "provenance": f.provenance} for f in rows]))
+
+
+def diagnosis_review(session: Session, pseudonym: str) -> dict[str, Any] | None:
+    """The stored molecular concordance of a patient's diagnosis (latest analysis), in the
+    shape of :func:`tumorboard.diagnosis.concordance.molecular_concordance`; None when the
+    patient was analysed before reviews were stored (or not at all).
+
+    Raises
+    ------
+    NotFoundError
+        Unknown patient.
+    """
+    from tumorboard.diagnosis.concordance import ALERT_TITLE
+    from tumorboard.registry.models import DiagnosisReview
+
+    patient = find_patient(session, pseudonym)
+    row = session.scalar(select(DiagnosisReview).where(DiagnosisReview.patient_id == patient.id))
+    if row is None:
+        return None
+    return {"status": row.status, "alert": row.alert,
+            "title": ALERT_TITLE if row.alert else None, "submitted": row.submitted_code,
+            "suggested": row.suggested_code, "evidence": list(row.evidence),
+            "warnings": list(row.warnings), "message": row.message,
+            "analysis": row.analysis_id,
+            "reviewed_at": row.created_at.isoformat(timespec="seconds")}
+
+
+def diagnosis_alerts(session: Session) -> list[dict[str, Any]]:
+    """Every patient whose latest analysis suggests a diagnosis revision."""
+    from tumorboard.registry.models import DiagnosisReview
+
+    rows = session.execute(select(Patient.pseudonym, DiagnosisReview)
+                           .join(DiagnosisReview, DiagnosisReview.patient_id == Patient.id)
+                           .where(DiagnosisReview.alert.is_(True))
+                           .order_by(Patient.pseudonym)).all()
+    return [{"patient": p, "submitted": r.submitted_code, "suggested": r.suggested_code,
+             "message": r.message} for p, r in rows]

@@ -139,6 +139,25 @@ def software_versions() -> dict[str, str]:
     return out
 
 
+def methylation_calls(findings: pd.DataFrame) -> list[dict[str, Any]]:
+    """One record per sample with a methylation class finding: the call, its level and score,
+    the top three classes, CpG coverage and the model (flagged when simulated)."""
+    out = []
+    rows = findings[findings["kind"] == "methylation_class"]
+    for row in rows.itertuples(index=False):
+        prov = row.provenance if isinstance(row.provenance, dict) else {}
+        out.append(json_ready({
+            "sample": row.sample, "call": row.feature, "level": row.call, "score": row.value,
+            "name": prov.get("call_name"), "oncotree_code": prov.get("oncotree_code"),
+            "top_classes": prov.get("top_classes", []),
+            "features_present": prov.get("features_present"),
+            "features_required": prov.get("features_required"),
+            "features_total": prov.get("features_total"), "model": prov.get("model", {}),
+            "placement": prov.get("placement"),
+            "message": prov.get("message"), "citation": prov.get("citation")}))
+    return out
+
+
 def key_findings(findings: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     """The findings a board reads, per layer (not the thousands of neutral scores).
 
@@ -240,13 +259,19 @@ def plain_language(document: dict[str, Any]) -> dict[str, Any]:
 def build_document(*, patient: dict[str, Any], findings: pd.DataFrame,
                    targets: dict[str, Any], recommendations: dict[str, Any],
                    quality: list[dict[str, Any]], software: dict[str, str],
+                   concordance: dict[str, Any] | None = None,
                    generated: dt.datetime | None = None) -> dict[str, Any]:
-    """Assemble the report document from already-computed parts (pure)."""
+    """Assemble the report document from already-computed parts (pure).
+
+    ``concordance`` is the diagnosis review stored by the analysis; when absent (analyses of
+    older versions) it is computed from ``findings``.
+    """
     generated = generated or dt.datetime.now(dt.UTC)
     entity = patient.get("entity") or {}
     diagnoses = patient.get("diagnoses") or []
     current = diagnoses[-1] if diagnoses else {}
-    concordance = molecular_concordance(entity.get("oncotree_code") or "", findings)
+    if concordance is None:
+        concordance = molecular_concordance(entity.get("oncotree_code") or "", findings)
     shown = report_targets(targets.get("targets", []), recommendations)
     doc: dict[str, Any] = {
         "format": REPORT_FORMAT,
@@ -266,6 +291,7 @@ def build_document(*, patient: dict[str, Any], findings: pd.DataFrame,
             "date": current.get("date"), "stage": entity.get("stage"),
             "metastatic_sites": current.get("metastatic_sites"),
             "concordance": concordance,
+            "methylation": methylation_calls(findings),
         },
         "samples": [{k: s.get(k) for k in ("id", "type", "site", "origin", "collection_date",
                                             "tumour_cell_content", "layers")}
@@ -301,7 +327,7 @@ def mtb_report(workspace: Any, pseudonym: str) -> dict[str, Any]:
         Unknown patient, or not analysed.
     """
     from tumorboard.recommend import patient_recommendations, recommend_patient
-    from tumorboard.registry.queries import patient_findings, patient_targets
+    from tumorboard.registry.queries import diagnosis_review, patient_findings, patient_targets
     from tumorboard.report.summary import patient_summary
 
     summary = patient_summary(workspace, pseudonym)
@@ -309,6 +335,7 @@ def mtb_report(workspace: Any, pseudonym: str) -> dict[str, Any]:
         targets = patient_targets(session, pseudonym)
         recs = patient_recommendations(session, pseudonym)
         findings = patient_findings(session, pseudonym, targets["analysis"]["id"])
+        review = diagnosis_review(session, pseudonym)
     if not recs["recommendations"] and not recs["resistance"]:
         recs = recommend_patient(workspace, pseudonym)
     quality = [
@@ -318,4 +345,5 @@ def mtb_report(workspace: Any, pseudonym: str) -> dict[str, Any]:
         for s in summary["samples"] for a in s.get("assays", [])
     ]
     return build_document(patient=summary, findings=findings, targets=targets,
-                          recommendations=recs, quality=quality, software=software_versions())
+                          recommendations=recs, quality=quality, software=software_versions(),
+                          concordance=review)

@@ -33,7 +33,34 @@ def report_figures(workspace: Any, document: dict[str, Any], *, image: str = "sv
     samples = sorted({q["sample"] for q in document["quality"] if q["layer"] == "copy_number"})
     data = plot_data(workspace, document["patient"]["patient"], document["targets"],
                      segment_samples=samples)
-    return render_plots(data, image=image)
+    return {**render_plots(data, image=image),
+            **placement_figures(workspace, document, image=image)}
+
+
+def placement_figures(workspace: Any, document: dict[str, Any], *, image: str = "svg"
+                      ) -> dict[str, Any]:
+    """``placement_<sample>`` -> the case on its model's reference map, for every methylation
+    call with a position (none when the model is no longer installed)."""
+    from tumorboard.diagnosis.installed import get_model
+    from tumorboard.errors import NotFoundError
+    from tumorboard.report.plots import placement_plot
+
+    out: dict[str, Any] = {}
+    for m in document["diagnosis"].get("methylation", []):
+        where, name = m.get("placement"), (m.get("model") or {}).get("name")
+        if not where or not name:
+            continue
+        try:
+            clf, _ = get_model(workspace, name)
+        except NotFoundError:
+            continue
+        ref = getattr(clf, "placement_", None)
+        if ref is None:
+            continue
+        out[f"placement_{m['sample']}"] = placement_plot(
+            ref["coords"], ref["labels"], (where["x"], where["y"]), call=m["call"],
+            sample=m["sample"], simulated=bool(m["model"].get("simulated")), image=image)
+    return out
 
 
 def render_html(document: dict[str, Any], figures: dict[str, str] | None = None) -> str:

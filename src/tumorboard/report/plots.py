@@ -322,3 +322,36 @@ def copy_number_plot(segments: pd.DataFrame, *, build: str = "GRCh38",
     axes[-1].tick_params(axis="x", length=0)
     axes[-1].set_xlabel(f"chromosome ({build})")
     return markup(fig, "copy_number", image)
+
+
+def placement_plot(coords: np.ndarray, labels: Sequence[str], case: tuple[float, float], *,
+                   call: str, sample: str, simulated: bool = False, image: str = "svg") -> Any:
+    """The case (star) on the classifier's reference map (t-SNE coordinates computed when
+    the model was trained, :mod:`tumorboard.diagnosis.placement`); reference samples grey,
+    those of the called class (or family) coloured, the ten largest classes labelled."""
+    coords = np.asarray(coords, dtype=float)
+    labels = np.asarray(labels, dtype=str)
+    families = np.array([lab.split("-")[0] for lab in labels])
+    fig = _figure(6.0, 4.6)
+    ax = fig.add_subplot()
+    match = (labels == call) | (families == call)
+    ax.scatter(coords[~match, 0], coords[~match, 1], s=5, c="#afb8c1", lw=0, alpha=0.7,
+               label="reference samples")
+    if match.any():
+        ax.scatter(coords[match, 0], coords[match, 1], s=9, c="#0969da", lw=0,
+                   label=f"reference {call}")
+    sizes = pd.Series(labels).value_counts()
+    for lab in sizes.index[:10]:
+        at = coords[labels == lab].mean(axis=0)
+        ax.annotate(lab, at, fontsize=6, color="#424a53", ha="center")
+    ax.scatter([case[0]], [case[1]], marker="*", s=220, c="#cf222e", edgecolors="#1b1f24",
+               lw=0.6, zorder=5, label=f"{sample} ({call})")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
+    if simulated:
+        ax.set_title("SIMULATED reference (demo model, not GSE140686)", fontsize=8,
+                     color="#cf222e", loc="left")
+    ax.legend(fontsize=7, loc="best", frameon=False)
+    return markup(fig, f"placement-{sample}", image)
