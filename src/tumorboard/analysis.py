@@ -126,10 +126,19 @@ class AnalysisResult:
     targets: pd.DataFrame
     cohort_digest: str
     patients: list[str] = field(default_factory=list)
+    reviews: dict[str, dict[str, Any]] = field(default_factory=dict)  # patient -> concordance
+
+    @property
+    def alerts(self) -> list[dict[str, Any]]:
+        """Patients whose molecular data suggest a diagnosis revision."""
+        return [{"patient": p, "submitted": r["submitted"], "suggested": r["suggested"],
+                 "message": r["message"]} for p, r in sorted(self.reviews.items())
+                if r["alert"]]
 
     def summary(self) -> dict[str, Any]:
         return {
             "patients": self.patients,
+            "diagnosis_alerts": self.alerts,
             "cohort": self.cohort_digest,
             "findings": len(self.findings),
             "targets": len(self.targets),
@@ -148,9 +157,9 @@ def _none(value: Any) -> Any:  # a scalar column value
 
 def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
                   targets: pd.DataFrame, patients: list[str],
-                  parameters: dict[str, Any]) -> str:
+                  parameters: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]]]:
     """Replace the patients' findings, target evidence and diagnosis reviews (molecular
-    concordance), in one transaction."""
+    concordance), in one transaction; returns the cohort digest and the reviews."""
     content = cohort.snapshot()
     digest = _digest(content)
     with db.transaction(workspace.engine) as s:
@@ -210,16 +219,18 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
         if target_rows:
             s.execute(insert(TargetEvidence), target_rows)
         by_patient = dict(tuple(findings.groupby("patient", sort=False)))
+        reviews = {}
         for pseudonym, pid in ids.items():
             review = molecular_concordance(cohort.patient_entities.get(pseudonym) or "",
                                            by_patient.get(pseudonym, findings.iloc[:0]))
+            reviews[pseudonym] = review
             s.add(DiagnosisReview(
                 patient_id=pid, analysis_id=analyses[pseudonym].id, status=review["status"],
                 alert=review["alert"], submitted_code=review["submitted"],
                 suggested_code=review["suggested"], message=review["message"],
                 evidence=json_ready(review["evidence"]), warnings=review["warnings"],
                 created_at=now))
-    return digest
+    return digest, reviews
 
 
 def _read(ws: Workspace, cohort: Cohort, table: str,
@@ -402,6 +413,6 @@ def analyze(workspace: Workspace, patients: list[str] | None = None) -> Analysis
     findings = findings[findings["sample"].isin(samples) | findings["sample"].isna()]
     targets = target_evidence(findings, kinases=kinase_genes(), antigens=set(antigen_catalogue()))
     parameters = {"layers": [step.__name__ for step in LAYER_STEPS]}
-    digest = store_results(workspace, cohort, findings, targets, wanted, parameters)
+    digest, reviews = store_results(workspace, cohort, findings, targets, wanted, parameters)
     return AnalysisResult(findings=findings, targets=targets, cohort_digest=digest,
-                          patients=wanted)
+                          patients=wanted, reviews=reviews)

@@ -273,6 +273,8 @@ def analyze(
                f"{summary['targets']:,} target genes")
     for kind, n in summary["by_kind"].items():
         typer.echo(f"  {kind:<18} {n:,}")
+    for alert in summary["diagnosis_alerts"]:
+        typer.echo(f"{alert['patient']}: {alert['message']}")
 
 
 @app.command()

@@ -13,8 +13,9 @@ Two kinds of molecular evidence name an entity, each as OncoTree codes:
 
 Each item is judged against the submitted code: *concordant* when it names the submitted
 code or an entity above it in OncoTree (the class WDLS-DDLS maps to LIPO, which covers a
-submitted DDLS), *refined* when it names a more specific entity (below it in OncoTree, or a sibling of a
-"not otherwise specified" node: SARCNOS → DSRCT under SOFT_TISSUE), *discordant* otherwise.
+submitted DDLS), *refined* when it names a more specific entity (below it in OncoTree, or a
+sibling of a "not otherwise specified" node: SARCNOS → DSRCT under SOFT_TISSUE), *discordant*
+otherwise.
 The overall status is discordant when any item is, then refined, then concordant. A
 discordant status raises the "diagnosis revision suggested" alert for the board: in 8 of the
 30 DSRCT patients of the MASTER study the correct diagnosis came only from molecular data
