@@ -183,7 +183,8 @@ class MethylationClassifier(ClassifierMixin, BaseEstimator):
         Most variable CpGs kept before the supervised ranking (Capper: 32,000).
     weighting
         ``'anova'``: each encoded CpG of the linear model is scaled by the square root of its
-        F statistic (normalised to mean 1) before the ridge fit; ``'none'``: unscaled.
+        F statistic (capped at the 99th percentile of the selected CpGs' F, normalised to
+        mean 1) before the ridge fit, a per-CpG ridge penalty; ``'none'``: unscaled.
     calibration_C
         Inverse L2 penalty of the calibrator.
     filter_probes
@@ -300,7 +301,10 @@ class MethylationClassifier(ClassifierMixin, BaseEstimator):
             enc, means = _encode(Xs, scale=self.binarise_scale)
             weight = np.ones(Xs.shape[1])
             if self.weighting == "anova":
-                weight = np.sqrt(anova_f(Xs, y))
+                f = anova_f(Xs, y)
+                # a CpG with no variance inside any class has an unbounded F; capped at the
+                # 99th percentile it cannot take all the weight from the others
+                weight = np.sqrt(np.minimum(f, np.quantile(f, 0.99)))
                 weight = weight / weight.mean() if weight.mean() > 0 else np.ones_like(weight)
             ridge = RidgeClassifier(alpha=self.alpha).fit(enc * weight.astype(np.float32), y)
             coef = np.atleast_2d(ridge.coef_) * weight  # scores then need no weights

@@ -332,7 +332,7 @@ def placement_plot(coords: np.ndarray, labels: Sequence[str], case: tuple[float,
     coords = np.asarray(coords, dtype=float)
     labels = np.asarray(labels, dtype=str)
     families = np.array([lab.split("-")[0] for lab in labels])
-    fig = _figure(6.0, 4.6)
+    fig = _figure(5.6, 3.6)
     ax = fig.add_subplot()
     match = (labels == call) | (families == call)
     ax.scatter(coords[~match, 0], coords[~match, 1], s=5, c="#afb8c1", lw=0, alpha=0.7,
