@@ -64,7 +64,9 @@ def _one(model: str, scenario: str) -> dict:
     train_s = time.perf_counter() - t0
     # One 850,000-probe sample: the reference's probes plus filler ids, in shuffled order.
     rng = np.random.default_rng(1)
-    extra = [f"cg9{i:07d}" for i in range(BIG_SAMPLE - X.shape[1])]
+    taken = set(X.columns)
+    extra = [e for e in (f"cg9{i:07d}" for i in range(BIG_SAMPLE)) if e not in taken]
+    extra = extra[:BIG_SAMPLE - X.shape[1]]
     cols = np.r_[X.columns.to_numpy(), np.array(extra, dtype=object)]
     values = np.r_[X.iloc[0].to_numpy(), rng.random(len(extra), dtype=np.float32)]
     order = rng.permutation(len(cols))
