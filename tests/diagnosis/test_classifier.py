@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -37,11 +36,8 @@ SIZES = {"CSA-IDH-A": 12, "CSA-IDH-B": 12, "CSA-MES": 12, "RMS-ALV": 12, "RMS-EM
          "DSRCT": 12, "EWS": 12, "SYSA": 12}
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        yield
+# scikit-learn warns about classes smaller than the folds of these small references
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 @pytest.fixture(scope="module")
