@@ -398,8 +398,7 @@ class MethylationClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Base-model scores (linear scores or forest votes), samples x ``classes_``."""
-        Xs = self._selected(X)
-        return self._expand(self.base_, self._base_scores(self.base_, Xs))
+        return self._expand(self.base_, self._base_scores(self.base_, self._selected(X)))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated class probabilities, samples x ``classes_``.
@@ -411,7 +410,11 @@ class MethylationClassifier(ClassifierMixin, BaseEstimator):
         sklearn.exceptions.NotFittedError
             Before :meth:`fit`.
         """
-        scores = self.decision_function(X)
+        return self._proba(self._selected(X))
+
+    def _proba(self, Xs: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from the selected features (aligned once per call)."""
+        scores = self._expand(self.base_, self._base_scores(self.base_, Xs))
         if self.calibration == "ridge":
             z = scores @ self.calibrator_coef_.T + self.calibrator_intercept_
         elif self.base_["kind"] == "linear":
@@ -446,7 +449,7 @@ class MethylationClassifier(ClassifierMixin, BaseEstimator):
             features_total.
         """
         Xs = self._selected(X)
-        proba = self.predict_proba(X)
+        proba = self._proba(Xs)
         fam = families or {}
         fam_of = np.array([fam.get(c, family_of(c)) for c in self.classes_])
         fam_names = np.unique(fam_of)
