@@ -258,6 +258,7 @@ def analyze(
 ) -> None:
     """Score every layer against the cohort, integrate targets, store findings."""
     from tumorboard.analysis import analyze as run_analysis
+    from tumorboard.diagnosis.concordance import ALERT_TITLE
 
     if bool(patients) == all_patients:
         _err("give patient ids or --all (not both)")
@@ -274,7 +275,7 @@ def analyze(
     for kind, n in summary["by_kind"].items():
         typer.echo(f"  {kind:<18} {n:,}")
     for alert in summary["diagnosis_alerts"]:
-        typer.echo(f"{alert['patient']}: {alert['message']}")
+        typer.echo(f"{alert['patient']}: {ALERT_TITLE.upper()}: {alert['message']}")
 
 
 @app.command()

@@ -92,6 +92,7 @@ import pandas as pd
 import yaml
 
 from tumorboard import reference
+from tumorboard.diagnosis.reference import family_of
 from tumorboard.errors import InputError
 from tumorboard.io.formats import LAYERS
 
@@ -975,8 +976,8 @@ def _probe_universe(n: int) -> dict[str, np.ndarray]:
 
 #: Share of the CpGs whose state a methylation class flips against the background, and the
 #: share its family (classes sharing a code prefix, e.g. the chondrosarcoma subgroups) flips
-#: in common. Sarcoma classes differ in thousands of CpGs (Koelsche et al. 2021, Fig. 1);
-#: these shares give ~4 % class-specific and ~3 % family-specific probes.
+#: in common: ~4 % class-specific and ~3 % family-specific probes, a simulation choice that
+#: makes the classes separable on the demo's 5,000 probes (not a published figure).
 CLASS_FRACTION, FAMILY_FRACTION = 0.04, 0.03
 
 #: Methylation class (GSE140686 code) of each simulated entity's tumours.
@@ -1005,7 +1006,7 @@ def methylation_class_profile(cls: str, base: np.ndarray, *,
     """
     n = len(base)
     profile = np.asarray(base, dtype=float).copy()
-    family = str(cls).split("-")[0]
+    family = family_of(cls)
     layers = [(f"methylation-class-{cls}", class_fraction)]
     if family != cls:
         layers.insert(0, (f"methylation-family-{family}", family_fraction))

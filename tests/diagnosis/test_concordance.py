@@ -168,7 +168,7 @@ def test_discordant_fusion_raises_the_revision_alert():
     assert result["title"] == ALERT_TITLE == "diagnosis revision suggested"
     assert result["suggested"] == "DSRCT"
     assert result["message"] == (
-        "ALERT, diagnosis revision suggested: EWSR1::WT1 indicates Desmoplastic small round "
+        "EWSR1::WT1 indicates Desmoplastic small round "
         "cell tumour (DSRCT), supported by methylation class DSRCT (0.97), which contradicts "
         "the submitted diagnosis ES; review the histology")
 

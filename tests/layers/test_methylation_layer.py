@@ -208,7 +208,7 @@ def test_a_dsrct_profile_contradicts_a_submitted_ewing_sarcoma(findings):
     assert result["evidence"][0]["evidence"].startswith("methylation class DSRCT (0.")
     assert result["evidence"][0]["evidence"].endswith("[simulated demo model]")
     assert result["message"].startswith(
-        "ALERT, diagnosis revision suggested: methylation class DSRCT")
+        "methylation class DSRCT")
     assert molecular_concordance("DSRCT", one)["status"] == "concordant"
 
 

@@ -36,10 +36,12 @@ Base models:
     by the share of features present so the score keeps its scale. The soft step is ours:
     clear betas (and the 0/1 calls of nanopore reads) still map to ±1 as in crossNN, but the
     intermediate betas of low tumour-cell-content samples keep their side and distance from
-    0.5 instead of being rounded; on the simulated benchmark (docs/benchmarks.md) it raised
-    nested-CV accuracy in the hard setting from 0.715 (hard step at 0.5) to 0.81, with
-    ``binarise_scale`` 0.1 best of 0.05/0.1/0.15/0.2. ``binarise_scale=0`` is crossNN's hard
-    step.
+    0.5 instead of being rounded. Each CpG is then scaled by the square root of its ANOVA F
+    (capped at the 99th percentile), a per-CpG ridge penalty. On the simulated references of
+    this session's tuning (docs/methylation.md) the soft step alone raised nested-CV accuracy
+    in a hard setting from 0.715 to 0.81, and the F weights a few-CpG setting from 0.80 to
+    1.00; ``binarise_scale`` 0.25 did best of 0.05–0.5 with the weights (0.1 without).
+    ``binarise_scale=0`` is crossNN's hard step.
     Unlike crossNN (softmax layer trained by gradient descent with random feature masking),
     the layer is fitted in closed form by ridge-penalised least squares on one-hot targets
     (scikit-learn ``RidgeClassifier``); the calibrator turns its scores into probabilities.
@@ -72,6 +74,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
+from tumorboard.diagnosis.reference import family_of
 from tumorboard.errors import InputError
 from tumorboard.io.methylation import _EPICV2_SUFFIX, PROBE_FILTERS, probe_filter
 
@@ -84,16 +87,6 @@ _MISSING_CLASS_SCORE = -10.0
 
 __all__ = ["MODEL_FORMAT_VERSION", "NO_MATCH", "MethylationClassifier", "anova_f", "brier_score",
            "family_of", "load_model", "log_loss", "nested_cross_validate", "save_model"]
-
-
-def family_of(cls: str) -> str:
-    """Family of a methylation class: its code up to the first hyphen.
-
-    The GSE140686 codes group subclasses by prefix: ``CSA-IDH-A``, ``CSA-MES`` → ``CSA``
-    (chondrosarcoma), ``RMS-ALV`` → ``RMS``, ``SBRCT-CIC`` → ``SBRCT``, ``CTRL-BLOOD`` →
-    ``CTRL``. A family of one class gives no fallback.
-    """
-    return str(cls).split("-")[0]
 
 
 def brier_score(y_true: Any, proba: np.ndarray, classes: Any) -> float:

@@ -135,7 +135,7 @@ def molecular_concordance(submitted_code: str, findings: pd.DataFrame) -> dict[s
                    f"{submitted}")
     else:
         agree = [i for i in items if i is not lead and suggested in i["entities"]]
-        message = (f"ALERT, {ALERT_TITLE}: {lead['evidence']} indicates {lead['entity']} "
+        message = (f"{lead['evidence']} indicates {lead['entity']} "
                    f"({suggested})"
                    + (f", supported by {', '.join(i['evidence'] for i in agree)}" if agree
                       else "")

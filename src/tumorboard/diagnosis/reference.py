@@ -18,6 +18,16 @@ from importlib import resources
 import pandas as pd
 
 
+def family_of(cls: str) -> str:
+    """Family of a methylation class: its code up to the first hyphen.
+
+    The GSE140686 codes group subclasses by prefix: ``CSA-IDH-A``, ``CSA-MES`` → ``CSA``
+    (chondrosarcoma), ``RMS-ALV`` → ``RMS``, ``SBRCT-CIC`` → ``SBRCT``, ``CTRL-BLOOD`` →
+    ``CTRL``. A family of one class gives no fallback.
+    """
+    return str(cls).split("-")[0]
+
+
 @cache
 def _classes() -> pd.DataFrame:
     path = resources.files("tumorboard.data") / "methylation" / "gse140686_classes.csv"

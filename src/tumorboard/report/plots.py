@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tumorboard.diagnosis.reference import family_of
 from tumorboard.reference import CHROM_LENGTHS
 
 STATE_COLOURS: dict[str, str] = {
@@ -331,7 +332,7 @@ def placement_plot(coords: np.ndarray, labels: Sequence[str], case: tuple[float,
     those of the called class (or family) coloured, the ten largest classes labelled."""
     coords = np.asarray(coords, dtype=float)
     labels = np.asarray(labels, dtype=str)
-    families = np.array([lab.split("-")[0] for lab in labels])
+    families = np.array([family_of(lab) for lab in labels])
     fig = _figure(5.6, 3.6)
     ax = fig.add_subplot()
     match = (labels == call) | (families == call)
