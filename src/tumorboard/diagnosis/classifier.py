@@ -260,6 +260,8 @@ class MethylationClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.training_sha256_ = _training_hash(X, y)
 
+        codes = np.searchsorted(self.classes_, y)
+        sums = _class_sums(Xc, codes, len(self.classes_))  # once; folds subtract their test rows
         if self.calibration == "ridge":
             folds = StratifiedKFold(n_splits=self.cv_folds, shuffle=True,
                                     random_state=self.random_state)
@@ -267,34 +269,41 @@ class MethylationClassifier(ClassifierMixin, BaseEstimator):
             for train, test in folds.split(Xc, y):
                 # selection is repeated inside each internal fold: the calibrator must learn
                 # from scores of samples that did not choose the features
-                sel = self._select(Xc[train], y[train])
-                base = self._fit_base(Xc[np.ix_(train, sel)], y[train])
+                held = _class_sums(Xc[test], codes[test], len(self.classes_))
+                f = _f_from_sums(*(a - b for a, b in zip(sums, held, strict=True)))
+                sel = self._select(Xc, f, rows=train)
+                base = self._fit_base(Xc[np.ix_(train, sel)], y[train], f[sel])
                 oof[test] = self._expand(base, self._base_scores(base, Xc[np.ix_(test, sel)]))
             self._fit_calibrator(oof, y)
-        sel = self._select(Xc, y)
+        f = _f_from_sums(*sums)
+        sel = self._select(Xc, f)
         Xs = Xc[:, sel]
         self.features_ = np.asarray(kept[cand[sel]], dtype=str)
         self.feature_means_ = np.nanmean(Xs, axis=0).astype(np.float64)
-        self.base_ = self._fit_base(Xs, y)
+        self.base_ = self._fit_base(Xs, y, f[sel])
         return self
 
-    def _select(self, Xc: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Column indices (sorted) of the ``n_features`` CpGs to keep among the candidates."""
+    def _select(self, Xc: np.ndarray, f: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Column indices (sorted) of the ``n_features`` CpGs to keep among the candidates;
+        ``f`` is the ANOVA F of every candidate on the samples ``rows`` (default all)."""
         n = min(int(self.n_features), Xc.shape[1])
-        if self.selection == "variance" or n == Xc.shape[1]:
+        if n == Xc.shape[1]:
+            return np.arange(n)
+        if self.selection == "variance":
             with np.errstate(invalid="ignore"):
-                score = np.nan_to_num(np.nanvar(Xc, axis=0), nan=-1.0)
+                score = np.nan_to_num(np.nanvar(Xc if rows is None else Xc[rows], axis=0),
+                                      nan=-1.0)
         else:
-            score = anova_f(Xc, y)
+            score = f
         return np.sort(np.argsort(-score, kind="stable")[:n])
 
-    def _fit_base(self, Xs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    def _fit_base(self, Xs: np.ndarray, y: np.ndarray, f: np.ndarray) -> dict[str, Any]:
+        """Base model on the selected CpGs ``Xs``; ``f`` is their ANOVA F (the weights)."""
         classes = np.unique(y)
         if self.model == "linear":
             enc, means = _encode(Xs, scale=self.binarise_scale)
             weight = np.ones(Xs.shape[1])
             if self.weighting == "anova":
-                f = anova_f(Xs, y)
                 # a CpG with no variance inside any class has an unbounded F; capped at the
                 # 99th percentile it cannot take all the weight from the others
                 weight = np.sqrt(np.minimum(f, np.quantile(f, 0.99)))
@@ -485,15 +494,27 @@ def anova_f(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     ``scipy.stats.f_oneway`` / scikit-learn's ``f_classif`` on complete data).
     """
     classes, codes = np.unique(np.asarray(y), return_inverse=True)
-    groups = np.zeros((len(codes), len(classes)))
-    groups[np.arange(len(codes)), codes] = 1.0
+    return _f_from_sums(*_class_sums(X, codes, len(classes)))
+
+
+def _class_sums(X: np.ndarray, codes: np.ndarray,
+                n_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per class and column: count of non-missing values, their sum and sum of squares
+    (float64, classes x columns). Sums are additive over samples, so the statistics of a
+    training fold are those of all samples minus those of its held-out rows."""
+    groups = np.zeros((n_classes, len(codes)))
+    groups[codes, np.arange(len(codes))] = 1.0
     present = ~np.isnan(X)
     filled = np.where(present, X, 0.0).astype(np.float64)
-    count = groups.T @ present.astype(np.float64)
-    total = groups.T @ filled
-    squares = groups.T @ (filled * filled)
+    count, total = groups @ present, groups @ filled
+    np.multiply(filled, filled, out=filled)
+    return count, total, groups @ filled
+
+
+def _f_from_sums(count: np.ndarray, total: np.ndarray, squares: np.ndarray) -> np.ndarray:
+    """The F statistic of :func:`anova_f` from :func:`_class_sums`."""
     n = count.sum(axis=0)
-    k = (count > 0).sum(axis=0)
+    k = (count > 0.5).sum(axis=0)
     means = total / np.maximum(count, 1.0)
     grand = total.sum(axis=0) / np.maximum(n, 1.0)
     ssb = (count * (means - grand) ** 2).sum(axis=0)
