@@ -98,8 +98,8 @@ def _section(results: list[dict]) -> str:
     lines = [
         f"Measured {dt.date.today().isoformat()} with `python benchmarks/bench_classifier.py "
         "--append` on a *simulated* reference (not GSE140686 data): GSE140686 class structure "
-        f"and sizes (65 classes, 1,077 samples), {N_PROBES:,} probes, {N_FEATURES:,} most "
-        "variable CpGs selected inside each training set, ridge multinomial calibration on "
+        f"and sizes (65 classes, 1,077 samples), {N_PROBES:,} probes, {N_FEATURES:,} CpGs "
+        "selected inside each training set, ridge multinomial calibration on "
         "internal 5-fold out-of-fold scores for both models. "
         f"Reduced from the published settings to fit the machine ({os.cpu_count()} cores): "
         f"{OUTER_FOLDS} outer folds instead of 5, a forest of {N_TREES} trees instead of "
