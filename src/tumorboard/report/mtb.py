@@ -46,15 +46,17 @@ def placement_figures(workspace: Any, document: dict[str, Any], *, image: str = 
     from tumorboard.report.plots import placement_plot
 
     out: dict[str, Any] = {}
+    maps: dict[str, Any] = {}  # model name -> its reference map, each artifact read once
     for m in document["diagnosis"].get("methylation", []):
         where, name = m.get("placement"), (m.get("model") or {}).get("name")
         if not where or not name:
             continue
-        try:
-            clf, _ = get_model(workspace, name)
-        except NotFoundError:
-            continue
-        ref = getattr(clf, "placement_", None)
+        if name not in maps:
+            try:
+                maps[name] = getattr(get_model(workspace, name)[0], "placement_", None)
+            except NotFoundError:
+                maps[name] = None
+        ref = maps[name]
         if ref is None:
             continue
         out[f"placement_{m['sample']}"] = placement_plot(
