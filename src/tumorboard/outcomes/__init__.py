@@ -1,0 +1,31 @@
+"""Outcomes: what was given, how it worked, and what the registry says about survival.
+
+Modules (each a set of pure functions on pandas tables; the registry is touched only by
+:mod:`tumorboard.outcomes.records`):
+
+``records``       therapy lines, local ablative therapies, RECIST assessments, plasma
+                  samples and follow-up: validation, import (CSV/Excel template, cBioPortal
+                  timelines), registry read/write
+``radiotherapy``  BED and EQD2 of a fractionation schedule, alpha/beta per histology
+``recist``        RECIST 1.1 responses from lesion measurements
+``pfsr``          PFS per therapy line, PFS ratio (PFSr) per MTB-guided line, cohort summary
+``survival``      Kaplan–Meier, log-rank, Cox with proportional-hazards checks, subgroups,
+                  landmark analysis
+``prognostic``    penalised Cox prognostic score with bootstrap internal validation
+``ctdna``         tumour-informed ctDNA: tumour fraction, MRD call, molecular response
+
+Shared table conventions
+------------------------
+- Patients are identified by their registry id string (``patient``: ``"DSRCT-001"``).
+- Dates are ``datetime64[ns]`` columns (missing: ``NaT``); durations are **days**
+  (float); plots and reports show months = days / 30.4375.
+- An event indicator is a bool column (True = event observed, False = censored).
+
+``lines`` (one row per systemic or local therapy line)
+    patient, line (int, 1-based, in start order per patient), regimen (str), agents
+    (str, ``;``-separated), modality (str, :data:`records.MODALITIES`), intent (str),
+    start, stop (date or NaT while ongoing), stop_reason (str or None), progression (date
+    of progression on this line, or NaT), recommendation_id (int or None), mtb_guided (bool)
+``followup`` (one row per patient)
+    patient, last_followup (date), death (date or NaT)
+"""
