@@ -381,17 +381,155 @@ class DiagnosisReview(Base):
     )
 
 
+class TherapyLine(Base):
+    """A line of therapy a patient received: agents, modality, intent, dates and outcome.
+
+    ``progression_date`` is the progression that ended (or followed) this line; PFS per line
+    and the PFS ratio are computed from these dates (:mod:`tumorboard.outcomes.pfsr`).
+    ``recommendation_id`` links the line to the MTB recommendation it implements;
+    ``mtb_guided`` also marks guided lines whose recommendation is not in this registry.
+    """
+
+    __tablename__ = "therapy_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    line_number: Mapped[int] = mapped_column(Integer)
+    regimen: Mapped[str] = mapped_column(Text)
+    agents: Mapped[list[Any]] = mapped_column(default=list)
+    modality: Mapped[str] = mapped_column(String(48))
+    intent: Mapped[str] = mapped_column(String(16), default="unknown")
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    stop_date: Mapped[dt.date | None] = mapped_column(Date)
+    stop_reason: Mapped[str | None] = mapped_column(String(32))
+    progression_date: Mapped[dt.date | None] = mapped_column(Date)
+    recommendation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="SET NULL"))
+    mtb_guided: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(String(32), default="template")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (
+        UniqueConstraint("patient_id", "line_number", name="uq_therapy_lines_patient_line"),
+        CheckConstraint("stop_date IS NULL OR stop_date >= start_date", name="stop_after_start"),
+        CheckConstraint("progression_date IS NULL OR progression_date >= start_date",
+                        name="progression_after_start"),
+    )
+
+
+class LocalTherapy(Base):
+    """A local ablative therapy (surgery, radiotherapy, thermal ablation) of metastases.
+
+    Radiotherapy is recorded as dose per fraction x fractions; BED and EQD2 are computed
+    on read with the alpha/beta of the histology (:mod:`tumorboard.outcomes.radiotherapy`).
+    """
+
+    __tablename__ = "local_therapies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    therapy_date: Mapped[dt.date] = mapped_column(Date)
+    modality: Mapped[str] = mapped_column(String(32))
+    technique: Mapped[str | None] = mapped_column(String(64))
+    site: Mapped[str] = mapped_column(String(16))
+    organ: Mapped[str | None] = mapped_column(Text)
+    lesion_count: Mapped[int] = mapped_column(Integer, default=1)
+    largest_diameter_mm: Mapped[float | None] = mapped_column(Float)
+    dose_per_fraction_gy: Mapped[float | None] = mapped_column(Float)
+    fractions: Mapped[int | None] = mapped_column(Integer)
+    with_systemic: Mapped[bool | None] = mapped_column()
+    source: Mapped[str] = mapped_column(String(32), default="template")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (
+        CheckConstraint("site IN ('lung', 'extrapulmonary')", name="site"),
+        CheckConstraint("lesion_count >= 1", name="lesion_count"),
+        Index("ix_local_therapies_patient_id", "patient_id"),
+    )
+
+
+class RecistMeasurement(Base):
+    """One lesion at one assessment, as RECIST 1.1 records it (Eisenhauer et al. 2009)."""
+
+    __tablename__ = "recist_measurements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    assessment_date: Mapped[dt.date] = mapped_column(Date)
+    lesion_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    site: Mapped[str | None] = mapped_column(Text)
+    lymph_node: Mapped[bool] = mapped_column(default=False)
+    diameter_mm: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str | None] = mapped_column(String(32))
+    line_number: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32), default="template")
+
+    __table_args__ = (
+        UniqueConstraint("patient_id", "assessment_date", "lesion_id",
+                         name="uq_recist_measurements_lesion"),
+        CheckConstraint("kind IN ('target', 'non_target', 'new')", name="kind"),
+    )
+
+
+class ClinicalEvent(Base):
+    """A dated event in a patient's course: progression, recurrence, death, last follow-up."""
+
+    __tablename__ = "clinical_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    event_date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32), default="template")
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('progression', 'recurrence', 'death', 'last_followup')",
+                        name="kind"),
+        UniqueConstraint("patient_id", "event_date", "kind", name="uq_clinical_events_event"),
+    )
+
+
+class PlasmaMeasurement(Base):
+    """Reads of one tracked tumour variant in one plasma sample (tumour-informed ctDNA)."""
+
+    __tablename__ = "plasma_measurements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    sample_key: Mapped[str] = mapped_column(String(64))
+    collected: Mapped[dt.date] = mapped_column(Date)
+    variant: Mapped[str] = mapped_column(String(128))
+    alt_reads: Mapped[int] = mapped_column(Integer)
+    depth: Mapped[int] = mapped_column(Integer)
+    tumour_vaf: Mapped[float | None] = mapped_column(Float)
+    background_error: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(32), default="template")
+
+    __table_args__ = (
+        UniqueConstraint("patient_id", "sample_key", "variant",
+                         name="uq_plasma_measurements_variant"),
+        CheckConstraint("alt_reads >= 0 AND depth >= alt_reads", name="reads"),
+    )
+
+
 __all__ = [
     "Analysis",
     "Assay",
     "Base",
     "BoardDecision",
+    "ClinicalEvent",
     "CohortSnapshot",
     "Diagnosis",
     "DiagnosisReview",
     "Finding",
+    "LocalTherapy",
     "Patient",
+    "PlasmaMeasurement",
+    "RecistMeasurement",
     "Recommendation",
     "Sample",
     "TargetEvidence",
+    "TherapyLine",
 ]
