@@ -152,8 +152,11 @@ def parse_table(
     # lines such as those of a 1,000-sample matrix.
     blank = np.fromiter((not line.strip() for line in raw_lines), dtype=bool,
                         count=len(raw_lines))
-    fields = np.fromiter((line.count(sep) + 1 for line in raw_lines), dtype=np.int64,
-                         count=len(raw_lines))
+    # a quoted cell may hold the delimiter ("doxorubicin, ifosfamide"): split those lines
+    # properly, count the others cheaply
+    fields = np.fromiter((line.count(sep) + 1 if sep == "\t" or '"' not in line
+                          else len(split_fields(line, sep)) for line in raw_lines),
+                         dtype=np.int64, count=len(raw_lines))
     shift = 0
     surplus = ~blank & (fields > len(header))
     if surplus.any():

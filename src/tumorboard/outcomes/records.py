@@ -1,0 +1,509 @@
+"""Outcome records in the registry: checks across tables, atomic import, tidy reads.
+
+Import (:func:`import_records`) takes the tables read by :mod:`tumorboard.io.outcomes`,
+checks them against each other and the registry (:func:`validate`) and writes them in one
+transaction: for every patient a table names, that patient's rows of that table are
+replaced, so re-importing the same file changes nothing and a corrected file replaces
+what it corrects. Nothing is written when any check fails.
+
+The reads return the tables of the conventions in :mod:`tumorboard.outcomes`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from tumorboard import reference
+from tumorboard.errors import InputError, NotFoundError
+from tumorboard.io.outcomes import SYSTEMIC_MODALITIES, OutcomeRecords
+from tumorboard.registry.models import (
+    ClinicalEvent,
+    Diagnosis,
+    LocalTherapy,
+    Patient,
+    PlasmaMeasurement,
+    RecistMeasurement,
+    Recommendation,
+    TherapyLine,
+)
+
+DAYS_PER_MONTH = 30.4375
+#: Days around a local ablative therapy within which a systemic line counts as given "with"
+#: it (our operational definition of LAT with complementary systemic therapy, for
+#: registries that do not record it; the template's ``with_systemic`` overrides it).
+SYSTEMIC_WINDOW_DAYS = 90
+
+#: Registry model and key columns of each template table.
+_KEYS = {
+    "lines": ("patient", "line"),
+    "local_therapies": ("patient", "date", "modality", "site"),
+    "recist": ("patient", "assessment_date", "lesion_id"),
+    "events": ("patient", "date", "kind"),
+    "plasma": ("patient", "sample", "variant"),
+}
+_MODELS: dict[str, Any] = {"lines": TherapyLine, "local_therapies": LocalTherapy,
+                           "recist": RecistMeasurement, "events": ClinicalEvent,
+                           "plasma": PlasmaMeasurement}
+
+
+def _where(records: OutcomeRecords, name: str, row: Any) -> dict[str, Any]:
+    return {"file": records.sources.get(name), "line": int(row.source_line)
+            if not pd.isna(getattr(row, "source_line", np.nan)) else None}
+
+
+def _d(value: Any) -> dt.date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+def validate(records: OutcomeRecords, *, registry_deaths: dict[str, dt.date] | None = None
+             ) -> None:
+    """Checks across rows and tables; raises the first problem found.
+
+    Raises
+    ------
+    InputError
+        A duplicate key (two line 2 of one patient), stop or progression before start,
+        a record dated after the patient's death, two different death dates, more alt reads
+        than depth, radiotherapy dose without fractions (file, line and column named).
+    """
+    for name, keys in _KEYS.items():
+        df = records.tables.get(name)
+        if df is None or df.empty:
+            continue
+        dup = df.duplicated(list(keys), keep="first")
+        if dup.any():
+            row = next(df[dup].itertuples())
+            raise InputError(
+                f"{name}: a second row for " + ", ".join(
+                    f"{k} {_fmt(getattr(row, k))}" for k in keys),
+                **_where(records, name, row), column=keys[-1],
+                fix="merge the rows or correct the key")
+    lines = records["lines"]
+    for row in lines.itertuples():
+        for col in ("stop", "progression"):
+            value = getattr(row, col)
+            if not pd.isna(value) and value < row.start:
+                raise InputError(
+                    f"patient '{row.patient}' line {int(row.line)}: {col} "
+                    f"{_fmt(value)} is before the start {_fmt(row.start)}",
+                    **_where(records, "lines", row), column=col,
+                    fix="correct the dates (a zero-length line has the same start and stop)")
+    deaths = dict(registry_deaths or {})
+    events = records["events"]
+    for row in events[events["kind"] == "death"].itertuples():
+        day = _d(row.date)
+        if row.patient in deaths and deaths[row.patient] != day:
+            raise InputError(
+                f"patient '{row.patient}' has two death dates ({deaths[row.patient]} and "
+                f"{day})", **_where(records, "events", row), column="date",
+                fix="keep the correct one")
+        deaths[row.patient] = day
+    dated = {"lines": ("start", "stop", "progression"), "local_therapies": ("date",),
+             "recist": ("assessment_date",), "events": ("date",), "plasma": ("collected",)}
+    for name, cols in dated.items():
+        df = records[name]
+        if df.empty or not deaths:
+            continue
+        death = df["patient"].map(deaths)
+        for col in cols:
+            after = pd.to_datetime(df[col]) > pd.to_datetime(death)
+            if name == "events":
+                after &= df["kind"] != "death"
+            if after.any():
+                row = next(df[after.fillna(False)].itertuples())
+                raise InputError(
+                    f"patient '{row.patient}': {name} {col} {_fmt(getattr(row, col))} is "
+                    f"after the death on {deaths[row.patient]}",
+                    **_where(records, name, row), column=col,
+                    fix="correct the date, or the death date in the events table")
+    plasma = records["plasma"]
+    bad = plasma["alt_reads"] > plasma["depth"]
+    if bad.any():
+        row = next(plasma[bad].itertuples())
+        raise InputError(f"sample '{row.sample}' variant {row.variant}: {int(row.alt_reads)} "
+                         f"alt reads but depth {int(row.depth)}",
+                         **_where(records, "plasma", row), column="alt_reads",
+                         sample=row.sample, fix="alt reads are part of the depth")
+    lat = records["local_therapies"]
+    half = lat["dose_per_fraction_gy"].isna() != lat["fractions"].isna()
+    if half.any():
+        row = next(lat[half].itertuples())
+        raise InputError(f"patient '{row.patient}' local therapy on {_fmt(row.date)}: give "
+                         "both dose per fraction and fractions, or neither",
+                         **_where(records, "local_therapies", row),
+                         column="fractions" if pd.isna(row.fractions)
+                         else "dose_per_fraction_gy",
+                         fix="e.g. 5 x 5 Gy: dose_per_fraction_gy 5, fractions 5")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, pd.Timestamp | dt.date):
+        return pd.Timestamp(value).date().isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def import_records(session: Session, records: OutcomeRecords, *, source: str = "template"
+                   ) -> dict[str, Any]:
+    """Validate and write outcome records in the caller's transaction (all or nothing).
+
+    Patients must be in the registry or in the records' ``patients`` table (which creates
+    the missing ones with their diagnosis).
+
+    Raises
+    ------
+    InputError
+        Any check of :func:`validate`; an unknown patient; a recommendation id that is not
+        one of the patient's recommendations; an unknown OncoTree code.
+    """
+    ids = _resolve_patients(session, records, source)
+    deaths = dict(session.execute(
+        select(Patient.pseudonym, ClinicalEvent.event_date)
+        .join(ClinicalEvent, ClinicalEvent.patient_id == Patient.id)
+        .where(ClinicalEvent.kind == "death")).all())
+    # the file replaces what the registry holds for the patients it names
+    replaced = set(records["events"]["patient"])
+    validate(records, registry_deaths={p: d for p, d in deaths.items() if p not in replaced})
+    lines = records["lines"]
+    recs = lines.dropna(subset=["recommendation_id"])
+    if len(recs):
+        owner = dict(session.execute(
+            select(Recommendation.id, Recommendation.patient_id)
+            .where(Recommendation.id.in_([int(x) for x in recs["recommendation_id"]]))).all())
+        for row in recs.itertuples():
+            if owner.get(int(row.recommendation_id)) != ids[row.patient]:
+                raise InputError(
+                    f"recommendation {int(row.recommendation_id)} is not one of patient "
+                    f"'{row.patient}''s recommendations",
+                    **_where(records, "lines", row), column="recommendation_id",
+                    fix="see `tumorboard recommend show PATIENT --json` for the ids")
+    counts: dict[str, int] = {}
+    for name, model in _MODELS.items():
+        df = records.tables.get(name)
+        if df is None or df.empty:
+            continue
+        pids = sorted({ids[p] for p in df["patient"]})
+        session.execute(delete(model).where(model.patient_id.in_(pids)))
+        session.add_all(_rows(name, df, ids, source))
+        counts[name] = len(df)
+    session.flush()
+    return {"patients": len(records.patients()), "rows": counts}
+
+
+def _resolve_patients(session: Session, records: OutcomeRecords, source: str
+                      ) -> dict[str, int]:
+    named = records.patients()
+    known = dict(session.execute(select(Patient.pseudonym, Patient.id)
+                                 .where(Patient.pseudonym.in_(named))).all())
+    for row in records["patients"].itertuples():
+        if row.patient in known:
+            continue
+        try:
+            code = reference.tumour_type(row.oncotree_code).code
+        except InputError as exc:
+            raise InputError(exc.problem, **_where(records, "patients", row),
+                             column="oncotree_code", fix=exc.fix) from None
+        patient = Patient(pseudonym=row.patient, sex=row.sex,
+                          year_of_birth=None if pd.isna(row.year_of_birth)
+                          else int(row.year_of_birth))
+        patient.diagnoses.append(Diagnosis(
+            histology=row.histology, oncotree_code=code,
+            oncotree_version=reference.ONCOTREE_VERSION,
+            diagnosis_date=_d(row.diagnosis_date), source=f"outcomes {source}"))
+        session.add(patient)
+        session.flush()
+        known[row.patient] = patient.id
+    for name, df in records.tables.items():
+        missing = df[~df["patient"].isin(list(known))]
+        if len(missing):
+            row = next(missing.itertuples())
+            raise InputError(
+                f"patient '{row.patient}' is not in the registry",
+                **_where(records, name, row), column="patient",
+                fix="import the patient's case first, or add the patient to the template's "
+                    "patients table")
+    return known
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or (not isinstance(value, list) and pd.isna(value)) else value
+
+
+def _rows(name: str, df: pd.DataFrame, ids: dict[str, int], source: str) -> Iterable[Any]:
+    for r in df.itertuples():
+        pid = ids[r.patient]
+        if name == "lines":
+            rec = _none(r.recommendation_id)
+            yield TherapyLine(
+                patient_id=pid, line_number=int(r.line), regimen=r.regimen,
+                agents=list(r.agents or []), modality=r.modality,
+                intent=_none(r.intent) or "unknown", start_date=_d(r.start),
+                stop_date=_d(r.stop), stop_reason=_none(r.stop_reason),
+                progression_date=_d(r.progression),
+                recommendation_id=None if rec is None else int(rec),
+                mtb_guided=bool(_none(r.mtb_guided)) or rec is not None, source=source)
+        elif name == "local_therapies":
+            yield LocalTherapy(
+                patient_id=pid, therapy_date=_d(r.date), modality=r.modality,
+                technique=_none(r.technique), site=r.site, organ=_none(r.organ),
+                lesion_count=int(r.lesion_count),
+                largest_diameter_mm=_none(r.largest_diameter_mm),
+                dose_per_fraction_gy=_none(r.dose_per_fraction_gy),
+                fractions=None if pd.isna(r.fractions) else int(r.fractions),
+                with_systemic=_none(r.with_systemic), source=source)
+        elif name == "recist":
+            yield RecistMeasurement(
+                patient_id=pid, assessment_date=_d(r.assessment_date), lesion_id=r.lesion_id,
+                kind=r.kind, site=_none(r.site), lymph_node=bool(_none(r.lymph_node)),
+                diameter_mm=_none(r.diameter_mm), status=_none(r.status),
+                line_number=None if pd.isna(r.line) else int(r.line), source=source)
+        elif name == "events":
+            yield ClinicalEvent(patient_id=pid, event_date=_d(r.date), kind=r.kind,
+                                detail=_none(r.detail), source=source)
+        else:
+            yield PlasmaMeasurement(
+                patient_id=pid, sample_key=r.sample, collected=_d(r.collected),
+                variant=r.variant, alt_reads=int(r.alt_reads), depth=int(r.depth),
+                tumour_vaf=_none(r.tumour_vaf), background_error=_none(r.background_error),
+                source=source)
+
+
+# ------------------------------------------------------------------------------ reads
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str], dates: Iterable[str]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=columns)
+    for c in dates:
+        df[c] = pd.to_datetime(df[c])
+    return df
+
+
+def _patient_filter(stmt: Any, patients: Iterable[str] | None) -> Any:
+    return stmt if patients is None else stmt.where(Patient.pseudonym.in_(list(patients)))
+
+
+def lines_table(session: Session, patients: Iterable[str] | None = None) -> pd.DataFrame:
+    """Therapy lines in the ``lines`` convention of :mod:`tumorboard.outcomes`."""
+    stmt = _patient_filter(select(Patient.pseudonym, TherapyLine).join(
+        TherapyLine, TherapyLine.patient_id == Patient.id), patients)
+    rows = [{"patient": p, "line": t.line_number, "regimen": t.regimen,
+             "agents": ";".join(t.agents), "modality": t.modality, "intent": t.intent,
+             "start": t.start_date, "stop": t.stop_date, "stop_reason": t.stop_reason,
+             "progression": t.progression_date, "recommendation_id": t.recommendation_id,
+             "mtb_guided": bool(t.mtb_guided), "systemic": t.modality in SYSTEMIC_MODALITIES}
+            for p, t in session.execute(stmt.order_by(Patient.pseudonym,
+                                                      TherapyLine.line_number))]
+    cols = ["patient", "line", "regimen", "agents", "modality", "intent", "start", "stop",
+            "stop_reason", "progression", "recommendation_id", "mtb_guided", "systemic"]
+    df = _frame(rows, cols, ("start", "stop", "progression"))
+    df["recommendation_id"] = df["recommendation_id"].astype("Int64")
+    return df
+
+
+def events_table(session: Session, patients: Iterable[str] | None = None) -> pd.DataFrame:
+    """Clinical events: patient, date, kind, detail."""
+    stmt = _patient_filter(select(Patient.pseudonym, ClinicalEvent).join(
+        ClinicalEvent, ClinicalEvent.patient_id == Patient.id), patients)
+    rows = [{"patient": p, "date": e.event_date, "kind": e.kind, "detail": e.detail}
+            for p, e in session.execute(stmt.order_by(Patient.pseudonym,
+                                                      ClinicalEvent.event_date))]
+    return _frame(rows, ["patient", "date", "kind", "detail"], ("date",))
+
+
+def followup_table(session: Session, patients: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per patient with outcome records: patient, last_followup, death.
+
+    ``last_followup`` is the latest date the registry knows the patient alive or dead: the
+    latest of the last-follow-up events and every recorded date (a line, an assessment, a
+    plasma sample is a contact too) — the usual convention for the censoring date.
+    """
+    lines = lines_table(session, patients)
+    events = events_table(session, patients)
+    dates = [events[["patient", "date"]]]
+    for c in ("start", "stop", "progression"):
+        dates.append(lines[["patient", c]].rename(columns={c: "date"}))
+    for table, col in ((LocalTherapy, LocalTherapy.therapy_date),
+                       (RecistMeasurement, RecistMeasurement.assessment_date),
+                       (PlasmaMeasurement, PlasmaMeasurement.collected)):
+        stmt = _patient_filter(select(Patient.pseudonym, col).join(
+            table, table.patient_id == Patient.id), patients)
+        dates.append(pd.DataFrame(session.execute(stmt).all(), columns=["patient", "date"]))
+    every = pd.concat([d for d in dates if len(d)], ignore_index=True) if any(
+        len(d) for d in dates) else pd.DataFrame(columns=["patient", "date"])
+    every["date"] = pd.to_datetime(every["date"])
+    out = every.dropna().groupby("patient", as_index=False)["date"].max().rename(
+        columns={"date": "last_followup"})
+    death = events[events["kind"] == "death"].groupby("patient")["date"].min()
+    out["death"] = pd.to_datetime(out["patient"].map(death))
+    return out
+
+
+def local_therapy_table(session: Session, patients: Iterable[str] | None = None
+                        ) -> pd.DataFrame:
+    """Local ablative therapies with the patient's histology, and BED/EQD2 for radiotherapy
+    (:func:`tumorboard.outcomes.radiotherapy.schedule_table`)."""
+    stmt = _patient_filter(select(Patient.pseudonym, LocalTherapy).join(
+        LocalTherapy, LocalTherapy.patient_id == Patient.id), patients)
+    rows = [{"patient": p, "date": t.therapy_date, "modality": t.modality,
+             "technique": t.technique, "site": t.site, "organ": t.organ,
+             "lesion_count": t.lesion_count, "largest_diameter_mm": t.largest_diameter_mm,
+             "dose_per_fraction_gy": t.dose_per_fraction_gy, "fractions": t.fractions,
+             "with_systemic": t.with_systemic}
+            for p, t in session.execute(stmt.order_by(Patient.pseudonym,
+                                                      LocalTherapy.therapy_date))]
+    cols = ["patient", "date", "modality", "technique", "site", "organ", "lesion_count",
+            "largest_diameter_mm", "dose_per_fraction_gy", "fractions", "with_systemic"]
+    df = _frame(rows, cols, ("date",))
+    df["histology"] = df["patient"].map(_histologies(session, set(df["patient"])))
+    return _with_dose(df)
+
+
+def _with_dose(df: pd.DataFrame) -> pd.DataFrame:
+    from tumorboard.outcomes.radiotherapy import schedule_table
+
+    rt = df["dose_per_fraction_gy"].notna() & df["fractions"].notna()
+    for c in ("total_dose_gy", "alpha_beta_gy", "bed_gy", "eqd2_gy"):
+        df[c] = np.nan
+    if rt.any():
+        sched = schedule_table(df.loc[rt, ["dose_per_fraction_gy", "fractions", "histology"]]
+                               .reset_index(drop=True))
+        for c in ("total_dose_gy", "alpha_beta_gy", "bed_gy", "eqd2_gy"):
+            df.loc[rt, c] = sched[c].to_numpy()
+    return df
+
+
+def _histologies(session: Session, patients: set[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    stmt = (select(Patient.pseudonym, Diagnosis.oncotree_code)
+            .join(Diagnosis, Diagnosis.patient_id == Patient.id)
+            .where(Patient.pseudonym.in_(list(patients))).order_by(Diagnosis.id))
+    for p, code in session.execute(stmt):
+        out[p] = code  # the latest diagnosis wins
+    return out
+
+
+def recist_table(session: Session, patients: Iterable[str] | None = None) -> pd.DataFrame:
+    """Lesion measurements in the shape :mod:`tumorboard.outcomes.recist` reads."""
+    stmt = _patient_filter(select(Patient.pseudonym, RecistMeasurement).join(
+        RecistMeasurement, RecistMeasurement.patient_id == Patient.id), patients)
+    rows = [{"patient": p, "assessment_date": m.assessment_date, "lesion_id": m.lesion_id,
+             "kind": m.kind, "site": m.site, "lymph_node": bool(m.lymph_node),
+             "diameter_mm": m.diameter_mm, "status": m.status, "line": m.line_number}
+            for p, m in session.execute(stmt.order_by(
+                Patient.pseudonym, RecistMeasurement.assessment_date,
+                RecistMeasurement.lesion_id))]
+    cols = ["patient", "assessment_date", "lesion_id", "kind", "site", "lymph_node",
+            "diameter_mm", "status", "line"]
+    df = _frame(rows, cols, ("assessment_date",))
+    df["diameter_mm"] = df["diameter_mm"].astype(float)
+    return df
+
+
+def plasma_table(session: Session, patients: Iterable[str] | None = None) -> pd.DataFrame:
+    """Plasma reads per tracked variant in the shape :mod:`tumorboard.outcomes.ctdna` reads."""
+    stmt = _patient_filter(select(Patient.pseudonym, PlasmaMeasurement).join(
+        PlasmaMeasurement, PlasmaMeasurement.patient_id == Patient.id), patients)
+    rows = [{"patient": p, "sample": m.sample_key, "collected": m.collected,
+             "variant": m.variant, "alt_reads": m.alt_reads, "depth": m.depth,
+             "tumour_vaf": m.tumour_vaf, "background_error": m.background_error}
+            for p, m in session.execute(stmt.order_by(
+                Patient.pseudonym, PlasmaMeasurement.collected, PlasmaMeasurement.variant))]
+    cols = ["patient", "sample", "collected", "variant", "alt_reads", "depth", "tumour_vaf",
+            "background_error"]
+    return _frame(rows, cols, ("collected",))
+
+
+def lat_cohort(session: Session, patients: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per patient with a local ablative therapy (LAT), time zero = the first LAT:
+    the table :func:`tumorboard.outcomes.survival.subgroup_analyses` reads.
+
+    Definitions (ours, for registries that record dates, documented in docs/outcomes.md):
+    ``os`` LAT → death, censored at last follow-up; ``pfs`` LAT → first progression or
+    recurrence after it (an event, a line's progression) or death; ``age`` at LAT from the
+    year of birth (1 July assumed); ``treatment_free_interval_months`` from the end of the
+    last treatment before the LAT (a line's stop or an earlier LAT), else from the
+    diagnosis; ``systemic_with_lat`` the template's flag, else a systemic line running
+    within :data:`SYSTEMIC_WINDOW_DAYS` of the LAT.
+    """
+    lat = local_therapy_table(session, patients)
+    cols = ["patient", "lat_date", "os_days", "os_event", "pfs_days", "pfs_event", "age",
+            "histology", "treatment_free_interval_months", "site", "lat_modality",
+            "lesion_count", "largest_diameter_mm", "systemic_with_lat"]
+    if lat.empty:
+        return pd.DataFrame(columns=cols)
+    who = set(lat["patient"])
+    lines = lines_table(session, who)
+    events = events_table(session, who)
+    follow = followup_table(session, who).set_index("patient")
+    info = dict(session.execute(select(Patient.pseudonym, Patient.year_of_birth)
+                                .where(Patient.pseudonym.in_(list(who)))).all())
+    diag = dict(session.execute(select(Patient.pseudonym, Diagnosis.diagnosis_date)
+                                .join(Diagnosis, Diagnosis.patient_id == Patient.id)
+                                .where(Patient.pseudonym.in_(list(who)))
+                                .order_by(Diagnosis.id)).all())
+    rows = []
+    for patient, mine in lat.groupby("patient", sort=True):
+        first = mine.sort_values("date").iloc[0]
+        t0 = first["date"]
+        death = follow.loc[patient, "death"]
+        last = follow.loc[patient, "last_followup"]
+        lp = lines[lines["patient"] == patient]
+        ev = events[events["patient"] == patient]
+        progs = pd.concat([ev.loc[ev["kind"].isin(["progression", "recurrence"]), "date"],
+                           lp["progression"]]).dropna()
+        progs = progs[progs > t0]
+        end_os = death if pd.notna(death) else last
+        pfs_end = min([d for d in (progs.min() if len(progs) else pd.NaT, death)
+                       if pd.notna(d)], default=pd.NaT)
+        before = pd.concat([lp.loc[lp["start"] < t0, "stop"],
+                            mine.loc[mine["date"] < t0, "date"]]).dropna()
+        before = before[before <= t0]
+        since = before.max() if len(before) else pd.Timestamp(diag.get(patient)) \
+            if diag.get(patient) else pd.NaT
+        systemic = first["with_systemic"]
+        if systemic is None or pd.isna(systemic):
+            sl = lp[lp["systemic"]]
+            window = pd.Timedelta(days=SYSTEMIC_WINDOW_DAYS)
+            stop = sl["stop"].fillna(last)
+            systemic = bool(((sl["start"] <= t0 + window) & (stop >= t0 - window)).any())
+        yob = info.get(patient)
+        rows.append({
+            "patient": patient, "lat_date": t0,
+            "os_days": float((end_os - t0).days), "os_event": bool(pd.notna(death)),
+            "pfs_days": float(((pfs_end if pd.notna(pfs_end) else last) - t0).days),
+            "pfs_event": bool(pd.notna(pfs_end)),
+            "age": np.nan if yob is None else (t0 - pd.Timestamp(yob, 7, 1)).days / 365.25,
+            "histology": first["histology"],
+            "treatment_free_interval_months": np.nan if pd.isna(since)
+            else (t0 - since).days / DAYS_PER_MONTH,
+            "site": first["site"], "lat_modality": first["modality"],
+            "lesion_count": int(mine.loc[mine["date"] == t0, "lesion_count"].sum()),
+            "largest_diameter_mm": mine.loc[mine["date"] == t0,
+                                            "largest_diameter_mm"].max(),
+            "systemic_with_lat": bool(systemic)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def patient_outcomes(session: Session, patient: str) -> dict[str, pd.DataFrame]:
+    """Every outcome table of one patient (for ``outcomes show`` and the report).
+
+    Raises
+    ------
+    NotFoundError
+        The patient is not in the registry.
+    """
+    if session.scalar(select(Patient.id).where(Patient.pseudonym == patient)) is None:
+        raise NotFoundError(f"patient '{patient}' is not in the registry")
+    who = [patient]
+    return {"lines": lines_table(session, who), "events": events_table(session, who),
+            "local_therapies": local_therapy_table(session, who),
+            "recist": recist_table(session, who), "plasma": plasma_table(session, who),
+            "followup": followup_table(session, who)}
