@@ -51,7 +51,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 from scipy.stats import norm
 
@@ -604,6 +604,31 @@ def _design(
     return pd.DataFrame(columns, index=table.index), reference
 
 
+def _check_rank(design: pd.DataFrame) -> None:
+    """Refuse a design whose columns are linearly dependent (incl. constant columns).
+
+    The partial likelihood has no unique maximum then (Therneau & Grambsch 2000,
+    doi:10.1007/978-1-4757-3294-8, section 3.5); R drops such terms as NA, we say which.
+    """
+    centred = design - design.mean()
+    constant = [c for c in design.columns if np.allclose(centred[c], 0)]
+    if constant:
+        raise InputError(
+            f"covariate term(s) {constant} take a single value in the data",
+            fix="drop them: a constant covariate has no hazard ratio",
+        )
+    values = centred.to_numpy(dtype=float)
+    if np.linalg.matrix_rank(values) < values.shape[1]:
+        # name the first term that is a linear combination of the ones before it
+        for k in range(2, values.shape[1] + 1):
+            if np.linalg.matrix_rank(values[:, :k]) < k:
+                raise InputError(
+                    f"covariate term '{design.columns[k - 1]}' is a linear combination of "
+                    f"{list(design.columns[: k - 1])}",
+                    fix="drop one of the collinear covariates",
+                )
+
+
 def cox_regression(
     table: pd.DataFrame,
     *,
@@ -667,12 +692,14 @@ def cox_regression(
             )
         frame[column] = table[column].astype(str)
 
+    _check_rank(design)
     notes: list[str] = []
     fitter = CoxPHFitter(penalizer=penalizer, alpha=alpha)
     with warnings.catch_warnings(record=True) as caught:
-        # lifelines warns (ConvergenceWarning) on separation or near-collinearity; that is
-        # a property of the user's data, so it is reported in `notes` instead of escaping.
-        warnings.simplefilter("always", ConvergenceWarning)
+        # lifelines warns (ConvergenceWarning; scipy's LinAlgWarning from its Newton steps)
+        # on separation, e.g. a level without events; that is a property of the user's
+        # data, so it is reported in `notes` instead of escaping as a warning.
+        warnings.simplefilter("always")
         try:
             fitter.fit(
                 frame,
@@ -686,7 +713,7 @@ def cox_regression(
                 expected="covariates that are not collinear and vary within the data",
                 fix="drop redundant covariates, merge sparse levels or set penalizer > 0",
             ) from error
-    notes += [str(w.message).strip() for w in caught if issubclass(w.category, Warning)]
+    notes += [str(w.message).strip().splitlines()[0] for w in caught]
 
     s = fitter.summary
     lower_name = next(c for c in s.columns if c.startswith("exp(coef) lower"))
@@ -705,7 +732,7 @@ def cox_regression(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ph = proportional_hazard_test(fitter, frame, time_transform="rank")
-    notes += [str(w.message).strip() for w in caught]
+    notes += [str(w.message).strip().splitlines()[0] for w in caught]
     ph_summary = ph.summary
     ph_test = pd.DataFrame(
         {
@@ -980,7 +1007,9 @@ def _compare(
     keep = groups.notna().to_numpy()
     data = frame.loc[keep, ["duration", "event"]].copy()
     data["level"] = groups[keep].astype(str).to_numpy()
-    levels = [reference, *sorted(set(data["level"]) - {reference})]
+    # the pooled 'other' level goes last so that tables and forest plots read naturally
+    others = sorted(set(data["level"]) - {reference}, key=lambda v: (v == "other", v))
+    levels = [reference, *others]
     present = [lv for lv in levels if (data["level"] == lv).any()]
     rows = []
     counts = data.groupby("level")["event"].agg(["size", "sum"])
@@ -993,7 +1022,13 @@ def _compare(
         km = kaplan_meier(data, group="level", alpha=alpha, at_risk_times=[0.0])
         medians = dict(zip(km.medians["group"], km.medians["median"], strict=True))
         p_logrank = km.logrank["p"] if km.logrank else math.nan
+        no_events = [lv for lv in present if counts["sum"].get(lv, 0) == 0]
         try:
+            if no_events:
+                # a level without events has an infinite hazard ratio (monotone
+                # likelihood, Heinze & Schemper, Biometrics 2001;57:114–119,
+                # doi:10.1111/j.0006-341x.2001.00114.x): report it as not estimable
+                raise InputError(f"no events in {no_events}: hazard ratio not estimable")
             fit = cox_regression(data, covariates=["level"], alpha=alpha)
         except InputError as error:
             note = error.problem
