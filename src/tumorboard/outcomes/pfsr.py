@@ -48,12 +48,15 @@ DEFAULT_THRESHOLD = 1.3
 
 #: Modalities of local (ablative) therapy lines. They are never the PFS1 comparator: the PFS
 #: ratio compares with the last prior *systemic* therapy (Mock et al. 2019, ESMO Open
-#: 4:e000583, doi:10.1136/esmoopen-2019-000583). Local ablative therapies as named by the
-#: registry programme (surgery, SBRT/radiotherapy, thermal ablation). Matched case-insensitively.
+#: 4:e000583, doi:10.1136/esmoopen-2019-000583). The local modalities of the lines template
+#: (``tumorboard.io.outcomes.LOCAL_MODALITIES``) plus common spellings of local ablative
+#: therapy (surgery, SBRT/radiotherapy, thermal ablation). Matched case-insensitively; used
+#: only when the lines table has no ``systemic`` column.
 LOCAL_MODALITIES = frozenset({
-    "local", "surgery", "metastasectomy", "resection", "radiotherapy", "radiation", "sbrt",
-    "sabr", "ablation", "thermal ablation", "radiofrequency ablation", "rfa",
-    "microwave ablation", "mwa", "cryoablation", "local ablative therapy", "lat",
+    "surgery", "cytoreductive_surgery_hipec", "radiotherapy", "proton_therapy",
+    "whole_abdominopelvic_radiotherapy", "thermal_ablation", "other_local",
+    "local", "metastasectomy", "resection", "radiation", "sbrt", "sabr", "ablation",
+    "radiofrequency_ablation", "microwave_ablation", "cryoablation", "local_ablative_therapy",
 })
 
 VERDICTS = ("benefit", "no_benefit", "not_evaluable")
@@ -296,7 +299,9 @@ def pfs_ratio(lines: pd.DataFrame, followup: pd.DataFrame, *,
         1.5 in some trials, Mock et al. 2019).
     local_modalities
         Modalities (case-insensitive) that are never the PFS1 comparator
-        (default :data:`LOCAL_MODALITIES`).
+        (default :data:`LOCAL_MODALITIES`). Used only when ``lines`` has no bool ``systemic``
+        column (as :func:`tumorboard.outcomes.records` tables do); with it, that column
+        decides.
 
     Returns
     -------
@@ -313,7 +318,12 @@ def pfs_ratio(lines: pd.DataFrame, followup: pd.DataFrame, *,
     """
     _check_threshold(threshold)
     pfs = line_pfs(lines, followup)
-    info = lines[["patient", "line", "modality", "mtb_guided"]]
+    info = lines[["patient", "line", "modality", "mtb_guided"]].copy()
+    if "systemic" in lines.columns:
+        info["systemic"] = lines["systemic"].astype("boolean").fillna(False).to_numpy(bool)
+    else:
+        local = {str(m).strip().lower() for m in local_modalities}
+        info["systemic"] = ~info["modality"].astype(str).str.strip().str.lower().isin(local)
     guided_raw = info["mtb_guided"]
     if guided_raw.isna().any():
         row = info.loc[guided_raw.isna()].iloc[0]
@@ -321,8 +331,7 @@ def pfs_ratio(lines: pd.DataFrame, followup: pd.DataFrame, *,
                          f"missing", column="mtb_guided",
                          fix="set mtb_guided to True for MTB-guided lines, else False")
     pfs = pfs.merge(info, on=["patient", "line"], how="left", validate="1:1")
-    local = {str(m).strip().lower() for m in local_modalities}
-    systemic = ~pfs["modality"].astype(str).str.strip().str.lower().isin(local)
+    systemic = pfs["systemic"].to_numpy(bool)
 
     guided = pfs.loc[pfs["mtb_guided"].astype(bool), ["patient", "line", "start", "pfs_days",
                                                       "pfs_event"]]
@@ -339,7 +348,8 @@ def pfs_ratio(lines: pd.DataFrame, followup: pd.DataFrame, *,
     p1 = pairs["pfs1_days"].to_numpy(float)
     p2 = pairs["pfs2_days"].to_numpy(float)
     has_prev = ~np.isnan(p1)
-    e1 = pairs["pfs1_event"].fillna(False).to_numpy(bool)
+    pfs1_event = pairs["pfs1_event"].astype("boolean")
+    e1 = pfs1_event.fillna(False).to_numpy(bool)
     e2 = pairs["pfs2_event"].to_numpy(bool)
     computable = has_prev & (p1 > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -375,9 +385,9 @@ def pfs_ratio(lines: pd.DataFrame, followup: pd.DataFrame, *,
     out = pd.DataFrame({
         "patient": pairs["patient"].to_numpy(),
         "line": pairs["line"].to_numpy(),
-        "previous_line": pairs["previous_line"].astype("Int64"),
+        "previous_line": pairs["previous_line"].astype("Int64").array,
         "pfs1_days": p1,
-        "pfs1_event": pairs["pfs1_event"].astype("boolean"),
+        "pfs1_event": pfs1_event.array,
         "pfs2_days": p2,
         "pfs2_event": e2,
         "pfs_ratio": ratio,
