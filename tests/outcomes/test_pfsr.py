@@ -422,6 +422,38 @@ def test_texier_midrank_without_censoring_is_the_plain_share():
     assert np.isnan(texier_midrank([], [], [], threshold=1.3))
 
 
+def _midrank_loop(pfs1, pfs2, event, threshold):
+    """Value-by-value transcription of the authors' R example (Oncostat/TTPratio):
+    rankmin = first 1-based index with sorted value >= a, rankmax = last index <= a."""
+    p1m = [threshold * x for x in pfs1]
+    mod2 = [x if e else np.inf for x, e in zip(pfs2, event, strict=True)]
+    lsort = sorted(p1m + list(pfs2))
+    rsort = sorted(p1m + mod2)
+
+    def rankmin(a, vec):
+        return next(i + 1 for i, v in enumerate(vec) if v >= a)
+
+    def rankmax(a, vec):
+        return max(i + 1 for i, v in enumerate(vec) if v <= a)
+
+    mid1 = [(rankmin(a, rsort) + rankmax(a, lsort)) / 2 for a in p1m]
+    mid2 = [(rankmin(a, rsort) + rankmax(b, lsort)) / 2
+            for a, b in zip(pfs2, mod2, strict=True)]
+    return float(np.mean([m2 - m1 >= 0 for m1, m2 in zip(mid1, mid2, strict=True)]))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_texier_midrank_matches_the_authors_loop_with_ties_and_censoring(seed):
+    rng = np.random.default_rng(seed)
+    n = 60
+    p1 = rng.integers(1, 20, n).astype(float) * 10   # coarse: many ties
+    p2 = rng.integers(0, 30, n).astype(float) * 10
+    event = rng.random(n) < 0.6
+    for threshold in (1.0, 1.3, 1.5):
+        assert texier_midrank(p1, p2, event, threshold=threshold) == pytest.approx(
+            _midrank_loop(list(p1), list(p2), list(event), threshold))
+
+
 def _ratios(rows: list[tuple[float, bool, float, bool]]) -> pd.DataFrame:
     lines, fu = [], {}
     for i, (p1, e1, p2, e2) in enumerate(rows):
