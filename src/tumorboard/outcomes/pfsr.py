@@ -25,7 +25,7 @@ References
   of the binomial. Biometrika 1934;26:404–413. doi:10.1093/biomet/26.4.404.
 - U.S. FDA. Clinical Trial Endpoints for the Approval of Cancer Drugs and Biologics,
   Guidance for Industry, December 2018 (PFS is censored when a new anticancer therapy
-  starts before progression).
+  starts before progression, at the last assessment before it).
 
 The *modified* PFS ratio of Mock et al. 2019 is not implemented: its exact formula could not
 be read from the paper itself (see ``docs/pfsr.md``).
@@ -175,7 +175,9 @@ def line_pfs(lines: pd.DataFrame, followup: pd.DataFrame) -> pd.DataFrame:
     - the start of the patient's next line, of any modality, that starts later (censored,
       ``'next line'``: a switch without progression, e.g. for toxicity, ends the time on this
       therapy without telling its PFS; U.S. FDA Guidance *Clinical Trial Endpoints for the
-      Approval of Cancer Drugs and Biologics*, 2018, censors PFS at a new anticancer therapy),
+      Approval of Cancer Drugs and Biologics*, 2018, censors PFS when a new anticancer
+      therapy starts, at the last assessment before it; the lines table has no assessment
+      dates, so the start of the new line is used),
     - the last follow-up (censored, ``'last follow-up'``), for patients alive.
 
     This is the per-line PFS of the PFS-ratio literature: PFS on a therapy until progression on
@@ -268,9 +270,9 @@ def pfs_ratio(lines: pd.DataFrame, followup: pd.DataFrame, *,
     prior *systemic* line: the line, not of a local modality, with the latest start strictly
     before the guided line's start (ties: the higher line number). Local ablative therapy
     lines are not a comparator (Mock et al. 2019, ESMO Open 4:e000583,
-    doi:10.1136/esmoopen-2019-000583: "the last prior systemic therapy"; Von Hoff et al.
-    2010, J Clin Oncol 28:4877, doi:10.1200/JCO.2009.26.5983: "the most recent regimen on
-    which the patient had experienced progression"). PFS per line is :func:`line_pfs`.
+    doi:10.1136/esmoopen-2019-000583: PFS1 is the PFS of "the last prior systemic
+    therapy"; Von Hoff et al. 2010, J Clin Oncol 28:4877, doi:10.1200/JCO.2009.26.5983:
+    the most recent prior therapy). PFS per line is :func:`line_pfs`.
 
     Verdicts, with ``t`` the threshold (1.3, Von Hoff 2010) and r = PFS2/PFS1 of the observed
     (possibly censored) durations. A censored duration is a lower bound of the true one, so a
