@@ -341,3 +341,16 @@ def test_validate_normalises():
     assert out.loc[out["lesion_id"] == "L1", "status"].item() == "new"
     assert out["lymph_node"].dtype == bool
     assert out["assessment_date"].dtype == "datetime64[ns]"
+
+
+def test_csv_style_columns_and_empty_table():
+    rows = table(visit(0, {"N1": 20.0}, {"B1": "Present"}, nodes={"N1"}),
+                 visit(56, {"N1": 9.0}, {"B1": "absent"}, nodes={"N1"}))
+    # As read from a CSV: 1/empty for lymph_node, dates as text, statuses in mixed case.
+    rows["lymph_node"] = [1.0 if n else float("nan") for n in rows["lymph_node"]]
+    rows["assessment_date"] = rows["assessment_date"].dt.strftime("%Y-%m-%d")
+    got = assess(rows)
+    assert list(got["overall"]) == ["baseline", "CR"]
+    empty = assess(pd.DataFrame(columns=list(rows.columns)))
+    assert empty.empty and "overall" in empty.columns
+    assert best_overall_response(empty).empty

@@ -175,8 +175,9 @@ def bed(dose_per_fraction_gy: Any, fractions: Any, alpha_beta_gy: Any) -> Any:
 
     ``BED = n d (1 + d / (alpha/beta))`` (Fowler, Br J Radiol 1989;62:679-694,
     doi:10.1259/0007-1285-62-740-679); no repopulation term. Vectorised: scalars, numpy arrays
-    and pandas Series broadcast; a Series in returns a Series on the index of
-    ``dose_per_fraction_gy`` (or of ``fractions`` if only that is a Series).
+    and pandas Series broadcast by position (Series are not aligned on their index); a Series
+    in returns a Series on the index of ``dose_per_fraction_gy`` (or of ``fractions`` if only
+    that is a Series).
 
     Raises
     ------

@@ -42,9 +42,9 @@ __all__ = [
     "validate_lesions",
 ]
 
-#: At most five target lesions in total, RECIST 1.1 section 3.3.
+#: At most five target lesions in total, RECIST 1.1 section 4.2.
 MAX_TARGETS = 5
-#: At most two target lesions per organ, RECIST 1.1 section 3.3.
+#: At most two target lesions per organ, RECIST 1.1 section 4.2.
 MAX_TARGETS_PER_ORGAN = 2
 #: Smallest measurable longest diameter of a non-nodal lesion by CT (slice thickness <= 5 mm),
 #: RECIST 1.1 section 3.1.1.
@@ -89,10 +89,12 @@ def _bool(value: object) -> bool | None:
         return bool(value)
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+        return bool(value)
     text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "y", "t"):
+    if text in ("true", "1", "1.0", "yes", "y", "t"):
         return True
-    if text in ("false", "0", "no", "n", "f", ""):
+    if text in ("false", "0", "0.0", "no", "n", "f", ""):
         return False
     return None
 
@@ -110,7 +112,7 @@ def validate_lesions(table: pd.DataFrame) -> pd.DataFrame:
     Baseline (first assessment per patient): 1 to :data:`MAX_TARGETS` target lesions, at most
     :data:`MAX_TARGETS_PER_ORGAN` per ``site`` (checked when the column is present), each
     measured and measurable (>= 10 mm, nodes >= 15 mm short axis; RECIST 1.1 sections 3.1.1 and
-    3.3); no new lesions. Follow-up: every baseline target is reported at every assessment,
+    4.2); no new lesions. Follow-up: every baseline target is reported at every assessment,
     with a diameter (0 if it disappeared), ``too_small`` (counted 5 mm, section 4.3.2) or
     ``not_evaluated``; no target lesion added after baseline. Everywhere: known ``kind`` and
     status, no negative diameter, no lesion twice on one date, a lesion keeps its kind.
@@ -162,6 +164,9 @@ def validate_lesions(table: pd.DataFrame) -> pd.DataFrame:
     t["diameter_mm"] = diam.astype(float)
     t["kind"] = [_status(k) for k in t["kind"]]
     t["status"] = [_status(s) for s in t["status"]]
+    # object dtype, so that writing a bool into a float column of 1/0/NaN read from a CSV
+    # neither upcasts nor warns
+    t["lymph_node"] = t["lymph_node"].astype(object)
 
     for i, rec in t.iterrows():
         where = _where(rec["patient"], rec["assessment_date"], rec["lesion_id"])
@@ -236,7 +241,7 @@ def _validate_patient(patient: str, rows: pd.DataFrame) -> None:
     if not 1 <= len(targets) <= MAX_TARGETS:
         raise InputError(
             f"{where}: {len(targets)} target lesions at baseline", line=first_row, column="kind",
-            expected=f"1 to {MAX_TARGETS} target lesions (RECIST 1.1 section 3.3)",
+            expected=f"1 to {MAX_TARGETS} target lesions (RECIST 1.1 section 4.2)",
             fix="choose up to five measurable lesions as targets and record the others as "
                 "non_target" if len(targets) else
                 "select at least one measurable lesion as target; patients without measurable "
@@ -249,7 +254,7 @@ def _validate_patient(patient: str, rows: pd.DataFrame) -> None:
                     f"{where}: {len(group)} target lesions in organ '{group['site'].iloc[0]}' "
                     f"({', '.join(group['lesion_id'])})", line=int(group["_row"].iloc[0]),
                     column="site",
-                    expected=f"at most {MAX_TARGETS_PER_ORGAN} per organ (RECIST 1.1 section 3.3)",
+                    expected=f"at most {MAX_TARGETS_PER_ORGAN} per organ (RECIST 1.1 section 4.2)",
                     fix="keep the two largest in this organ as targets, record the rest as "
                         "non_target")
     for _, t in targets.iterrows():
