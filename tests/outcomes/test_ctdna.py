@@ -508,3 +508,15 @@ def test_bad_normal_panel_is_refused():
     with pytest.raises(InputError, match="exceed depth"):
         background_error_model(pd.DataFrame({"variant": ["a"], "alt_reads": [5],
                                              "depth": [1]}))
+
+
+def test_simulate_plasma_per_locus_error_rates():
+    plasma = simulate_plasma(2, tumour_fraction=0.0, n_variants=3, error_rate=[0.0, 1e-3, 0.0],
+                             seed=1)
+    by_locus = plasma.groupby("variant")["alt_reads"].sum()
+    assert by_locus["locus001"] == 0
+    assert by_locus["locus003"] == 0
+    assert by_locus["locus002"] > 0
+    assert plasma["background_error"].tolist() == [0.0, 1e-3, 0.0] * 2
+    with pytest.raises(InputError, match="error_rate"):
+        simulate_plasma(1, tumour_fraction=0.0, n_variants=2, error_rate=[0.1, 1.0])

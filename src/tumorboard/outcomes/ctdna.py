@@ -480,6 +480,8 @@ def tumour_fraction(
     s0, s1 = loci.score(zeros), loci.score(ones)
     tf = _bisect(loci.score, zeros, ones, rising=False)
     tf = np.where(s0 <= 0, 0.0, np.where(s1 >= 0, 1.0, tf))
+    # A root within rounding of 0 (pooled alt fraction equal to the error rate) is 0.
+    tf = np.where(tf < 2.0**-60, 0.0, tf)
 
     l_hat, l0, l1 = loci.loglik(tf), loci.loglik(zeros), loci.loglik(ones)
     llr = np.where(tf > 0, l_hat - l0, 0.0)
@@ -804,7 +806,7 @@ def simulate_plasma(
     tumour_fraction: float | Sequence[float] | np.ndarray,
     n_variants: int = 16,
     depth: int = 20_000,
-    error_rate: float = DEFAULT_ERROR_RATE,
+    error_rate: float | Sequence[float] | np.ndarray = DEFAULT_ERROR_RATE,
     tumour_vaf: float = DEFAULT_TUMOUR_VAF,
     seed: int | np.random.Generator | None = None,
     collected: str = "2026-01-05",
@@ -825,8 +827,9 @@ def simulate_plasma(
     tumour_fraction
         True TF, one value or one per sample.
     n_variants, depth, error_rate, tumour_vaf
-        Tracked loci per sample, reads per locus, background error and tumour VAF of every
-        locus (simulation settings; defaults as in docs/validation.md).
+        Tracked loci per sample, reads per locus, background error (one value, or one per
+        locus: ``locus001``…) and tumour VAF of every locus (simulation settings; defaults as
+        in docs/validation.md).
     seed
         Seed or Generator.
 
@@ -840,9 +843,13 @@ def simulate_plasma(
     truth = np.broadcast_to(np.asarray(tumour_fraction, dtype=float), (n_samples,)).copy()
     if np.any((truth < 0) | (truth > 1)):
         raise InputError("tumour_fraction must lie in [0, 1]", column="tumour_fraction")
+    per_locus = np.broadcast_to(np.asarray(error_rate, dtype=float), (n_variants,))
+    if np.any((per_locus < 0) | (per_locus >= 1)):
+        raise InputError("error_rate must lie in [0, 1)", column="background_error")
     tf = np.repeat(truth, n_variants)
+    error = np.tile(per_locus, n_samples)
     mutant = rng.binomial(depth, tf * tumour_vaf)
-    errors = rng.binomial(depth - mutant, error_rate)
+    errors = rng.binomial(depth - mutant, error)
     ids = np.repeat([f"SIM-{i + 1:05d}" for i in range(n_samples)], n_variants)
     return pd.DataFrame(
         {
@@ -853,7 +860,7 @@ def simulate_plasma(
             "alt_reads": (mutant + errors).astype(np.int64),
             "depth": np.full(n_samples * n_variants, depth, dtype=np.int64),
             "tumour_vaf": tumour_vaf,
-            "background_error": error_rate,
+            "background_error": error,
             "true_tumour_fraction": tf,
         }
     )
