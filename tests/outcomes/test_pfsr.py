@@ -252,6 +252,22 @@ def test_repeated_line_number_raises():
     assert err.value.column == "line"
 
 
+def test_mtb_guided_must_be_true_or_false():
+    lines = make_lines([{"line": 1, "start": 0}, {"line": 2, "start": 10}])
+    lines["mtb_guided"] = pd.Series([False, "yes"], dtype=object)
+    with pytest.raises(InputError, match="not True or False") as err:
+        pfs_ratio(lines, make_followup({"P1": (100, None)}))
+    assert err.value.column == "mtb_guided"
+    assert "P1, line 2" in err.value.message
+
+
+def test_line_pfs_needs_no_ratio_columns():
+    lines = make_lines([{"line": 1, "start": 0}]).drop(columns=["modality", "mtb_guided"])
+    assert line_pfs(lines, make_followup({"P1": (10, None)}))["pfs_days"].tolist() == [10.0]
+    with pytest.raises(InputError, match="no column"):
+        pfs_ratio(lines, make_followup({"P1": (10, None)}))
+
+
 def test_bad_threshold_raises():
     lines = make_lines([{"line": 1, "start": 0}])
     with pytest.raises(InputError, match="threshold"):

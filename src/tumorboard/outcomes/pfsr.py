@@ -61,7 +61,8 @@ LOCAL_MODALITIES = frozenset({
 
 VERDICTS = ("benefit", "no_benefit", "not_evaluable")
 
-_LINE_COLUMNS = ("patient", "line", "modality", "start", "stop", "progression", "mtb_guided")
+_LINE_COLUMNS = ("patient", "line", "start", "stop", "progression")
+_RATIO_LINE_COLUMNS = ("modality", "mtb_guided")
 _FOLLOWUP_COLUMNS = ("patient", "last_followup", "death")
 _RATIO_COLUMNS = ("pfs1_days", "pfs1_event", "pfs2_days", "pfs2_event", "pfs_ratio", "verdict")
 _DAY = np.timedelta64(1, "D")
@@ -194,8 +195,8 @@ def line_pfs(lines: pd.DataFrame, followup: pd.DataFrame) -> pd.DataFrame:
     ----------
     lines, followup
         Tables as described in :mod:`tumorboard.outcomes` (``lines`` needs patient, line,
-        modality, start, stop, progression, mtb_guided; ``followup`` patient, last_followup,
-        death). Neither is modified.
+        start, stop, progression; ``followup`` patient, last_followup, death). Neither is
+        modified.
 
     Returns
     -------
@@ -319,6 +320,7 @@ def pfs_ratio(lines: pd.DataFrame, followup: pd.DataFrame, *,
         ``mtb_guided`` value that is not true/false.
     """
     _check_threshold(threshold)
+    _require(lines, _RATIO_LINE_COLUMNS, "lines")
     pfs = line_pfs(lines, followup)
     info = lines[["patient", "line", "modality", "mtb_guided"]].copy()
     if "systemic" in lines.columns:
@@ -326,11 +328,15 @@ def pfs_ratio(lines: pd.DataFrame, followup: pd.DataFrame, *,
     else:
         local = {str(m).strip().lower() for m in local_modalities}
         info["systemic"] = ~info["modality"].astype(str).str.strip().str.lower().isin(local)
-    guided_raw = info["mtb_guided"]
-    if guided_raw.isna().any():
-        row = info.loc[guided_raw.isna()].iloc[0]
+    flag = info["mtb_guided"]
+    if pd.api.types.is_bool_dtype(flag.dtype):
+        not_bool = flag.isna().to_numpy(bool)
+    else:  # object columns: only True/False themselves, not 1/"yes"
+        not_bool = ~flag.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(bool)
+    if not_bool.any():
+        row = info.loc[not_bool].iloc[0]
         raise InputError(f"patient {row['patient']}, line {row['line']}: mtb_guided is "
-                         f"missing", column="mtb_guided",
+                         f"{row['mtb_guided']!r}, not True or False", column="mtb_guided",
                          fix="set mtb_guided to True for MTB-guided lines, else False")
     pfs = pfs.merge(info, on=["patient", "line"], how="left", validate="1:1")
     systemic = pfs["systemic"].to_numpy(bool)
