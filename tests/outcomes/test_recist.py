@@ -354,3 +354,28 @@ def test_csv_style_columns_and_empty_table():
     empty = assess(pd.DataFrame(columns=list(rows.columns)))
     assert empty.empty and "overall" in empty.columns
     assert best_overall_response(empty).empty
+
+
+def test_sd_between_two_pr_breaks_confirmation():
+    got = assess(table(BASE, visit(56, {"T1": 30.0}), visit(84, {"T1": 35.5}),
+                       visit(140, {"T1": 34.0})))
+    # 30 (PR), 35.5 (-29 % from baseline, +18 % over the nadir: SD), 34 (-32 %: PR).
+    assert list(got["overall"].iloc[1:]) == ["PR", "SD", "PR"]
+    got = best_overall_response(got).iloc[0]
+    assert got["best_response"] == "SD" and not got["confirmed"]
+    # NE in between does not break it; the episode starts at the first PR.
+    got = bor(BASE, visit(56, {"T1": 30.0}), visit(84, {"T1": "not_evaluated"}),
+              visit(140, {"T1": 30.0}))
+    assert got["best_response"] == "PR" and got["confirmed"]
+    assert got["date_of_first_response"] == T0 + pd.Timedelta(days=56)
+
+
+def test_first_response_date_of_confirmed_cr_is_the_preceding_pr():
+    got = bor(BASE, visit(56, {"T1": 30.0}), visit(112, {"T1": 0.0}), visit(140, {"T1": 0.0}))
+    assert got["best_response"] == "CR" and got["confirmed"]
+    assert got["date_of_first_response"] == T0 + pd.Timedelta(days=56)
+    # An earlier PR episode broken by SD does not start the confirmed one.
+    got = bor(BASE, visit(56, {"T1": 30.0}), visit(84, {"T1": 35.5}), visit(112, {"T1": 30.0}),
+              visit(168, {"T1": 30.0}))
+    assert got["best_response"] == "PR"
+    assert got["date_of_first_response"] == T0 + pd.Timedelta(days=112)

@@ -500,6 +500,32 @@ def _pct(value: float, reference: float) -> float:
     return 100.0 * (value - reference) / reference if reference > 0 else float("nan")
 
 
+def _confirmed_at(
+    codes: list[str],
+    dates: list[pd.Timestamp],
+    gap: pd.Timedelta,
+    *,
+    first: tuple[str, ...],
+    then: tuple[str, ...],
+) -> pd.Timestamp | None:
+    """Date of the earliest ``first`` response confirmed by a ``then`` one >= ``gap`` later.
+
+    The response must hold in between: an SD (or PR between two CRs) breaks it, NE does not
+    (RECIST 1.1 section 4.4.3, Table 3; section 4.6.1 asks for a repeat assessment that meets
+    the criteria, and does not say more about what may lie in between).
+    """
+    holds = set(then) | {"NE"}
+    for i, code in enumerate(codes):
+        if code not in first:
+            continue
+        for j in range(i + 1, len(codes)):
+            if codes[j] not in holds:
+                break
+            if codes[j] in then and dates[j] - dates[i] >= gap:
+                return dates[i]
+    return None
+
+
 def best_overall_response(
     responses: pd.DataFrame,
     *,
@@ -511,13 +537,14 @@ def best_overall_response(
 
     Only time points up to the first PD count. With ``confirmation`` (non-randomised trials
     with response as primary end point, section 4.6.1), CR needs a later CR and PR a later PR
-    or CR at least ``min_interval_days`` (4 weeks, section 4.6.1) after it; CR followed by PR
-    does not confirm either. An unconfirmed CR/PR, or any CR/PR/SD, gives SD if it was
-    recorded at least ``min_sd_days`` after baseline; otherwise the patient is PD if
-    progression followed, else NE. The SD minimum is protocol-specific (the guideline says in
-    general not less than 6-8 weeks, section 4.4.3); the 42-day default is the lower end, and
-    it is counted from the baseline assessment as a proxy for study entry. Without
-    ``confirmation`` the best single time point counts (CR > PR > SD, SD with its minimum).
+    or CR at least ``min_interval_days`` (4 weeks, section 4.6.1) after it, the response
+    holding in between (NE allowed, SD not); CR followed by PR does not confirm either. An
+    unconfirmed CR/PR, or any CR/PR/SD, gives SD if it was recorded at least ``min_sd_days``
+    after baseline; otherwise the patient is PD if progression followed, else NE. The SD
+    minimum is protocol-specific (the guideline says in general not less than 6-8 weeks,
+    section 4.4.3); the 42-day default is the lower end, counted from the baseline assessment
+    as a proxy for study entry. Without ``confirmation`` the best single time point counts
+    (CR > PR > SD, SD with its minimum).
 
     Parameters
     ----------
@@ -530,10 +557,11 @@ def best_overall_response(
     DataFrame
         patient, best_response (CR | PR | SD | PD | NE), confirmed (True only for a CR/PR
         confirmed by a repeat assessment as above, whatever ``confirmation``),
-        date_of_first_response (first CR or PR date when the best response is CR or PR, the
-        start of the duration of response, section 4.6.2; else NaT), progression_date (first PD
-        time point, or the first sighting of an equivocal new lesion later confirmed,
-        section 4.3.5; NaT without progression: the progression date for PFS).
+        date_of_first_response (first CR or PR date of the best response -- of its confirmed
+        episode when confirmed -- the start of the duration of response, section 4.6.2; else
+        NaT), progression_date (first PD time point, or the first sighting of an equivocal new
+        lesion later confirmed, section 4.3.5; NaT without progression: the progression date
+        for PFS).
     """
     need = ["patient", "assessment_date", "overall"]
     missing = [c for c in need if c not in responses.columns]
@@ -575,22 +603,29 @@ def best_overall_response(
             before = post
         dates = list(before["assessment_date"])
         codes = list(before["overall"])
-        pairs = [(codes[i], codes[j]) for i in range(len(codes)) for j in range(i + 1, len(codes))
-                 if dates[j] - dates[i] >= gap]
-        confirmed_cr = ("CR", "CR") in pairs
-        confirmed_pr = ("PR", "PR") in pairs or ("PR", "CR") in pairs
+        confirmed_cr = _confirmed_at(codes, dates, gap, first=("CR",), then=("CR",))
+        confirmed_pr = _confirmed_at(codes, dates, gap, first=("PR",), then=("PR", "CR"))
         sd_met = any(c in ("CR", "PR", "SD") and d - baseline_date >= sd_gap
                      for c, d in zip(codes, dates, strict=True))
         if confirmation:
-            best = "CR" if confirmed_cr else "PR" if confirmed_pr else None
+            best = ("CR" if confirmed_cr is not None else
+                    "PR" if confirmed_pr is not None else None)
         else:
             best = "CR" if "CR" in codes else "PR" if "PR" in codes else None
         if best is None:
             best = "SD" if sd_met else "PD" if is_pd.any() else "NE"
-        confirmed = (best == "CR" and confirmed_cr) or (best == "PR" and confirmed_pr)
+        start = confirmed_cr if best == "CR" else confirmed_pr if best == "PR" else None
+        confirmed = start is not None
         first_response = pd.NaT
-        if best in ("CR", "PR"):
+        if best in ("CR", "PR") and start is None:
             first_response = next(d for c, d in zip(codes, dates, strict=True)
+                                  if c in ("CR", "PR"))
+        elif start is not None:
+            # the episode starts at the first CR/PR not separated from `start` by an SD
+            k = dates.index(start)
+            while k > 0 and codes[k - 1] in ("CR", "PR", "NE"):
+                k -= 1
+            first_response = next(d for c, d in zip(codes[k:], dates[k:], strict=True)
                                   if c in ("CR", "PR"))
         rows.append({"patient": patient, "best_response": best, "confirmed": bool(confirmed),
                      "date_of_first_response": first_response,
