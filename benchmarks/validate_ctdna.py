@@ -124,6 +124,11 @@ def main() -> None:
         cells += [_rate(sum(correct[key, tf]), total) for tf in hetero_levels[1:]]
         hetero.append(f"| {label} | " + " | ".join(cells) + " |")
     elapsed = time.perf_counter() - started
+    big = simulate_plasma(10_000, tumour_fraction=1e-3, n_variants=16, depth=DEPTH,
+                          error_rate=ERROR, seed=rng)
+    tick = time.perf_counter()
+    tumour_fraction(big)
+    big_seconds = time.perf_counter() - tick
 
     body = "\n".join([
         f"Measured {dt.date.today().isoformat()} (`python benchmarks/validate_ctdna.py "
@@ -150,6 +155,9 @@ def main() -> None:
         "When loci differ in error rate, one rate for all of them makes the noisier loci look "
         "like tumour signal; compare the specificity of the single-rate row with the "
         "panel-of-normals row before running the caller without an error model.",
+        "",
+        f"Speed: `tumour_fraction` on 10,000 samples × 16 variants (160,000 rows) took "
+        f"{big_seconds:.1f} s on this machine (all samples solved together).",
         "",
         "What these numbers do and do not show: they check the estimator, interval and test "
         "against their own model (binomial reads, known VAF, independent loci). Real plasma "

@@ -497,6 +497,12 @@ def test_bad_fractions_and_progression_are_refused():
     ok = _fractions([("A", "A1", "2026-01-01", 1e-3, "positive")])
     with pytest.raises(InputError, match="progression_date"):
         lead_time(ok, pd.DataFrame({"patient": ["A"]}))
+    with pytest.raises(InputError, match="tumour_fraction is 'high'") as info:
+        molecular_response(ok.assign(tumour_fraction="high"))
+    assert info.value.column == "tumour_fraction"
+    progression = pd.DataFrame({"patient": ["A"], "progression_date": ["2026-05-01"]})
+    with pytest.raises(InputError, match="landmark of patient A is 'later'"):
+        lead_time(ok, progression, landmark={"A": "later"})
     with pytest.raises(InputError, match="progression_date is 'soon'"):
         lead_time(ok, pd.DataFrame({"patient": ["A"], "progression_date": ["soon"]}))
 

@@ -412,7 +412,8 @@ def tumour_fraction(
         ``B = sum depth_i e_i`` background reads expected and ``M = sum depth_i w_i (1 - e_i)``
         informative reads, the critical count ``c`` is the smallest with
         ``P(Poisson(B) >= c) <= alpha`` and the power is ``P(Poisson(B + TF_lod M) >= c)``
-        (the Poisson limit of the LRT when loci share one error rate and VAF). The limit
+        (the Poisson limit of the LRT when loci share one error rate and VAF; the variant
+        rule is not part of this power, so it overstates power when the rule is on). The limit
         1e-3 and power 0.8 are documented defaults of this module, not published cut-offs.
 
     Error rates per locus come, in this order, from the ``background_error`` column of
@@ -597,6 +598,19 @@ def _check_fractions(fractions: pd.DataFrame) -> pd.DataFrame:
             sample=sample,
             expected="a date",
         )
+    tf = pd.to_numeric(table["tumour_fraction"], errors="coerce")
+    bad = (tf.isna() & table["tumour_fraction"].notna()).to_numpy() | (tf < 0).to_numpy()
+    if bad.any():
+        sample, where = _row_where(table, bad)
+        raise InputError(
+            f"tumour_fraction is {table['tumour_fraction'].iloc[int(np.flatnonzero(bad)[0])]!r}"
+            f" at {where} of the fractions table",
+            column="tumour_fraction",
+            sample=sample,
+            expected="a fraction >= 0 or empty",
+            fix="pass the table returned by tumour_fraction",
+        )
+    table["tumour_fraction"] = tf.astype(float)
     table["collected"] = collected.astype("datetime64[ns]")
     table["patient"] = table["patient"].astype(str)
     table["sample"] = table["sample"].astype(str)
@@ -761,7 +775,16 @@ def lead_time(
             column="progression_date",
             expected="a date or empty",
         )
-    landmarks = {str(k): pd.Timestamp(v) for k, v in (landmark or {}).items()}
+    landmarks = {}
+    for patient, date in (landmark or {}).items():
+        stamp = pd.to_datetime(date, errors="coerce")
+        if pd.isna(stamp):
+            raise InputError(
+                f"landmark of patient {patient} is {date!r}",
+                expected="a date",
+                fix="give each listed patient a landmark date (e.g. end of treatment)",
+            )
+        landmarks[str(patient)] = stamp
     by_patient = dict(tuple(table.groupby("patient", sort=False)))
     rows = []
     for patient, prog_date in zip(prog["patient"].astype(str), prog_dates, strict=True):
