@@ -129,8 +129,7 @@ PLOTS = {
 
 @pytest.mark.parametrize("name", PLOTS)
 def test_svg_is_valid_and_simulated_flag_marks_it(name: str) -> None:
-    plain = _parse(PLOTS[name]())
-    assert "SIMULATED" not in plain
+    assert "SIMULATED" not in _texts(PLOTS[name](image="figure"))
     assert "SIMULATED" in _parse(PLOTS[name](simulated=True))
 
 
@@ -208,10 +207,11 @@ def test_kaplan_meier_names_groups_and_p_value() -> None:
     assert text.count("standard") >= 2
     assert "log-rank p = 0.001" in text
     assert "Number at risk" in text and "Overall survival" in text
-    no_p = _parse(op.kaplan_meier_plot(CURVES, EVENT_TABLE, title="Overall survival"))
+    no_p = _texts(op.kaplan_meier_plot(CURVES, EVENT_TABLE, title="Overall survival",
+                                       image="figure"))
     assert "log-rank" not in no_p
-    assert "log-rank p < 0.001" in _parse(
-        op.kaplan_meier_plot(CURVES, EVENT_TABLE, title="OS", logrank_p=1e-6))
+    assert "log-rank p < 0.001" in _texts(
+        op.kaplan_meier_plot(CURVES, EVENT_TABLE, title="OS", logrank_p=1e-6, image="figure"))
 
 
 def test_kaplan_meier_single_group_has_no_legend() -> None:
@@ -224,8 +224,10 @@ def test_kaplan_meier_single_group_has_no_legend() -> None:
 def test_numbers_at_risk_are_counted_from_the_raw_durations() -> None:
     """At a tick t the number at risk is #{durations >= t} (the definition used by R
     ``summary(survfit(Surv(d, e) ~ 1), times = t)$n.risk``); the plot reads it off the full
-    lifelines event table, so counting the raw durations is an independent check."""
-    many = {"MTB-guided": (list(range(10, 410, 10)), [1, 0] * 20)}  # 40 distinct times
+    lifelines event table, so counting the raw durations is an independent check. The
+    durations are whole months, so ticks fall on event times and ">=" is told from ">"."""
+    whole_months = (np.arange(1, 41) * op.DAYS_PER_MONTH).tolist()  # 40 distinct times
+    many = {"MTB-guided": (whole_months, [1, 0] * 20)}
     curves, table = _km_tables(many)
     assert table["time"].nunique() > op.MAX_AT_RISK_COLUMNS  # read off at ticks
     fig = op.kaplan_meier_plot(curves, table, title="OS", image="figure")
@@ -235,7 +237,8 @@ def test_numbers_at_risk_are_counted_from_the_raw_durations() -> None:
     expected = [int((durations >= m * op.DAYS_PER_MONTH - 1e-9).sum()) for m in ticks_months]
     shown = [int(t.get_text()) for t in sorted(at_risk_ax.texts, key=lambda t: t.get_position())]
     assert shown == expected
-    assert expected[0] == 40 and expected[-1] < 40
+    assert expected[0] == 40 and list(ticks_months) == [0, 6, 12, 18, 24, 30, 36]
+    assert expected[-1] == 5  # months 36..40 still followed at 36: ">=", not ">"
 
 
 def test_short_at_risk_table_sets_the_ticks_in_months() -> None:
@@ -407,6 +410,12 @@ def test_patient_timeline_without_measurements_and_ctdna_only() -> None:
     assert "DSRCT-002" in text and "cabozantinib" in text and "death" in text
     fig = op.patient_timeline(LINES, EVENTS, None, CTDNA, patient="DSRCT-001", image="figure")
     assert [ax.get_yscale() for ax in fig.axes] == ["linear", "log"]
+
+
+def test_patient_timeline_draws_empty_measurement_tables_as_none() -> None:
+    fig = op.patient_timeline(LINES, EVENTS, RECIST.iloc[:0], CTDNA.iloc[:0],
+                              patient="DSRCT-002", image="figure")
+    assert len(fig.axes) == 1  # no measurement panel for a patient without assessments
 
 
 def test_patient_timeline_rejects_unknown_patient_and_percent_fractions() -> None:

@@ -96,6 +96,17 @@ doi:10.1016/j.ejca.2008.10.026); other strings are drawn as given."""
 
 def _require(table: Any, columns: Sequence[str], *, name: str, what: str) -> pd.DataFrame:
     """The table, after checking it is a non-empty DataFrame with ``columns``."""
+    _require_columns(table, columns, name=name, what=what)
+    if not len(table):
+        raise InputError(f"{name} is empty: nothing to plot",
+                         expected=f"at least one row of {what}",
+                         fix="check the selection of patients or groups")
+    return table
+
+
+def _require_columns(table: Any, columns: Sequence[str], *, name: str,
+                     what: str) -> pd.DataFrame:
+    """The table, after checking it is a DataFrame with ``columns`` (it may be empty)."""
     if table is None or not isinstance(table, pd.DataFrame):
         raise InputError(f"{name} must be a pandas DataFrame, got {type(table).__name__}",
                          expected=f"columns {', '.join(columns)}",
@@ -106,10 +117,6 @@ def _require(table: Any, columns: Sequence[str], *, name: str, what: str) -> pd.
                          expected=f"columns {', '.join(columns)}",
                          fix=f"pass the {what} table the outcomes module computed, "
                              "with its columns unrenamed")
-    if not len(table):
-        raise InputError(f"{name} is empty: nothing to plot",
-                         expected=f"at least one row of {what}",
-                         fix="check the selection of patients or groups")
     return table
 
 
@@ -671,7 +678,8 @@ def patient_timeline(lines: pd.DataFrame, events: pd.DataFrame,
     Eur J Cancer 2009;45:228-47, doi:10.1016/j.ejca.2008.10.026) as a line labelled with
     each assessment's overall response, and ctDNA tumour fractions on a log axis (right;
     fractions span orders of magnitude), filled when MRD was detected and hollow when not.
-    Fractions of 0 (not detected) are drawn hollow at the bottom of the log axis.
+    Fractions of 0 (not detected) are drawn hollow at the bottom of the log axis. An empty
+    ``recist`` or ``ctdna`` table (a patient without assessments) is drawn as None.
 
     Parameters
     ----------
@@ -696,16 +704,16 @@ def patient_timeline(lines: pd.DataFrame, events: pd.DataFrame,
                          fix="check the patient id")
     own_events = events[events["patient"] == patient]
     if recist is not None:
-        _require(recist, ["assessment_date", "overall", "sum_mm"], name="recist",
-                 what="RECIST assessment")
+        _require_columns(recist, ["assessment_date", "overall", "sum_mm"], name="recist",
+                         what="RECIST assessment")
         if "patient" in recist.columns:
             recist = recist[recist["patient"].astype(str) == patient]
         recist = recist.assign(assessment_date=_dates(recist, "assessment_date", name="recist"),
                                sum_mm=_numeric(recist, "sum_mm", name="recist"))
         recist = recist.sort_values("assessment_date", kind="stable")
     if ctdna is not None:
-        _require(ctdna, ["collected", "tumour_fraction", "mrd"], name="ctdna",
-                 what="ctDNA tumour fraction")
+        _require_columns(ctdna, ["collected", "tumour_fraction", "mrd"], name="ctdna",
+                         what="ctDNA tumour fraction")
         if "patient" in ctdna.columns:
             ctdna = ctdna[ctdna["patient"].astype(str) == patient]
         fraction = _numeric(ctdna, "tumour_fraction", name="ctdna")
