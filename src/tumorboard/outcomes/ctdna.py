@@ -46,6 +46,8 @@ __all__ = [
     "DEFAULT_ERROR_RATE",
     "DEFAULT_TUMOUR_VAF",
     "MRD_ALPHA",
+    "PROGRESSION_FOLD_CHANGE",
+    "RESPONSE_FOLD_CHANGE",
     "background_error_model",
     "lead_time",
     "molecular_response",
