@@ -89,6 +89,14 @@ def test_alpha_beta_lookup_by_code_name_lineage_and_key():
     assert alpha_beta("Myxoid/Round-Cell Liposarcoma").key == "myxoid_liposarcoma"
     assert alpha_beta("MRLS").status == "default"
     assert alpha_beta("late_normal_tissue").value_gy == 3.0
+    assert alpha_beta("HGESS").matched == "ESS"
+    assert float(alpha_beta("ULMS")) == 4.9
+
+
+def test_benign_tumours_do_not_inherit_the_sarcoma_value():
+    # Leiomyoma (soft tissue LM, uterine ULM) share OncoTree parents with sarcomas.
+    assert alpha_beta("LM").key == "default"
+    assert alpha_beta("ULM").key == "default"
 
 
 def test_alpha_beta_unknown_histology_gets_default_but_typo_raises():

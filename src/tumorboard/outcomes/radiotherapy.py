@@ -64,6 +64,9 @@ class AlphaBeta:
     note: str
     matched: str
 
+    def __float__(self) -> float:
+        return self.value_gy
+
 
 @cache
 def _entries() -> dict[str, dict[str, Any]]:
