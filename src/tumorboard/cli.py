@@ -580,6 +580,253 @@ def demo(
     typer.echo(f"open this in a browser: file://{result['reports_index']}")
 
 
+# --------------------------------------------------------------------------- outcomes
+
+outcomes_app = typer.Typer(help="Therapy lines, local therapies, RECIST, follow-up and ctDNA "
+                           "of patients: import, enter, show.", no_args_is_help=True)
+app.add_typer(outcomes_app, name="outcomes")
+cohort_app = typer.Typer(help="Registry analyses: survival, PFS ratio, prognostic score, "
+                         "ctDNA (HTML + JSON pages under reports/cohort).",
+                         no_args_is_help=True)
+app.add_typer(cohort_app, name="cohort")
+
+DateOpt = Annotated[str | None, typer.Option(help="Date, YYYY-MM-DD.", show_default=False)]
+
+
+def _date(value: str | None, option: str) -> Any:
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _err(f"error: {option} '{value}' is not a date (expected YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+
+
+@outcomes_app.command("template")
+def outcomes_template(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the blank template into.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Write the blank outcomes template: an Excel workbook (README sheet) and CSV headers."""
+    from tumorboard.io.outcomes import write_template
+
+    paths = _run(lambda: write_template(out_dir))
+    if json_out:
+        _emit_json({k: str(v) for k, v in paths.items()})
+    else:
+        typer.echo(f"template workbook: {paths['workbook']}\nCSV headers: {out_dir / 'csv'}")
+
+
+@outcomes_app.command("import")
+def outcomes_import(
+    files: Annotated[list[Path], typer.Argument(help="Template workbook (.xlsx) and/or CSV/TSV "
+                                                "files named after their table, or cBioPortal "
+                                                "timeline files with --cbioportal.")],
+    cbioportal: Annotated[bool, typer.Option(
+        "--cbioportal", help="The files are cBioPortal data_timeline_*.txt files.")] = False,
+    anchor_date: Annotated[str | None, typer.Option(
+        "--anchor-date", help="Date of day 0 of cBioPortal timelines for every patient "
+        "[default: each patient's diagnosis date in the registry].")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")
+                       ] = False,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import outcome records; the import lands whole or not at all, and re-importing a file
+    replaces what it held for the patients it names."""
+    from tumorboard.outcomes.records import import_outcome_files
+
+    ws = _open(workspace, db)
+    result = _run(lambda: import_outcome_files(
+        ws, files, cbioportal=cbioportal, anchor_date=_date(anchor_date, "--anchor-date"),
+        dry_run=dry_run))
+    if json_out:
+        _emit_json(result)
+        return
+    rows = ", ".join(f"{n:,} {t}" for t, n in result["rows"].items()) or "no rows"
+    verb = "checked (dry run, nothing written)" if dry_run else "imported"
+    typer.echo(f"{verb}: {rows} for {result['patients']} patients")
+
+
+@outcomes_app.command("add-line")
+def outcomes_add_line(
+    patient: Annotated[str, typer.Argument(help="Pseudonymous patient id.")],
+    line: Annotated[int, typer.Option(min=1, help="Line number (1 = first line).")],
+    regimen: Annotated[str, typer.Option(help="Regimen name, e.g. 'VDC/IE'.")],
+    modality: Annotated[str, typer.Option(help="e.g. chemotherapy, targeted_therapy, "
+                                          "antibody_drug_conjugate (docs/outcomes.md).")],
+    start: Annotated[str, typer.Option(help="Start date, YYYY-MM-DD.")],
+    agents: Annotated[str | None, typer.Option(help="Agents separated by ';'.")] = None,
+    intent: Annotated[str | None, typer.Option(help="curative, palliative, maintenance, …")
+                      ] = None,
+    stop: DateOpt = None,
+    stop_reason: Annotated[str | None, typer.Option(
+        help="progression, toxicity, completed, death, patient_choice, other")] = None,
+    progression: DateOpt = None,
+    recommendation: Annotated[int | None, typer.Option(
+        help="Id of the MTB recommendation this line implements (marks it MTB-guided).")
+                              ] = None,
+    mtb_guided: Annotated[bool, typer.Option("--mtb-guided", help="The line follows an MTB "
+                                             "recommendation.")] = False,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record (or correct) one therapy line of a patient."""
+    row = {"patient": patient, "line": line, "regimen": regimen, "modality": modality,
+           "start": _date(start, "--start"), "stop": _date(stop, "--stop"),
+           "progression": _date(progression, "--progression"), "intent": intent,
+           "stop_reason": stop_reason, "recommendation_id": recommendation,
+           "mtb_guided": mtb_guided or recommendation is not None,
+           "agents": [a.strip() for a in (agents or "").split(";") if a.strip()]}
+    _add_record("lines", row, workspace, db, json_out)
+
+
+@outcomes_app.command("add-event")
+def outcomes_add_event(
+    patient: Annotated[str, typer.Argument(help="Pseudonymous patient id.")],
+    kind: Annotated[str, typer.Option(help="progression, recurrence, death or last_followup")],
+    on: Annotated[str, typer.Option("--date", help="Date of the event, YYYY-MM-DD.")],
+    detail: Annotated[str | None, typer.Option(help="Free text, e.g. 'new liver lesions'.")
+                      ] = None,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record a progression, recurrence, death or last follow-up of a patient."""
+    row = {"patient": patient, "date": _date(on, "--date"), "kind": kind, "detail": detail}
+    _add_record("events", row, workspace, db, json_out)
+
+
+def _add_record(name: str, row: dict[str, Any], workspace: Path | None, db: str | None,
+                json_out: bool) -> None:
+    from tumorboard.outcomes.records import add_outcome
+
+    ws = _open(workspace, db)
+    result = _run(lambda: add_outcome(ws, name, row))
+    if json_out:
+        _emit_json(result)
+    else:
+        typer.echo(f"recorded: {name[:-1] if name.endswith('s') else name} of "
+                   f"{row['patient']}")
+
+
+@outcomes_app.command("show")
+def outcomes_show(
+    patient: Annotated[str, typer.Argument(help="Pseudonymous patient id.")],
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """A patient's lines with PFS and PFS ratio, events, RECIST responses and ctDNA."""
+    from tumorboard.outcomes.cohort import patient_course, table_records
+
+    ws = _open(workspace, db)
+    with ws.session() as session:
+        course = _run(lambda: patient_course(session, patient))
+    if json_out:
+        _emit_json({k: table_records(v) if hasattr(v, "to_dict") else v
+                    for k, v in course.items()})
+        return
+    pfs = course["pfs"].set_index("line") if len(course["pfs"]) else None
+    for r in course["lines"].itertuples():
+        d = pfs.loc[r.line] if pfs is not None else None
+        stop = r.stop.date() if not _na(r.stop) else "ongoing"
+        p = (f"PFS {d['pfs_days'] / 30.4375:.1f} mo{'' if d['pfs_event'] else '+'}"
+             if d is not None else "")
+        typer.echo(f"line {r.line}: {r.regimen} ({r.modality}) {r.start.date()} – {stop} "
+                   f"{p}{'  [MTB-guided]' if r.mtb_guided else ''}")
+    for r in course["ratios"].itertuples() if len(course["ratios"]) else []:
+        ratio = "–" if _na(r.pfs_ratio) else f"{r.pfs_ratio:.2f}"
+        typer.echo(f"PFS ratio line {r.line}: {ratio} → {r.verdict.replace('_', ' ')}")
+    for r in course["events"].itertuples():
+        typer.echo(f"{r.date.date()} {r.kind.replace('_', ' ')}")
+    if len(course["responses"]):
+        best = course["responses"].groupby("line", dropna=False)["overall"].agg(list)
+        for line, seq in best.items():
+            typer.echo(f"RECIST line {line}: {' → '.join(seq)}")
+    for r in course["ctdna"].itertuples() if len(course["ctdna"]) else []:
+        typer.echo(f"ctDNA {r.collected.date()} {r.sample}: TF {r.tumour_fraction:.2e} "
+                   f"({r.mrd})")
+
+
+def _na(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
+
+
+def _cohort(kind: str, workspace: Path | None, db: str | None, json_out: bool,
+            **options: Any) -> None:
+    from tumorboard.report.outcomes import cohort_report
+
+    ws = _open(workspace, db)
+    doc, paths = _run(lambda: cohort_report(ws, kind, **options))
+    if json_out:
+        _emit_json(doc | {"pages": {k: str(v) for k, v in paths.items()}})
+        return
+    typer.echo(doc["headline"])
+    typer.echo(f"page: file://{paths['html']}\njson: {paths['json']}")
+
+
+EndpointOpt = Annotated[str, typer.Option(help="os (overall survival) or pfs.")]
+
+
+@cohort_app.command("survival")
+def cohort_survival(
+    endpoint: EndpointOpt = "os",
+    time_zero: Annotated[str, typer.Option(
+        "--from", help="lat (time zero = first local ablative therapy) or diagnosis.")
+                         ] = "lat",
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Kaplan–Meier, log-rank, Cox and the sarcoma study group's subgroup analyses."""
+    _cohort("survival", workspace, db, json_out, endpoint=endpoint, time_zero=time_zero)
+
+
+@cohort_app.command("pfsr")
+def cohort_pfsr(
+    threshold: Annotated[float, typer.Option(help="PFS ratio counted as benefit.")] = 1.3,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """PFS ratio of every MTB-guided line, share with PFSr ≥ 1.3, Texier estimate."""
+    _cohort("pfsr", workspace, db, json_out, threshold=threshold)
+
+
+@cohort_app.command("prognostic")
+def cohort_prognostic(
+    endpoint: EndpointOpt = "os",
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the "
+                                           "optimism correction.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed of the bootstrap.")] = 0,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Penalised Cox prognostic score with bootstrap-validated C-index, AUC, calibration,
+    points and risk groups."""
+    _cohort("prognostic", workspace, db, json_out, endpoint=endpoint, n_bootstrap=bootstrap,
+            random_state=seed)
+
+
+@cohort_app.command("ctdna")
+def cohort_ctdna(
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Tumour fraction, MRD call, molecular response and lead time of tracked plasma."""
+    _cohort("ctdna", workspace, db, json_out)
+
+
 # --------------------------------------------------------------------------- classifier
 
 BetasOpt = Annotated[Path, typer.Option(

@@ -540,3 +540,42 @@ def _complete(df: pd.DataFrame, name: str) -> pd.DataFrame:
             df[c.name] = [[] for _ in range(len(df))] if c.kind == "list" else None
     cols = ["source_line"] + [c.name for c in TEMPLATE[name]]
     return _typed(df[cols].reset_index(drop=True), name)
+
+
+# ------------------------------------------------------------------------------ blank template
+
+_KIND_TEXT = {"str": "text", "list": "list separated by ';'", "date": "date YYYY-MM-DD",
+              "int": "whole number", "float": "number", "bool": "yes / no", "choice": "one of"}
+
+
+def write_template(out_dir: str | Path) -> dict[str, Path]:
+    """Write a blank template: one workbook (a sheet per table and a README sheet that lists
+    every column, whether it is required and its allowed values) and one CSV per table with
+    the header only. Returns the paths written."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    out = Path(out_dir)
+    (out / "csv").mkdir(parents=True, exist_ok=True)
+    book = Workbook()
+    readme = book.active
+    readme.title = "README"
+    readme.append(["table", "column", "required", "type", "allowed values"])
+    for cell in readme[1]:
+        cell.font = Font(bold=True)
+    paths: dict[str, Path] = {}
+    for name, cols in TEMPLATE.items():
+        sheet = book.create_sheet(name)
+        sheet.append([c.name for c in cols])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for c in cols:
+            readme.append([name, c.name, "yes" if c.required else "no", _KIND_TEXT[c.kind],
+                           ", ".join(c.choices)])
+        csv_path = out / "csv" / f"{name}.csv"
+        csv_path.write_text(",".join(c.name for c in cols) + "\n", encoding="utf-8")
+        paths[name] = csv_path
+    xlsx = out / "tumorboard-outcomes-template.xlsx"
+    book.save(xlsx)
+    paths["workbook"] = xlsx
+    return paths

@@ -507,3 +507,90 @@ def patient_outcomes(session: Session, patient: str) -> dict[str, pd.DataFrame]:
             "local_therapies": local_therapy_table(session, who),
             "recist": recist_table(session, who), "plasma": plasma_table(session, who),
             "followup": followup_table(session, who)}
+
+
+def all_simulated(session: Session) -> bool:
+    """Whether every outcome record came from the simulator (imported with source
+    ``simulated``): pages built on them then say SIMULATED."""
+    seen: set[str] = set()
+    for model in _MODELS.values():
+        seen |= set(session.scalars(select(model.source).distinct()))
+    return bool(seen) and all(s.startswith("simulated") for s in seen)
+
+
+def add_record(session: Session, name: str, row: dict[str, Any], *, source: str = "cli"
+               ) -> dict[str, Any]:
+    """Add (or replace, by its key) one therapy line or clinical event of a patient, keeping
+    the patient's other rows: the CLI's entry path. Checks as an import does.
+
+    Raises
+    ------
+    InputError
+        ``name`` is not ``lines`` or ``events``; any check of :func:`import_records`.
+    """
+    from tumorboard.io.outcomes import TEMPLATE, _typed
+
+    if name not in ("lines", "events"):
+        raise InputError(f"cannot add '{name}' rows from the command line",
+                         expected="lines or events",
+                         fix="import the other tables from the template")
+    patient = row["patient"]
+    current = (lines_table(session, [patient]) if name == "lines"
+               else events_table(session, [patient]))
+    if name == "lines":
+        current["agents"] = [a.split(";") if a else [] for a in current["agents"]]
+    keys = _KEYS[name]
+    new = pd.DataFrame([{c.name: row.get(c.name) for c in TEMPLATE[name]}])
+    new = _typed(new, name)
+    same = np.ones(len(current), dtype=bool)
+    for k in keys:
+        same &= (current[k] == new[k].iloc[0]).to_numpy()
+    cols = [c.name for c in TEMPLATE[name]]
+    table = pd.concat([current.loc[~same, cols], new[cols]], ignore_index=True)
+    table.insert(0, "source_line", np.nan)
+    recs = OutcomeRecords({name: _typed(table, name)}, {name: "command line"})
+    return import_records(session, recs, source=source)
+
+
+# ------------------------------------------------------------------------------ workspace
+
+
+def import_outcome_files(ws: Any, paths: list[Any], *, cbioportal: bool = False,
+                         anchor_date: dt.date | None = None, dry_run: bool = False,
+                         source: str | None = None) -> dict[str, Any]:
+    """Read template or cBioPortal timeline files and import them in one transaction.
+
+    cBioPortal days count from ``anchor_date`` or, without it, each patient's diagnosis
+    date in the registry. ``dry_run`` runs every check and rolls back.
+
+    Raises
+    ------
+    InputError
+        Anything :mod:`tumorboard.io.outcomes` or :func:`import_records` refuses.
+    """
+    from tumorboard.io.outcomes import read_cbioportal_timeline, read_template
+    from tumorboard.registry.db import transaction
+
+    if cbioportal:
+        with ws.session() as s:
+            rows = s.execute(select(Patient.pseudonym, Diagnosis.diagnosis_date)
+                             .join(Diagnosis, Diagnosis.patient_id == Patient.id)
+                             .order_by(Diagnosis.id)).all()
+        anchors = {p: anchor_date or d for p, d in rows if anchor_date or d}
+        recs = read_cbioportal_timeline(paths, anchors)
+    else:
+        recs = read_template(paths)
+    source = source or ("cbioportal" if cbioportal else "template")
+    with transaction(ws.engine) as s:
+        result = import_records(s, recs, source=source)
+        if dry_run:
+            s.rollback()
+    return result | {"dry_run": dry_run}
+
+
+def add_outcome(ws: Any, name: str, row: dict[str, Any]) -> dict[str, Any]:
+    """:func:`add_record` in its own transaction."""
+    from tumorboard.registry.db import transaction
+
+    with transaction(ws.engine) as s:
+        return add_record(s, name, row)
