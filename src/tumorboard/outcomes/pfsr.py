@@ -40,6 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from tumorboard.errors import InputError
+from tumorboard.io.outcomes import LOCAL_MODALITIES as _TEMPLATE_LOCAL
 
 #: PFSr at or above which a guided line counts as benefit (Von Hoff et al. 2010, J Clin Oncol
 #: 28:4877, doi:10.1200/JCO.2009.26.5983; used by MASTER, Horak et al. 2021,
@@ -52,12 +53,10 @@ DEFAULT_THRESHOLD = 1.3
 #: (``tumorboard.io.outcomes.LOCAL_MODALITIES``) plus common spellings of local ablative
 #: therapy (surgery, SBRT/radiotherapy, thermal ablation). Matched case-insensitively; used
 #: only when the lines table has no ``systemic`` column.
-LOCAL_MODALITIES = frozenset({
-    "surgery", "cytoreductive_surgery_hipec", "radiotherapy", "proton_therapy",
-    "whole_abdominopelvic_radiotherapy", "thermal_ablation", "other_local",
+LOCAL_MODALITIES = frozenset(_TEMPLATE_LOCAL) | {
     "local", "metastasectomy", "resection", "radiation", "sbrt", "sabr", "ablation",
     "radiofrequency_ablation", "microwave_ablation", "cryoablation", "local_ablative_therapy",
-})
+}
 
 VERDICTS = ("benefit", "no_benefit", "not_evaluable")
 
