@@ -53,7 +53,7 @@ import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
-from scipy.stats import norm
+from scipy.stats import norm, rankdata
 
 from tumorboard.errors import InputError
 
@@ -604,6 +604,23 @@ def _design(
     return pd.DataFrame(columns, index=table.index), reference
 
 
+def _event_time_rank(durations: pd.Series, events: pd.Series, _weights: object) -> pd.Series:
+    """Rank transform of time for the Schoenfeld residual test: rank among event times.
+
+    Grambsch & Therneau 1994 (doi:10.1093/biomet/81.3.515) with g(t) = rank of the event
+    time, ties averaged as R ``cox.zph(transform = "rank")``. lifelines' built-in
+    ``"rank"`` is the running count of events in its internal row order, which is the
+    same for an unstratified model without ties but, in a stratified model (rows sorted
+    by stratum, then time), ranks the second stratum's events after all of the first's;
+    so the rank is computed here on the times themselves.
+    """
+    times = np.asarray(durations, dtype=float)
+    observed = np.asarray(events, dtype=bool)
+    rank = np.full(times.shape, np.nan)
+    rank[observed] = rankdata(times[observed])
+    return pd.Series(rank, index=durations.index)  # lifelines reads `.values`
+
+
 def _check_rank(design: pd.DataFrame) -> None:
     """Refuse a design whose columns are linearly dependent (incl. constant columns).
 
@@ -644,8 +661,10 @@ def cox_regression(
     Cox 1972 fitted by lifelines ``CoxPHFitter``; tied event times by Efron's method
     (doi:10.1080/01621459.1977.10480613), the same as R ``coxph``'s default, so
     coefficients and standard errors match R. PH assumption tested per term with the
-    scaled Schoenfeld residual test, ``time_transform='rank'`` (Grambsch & Therneau 1994,
-    doi:10.1093/biomet/81.3.515).
+    scaled Schoenfeld residual test on the rank of the event times (Grambsch & Therneau
+    1994, doi:10.1093/biomet/81.3.515) through lifelines ``proportional_hazard_test``
+    with its own rank transform (:func:`_event_time_rank`: lifelines' ``'rank'`` is wrong
+    for stratified models); equal to lifelines' ``time_transform='rank'`` otherwise.
 
     Parameters
     ----------
@@ -737,7 +756,7 @@ def cox_regression(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ph = proportional_hazard_test(fitter, frame, time_transform="rank")
+        ph = proportional_hazard_test(fitter, frame, time_transform=_event_time_rank)
     notes += [str(w.message).strip().splitlines()[0] for w in caught]
     ph_summary = ph.summary
     ph_test = pd.DataFrame(
