@@ -31,6 +31,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import (
     FixedFormatter,
     FixedLocator,
+    FuncFormatter,
+    LogLocator,
     MaxNLocator,
     NullFormatter,
     NullLocator,
@@ -798,6 +800,11 @@ def patient_timeline(lines: pd.DataFrame, events: pd.DataFrame,
                           edgecolors="#CC79A7", lw=1.2, zorder=3)
             cx_ax.set_yscale("log")
             cx_ax.set_ylim(floor / 2, max(float(shown.max()) * 2, floor * 10))
+            # Percent at each decade (0.1 %, 1 %), as tumour fractions are reported; plain
+            # text is also cheaper to lay out than the default 10^x mathtext labels.
+            cx_ax.yaxis.set_major_locator(LogLocator(base=10))
+            cx_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v * 100:g} %"))
+            cx_ax.yaxis.set_minor_formatter(NullFormatter())
             cx_ax.set_ylabel("ctDNA tumour fraction", fontsize=8, color="#CC79A7")
             measure_handles += [
                 Line2D([], [], ls="", marker="o", color="#CC79A7", label="ctDNA detected"),
