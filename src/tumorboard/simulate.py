@@ -3644,3 +3644,748 @@ def write_large_case(
     )
     _write_text(case_dir / "case.yaml", text)
     return case_dir
+
+
+# =====================================================================================
+# Outcome records: therapy histories, RECIST, plasma ctDNA, and a simulated LAT registry
+# =====================================================================================
+#
+# Everything below writes the outcomes template of :mod:`tumorboard.io.outcomes` (one CSV
+# per table) as a pure function of a seed. Durations, response rates and effect sizes are
+# SIMULATION choices made to look like sarcoma care; each regimen cites where it comes from.
+
+#: Date up to which the demo cohort's histories are followed (the simulated data cut).
+OUTCOMES_DATA_CUT = dt.date(2026, 9, 30)
+#: Data cut of the simulated LAT registry (a simulation choice, 2.5 years after the last LAT).
+LAT_DATA_CUT = dt.date(2024, 6, 30)
+#: Days between two RECIST restaging scans: 8-12 weeks, the usual restaging interval in
+#: sarcoma trials (RECIST 1.1, Eisenhauer et al., Eur J Cancer 2009;45:228-247,
+#: doi:10.1016/j.ejca.2008.10.026, section 4.6, asks for protocol-defined intervals and
+#: names 6-8 weeks as typical; 8-12 weeks is the simulation's choice for palliative lines).
+RECIST_INTERVAL_DAYS = (56, 84)
+#: Tracked variants per plasma sample and target depth of the tumour-informed panel
+#: (simulation choices; the defaults of :func:`tumorboard.outcomes.ctdna.simulate_plasma`).
+PLASMA_VARIANTS = 16
+PLASMA_DEPTH = 20_000
+#: Background error per base of error-suppressed deep sequencing, ~1e-4 (Newman et al., Nat
+#: Biotechnol 2016;34:547-555, doi:10.1038/nbt.3520; Wan et al., Sci Transl Med
+#: 2020;12:eaaz8084, doi:10.1126/scitranslmed.aaz8084).
+PLASMA_ERROR_RATE = 1e-4
+#: Days by which the plasma tumour fraction starts rising before radiological progression
+#: (simulation choice, 3-10 weeks; ctDNA detects progression weeks to months before imaging,
+#: e.g. Reinert et al., JAMA Oncol 2019;5:1124-1131, doi:10.1001/jamaoncol.2019.0528).
+CTDNA_LEAD_DAYS = (21, 70)
+
+_P6 = ("P6 protocol (VDC/IE)", "vincristine;doxorubicin;cyclophosphamide;ifosfamide;etoposide",
+       "chemotherapy")
+
+#: Standard lines per entity: (first line, intent, second line, a later unguided line) as
+#: (regimen, agents, modality). Sources: P6 for DSRCT (Kushner et al., J Clin Oncol
+#: 1996;14:1526-1531); VDC/IE for Ewing sarcoma (Grier et al., N Engl J Med 2003;348:694-701,
+#: doi:10.1056/NEJMoa020890); irinotecan + temozolomide at relapse of DSRCT and Ewing sarcoma
+#: (Wagner et al., Pediatr Blood Cancer 2007;48:132-139); doxorubicin +/- ifosfamide (Judson
+#: et al., Lancet Oncol 2014;15:415-423, doi:10.1016/S1470-2045(14)70063-4); pazopanib
+#: (PALETTE, van der Graaf et al., Lancet 2012;379:1879-1886,
+#: doi:10.1016/S0140-6736(12)60651-5); trabectedin (Demetri et al., J Clin Oncol
+#: 2016;34:786-793, doi:10.1200/JCO.2015.62.4734); eribulin (Schöffski et al., Lancet
+#: 2016;387:1629-1637, doi:10.1016/S0140-6736(15)01283-0); imatinib then sunitinib for GIST
+#: (Demetri et al., Lancet 2006;368:1329-1338, doi:10.1016/S0140-6736(06)69446-4);
+#: crizotinib for ALK-rearranged IMT (Schöffski et al., Lancet Respir Med 2018;6:431-441,
+#: doi:10.1016/S2213-2600(18)30116-4); atezolizumab for ASPS (Chen et al., N Engl J Med
+#: 2023;389:911-921, doi:10.1056/NEJMoa2303383).
+_ENTITY_LINES: dict[str, tuple[tuple[str, str, str], str, tuple[str, str, str],
+                               tuple[str, str, str]]] = {
+    "DSRCT": (_P6, "curative",
+              ("irinotecan + temozolomide", "irinotecan;temozolomide", "chemotherapy"),
+              ("high-dose ifosfamide", "ifosfamide", "chemotherapy")),
+    "SYNS": (("doxorubicin + ifosfamide", "doxorubicin;ifosfamide", "chemotherapy"),
+             "palliative", ("pazopanib", "pazopanib", "targeted_therapy"),
+             ("trabectedin", "trabectedin", "chemotherapy")),
+    "ES": (("VDC/IE", "vincristine;doxorubicin;cyclophosphamide;ifosfamide;etoposide",
+            "chemotherapy"), "curative",
+           ("irinotecan + temozolomide", "irinotecan;temozolomide", "chemotherapy"),
+           ("high-dose ifosfamide", "ifosfamide", "chemotherapy")),
+    "LMS": (("doxorubicin", "doxorubicin", "chemotherapy"), "palliative",
+            ("trabectedin", "trabectedin", "chemotherapy"),
+            ("gemcitabine + docetaxel", "gemcitabine;docetaxel", "chemotherapy")),
+    "GIST": (("imatinib", "imatinib", "targeted_therapy"), "palliative",
+             ("sunitinib", "sunitinib", "targeted_therapy"),
+             ("regorafenib", "regorafenib", "targeted_therapy")),
+    "DDLS": (("doxorubicin", "doxorubicin", "chemotherapy"), "palliative",
+             ("eribulin", "eribulin", "chemotherapy"),
+             ("trabectedin", "trabectedin", "chemotherapy")),
+    "IMT": (("crizotinib", "crizotinib", "targeted_therapy"), "palliative",
+            ("methotrexate + vinblastine", "methotrexate;vinblastine", "chemotherapy"),
+            ("doxorubicin", "doxorubicin", "chemotherapy")),
+    "ASPS": (("sunitinib", "sunitinib", "targeted_therapy"), "palliative",
+             ("atezolizumab", "atezolizumab", "immunotherapy"),
+             ("pazopanib", "pazopanib", "targeted_therapy")),
+}
+
+#: Median first-line PFS per entity in days (simulation choices in the range reported for
+#: the regimens above; drawn log-normally around them).
+_FIRST_LINE_PFS_DAYS = {"DSRCT": 420, "SYNS": 240, "ES": 480, "LMS": 190, "GIST": 720,
+                        "DDLS": 160, "IMT": 540, "ASPS": 600}
+
+#: Designed PFS-ratio classes of the MTB-guided lines, and the verdict
+#: :func:`tumorboard.outcomes.pfsr.pfs_ratio` must give them (threshold 1.3, Von Hoff et al.,
+#: J Clin Oncol 2010;28:4877-4883, doi:10.1200/JCO.2009.26.5983).
+PFSR_CLASSES = {
+    "benefit": "benefit",                  # PFS2 observed, PFS2/PFS1 in [1.7, 3.5]
+    "no_benefit": "no_benefit",            # PFS2 observed, PFS2/PFS1 in [0.35, 1.0]
+    "ongoing_benefit": "benefit",          # still on it, already >= 1.6 x PFS1
+    "ongoing_early": "not_evaluable",      # still on it, below 1.3 x PFS1 (too early)
+}
+
+
+@dataclass
+class _History:
+    """The outcome rows of one patient, built in time order."""
+
+    patient: str
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    lat: list[dict[str, Any]] = field(default_factory=list)
+    recist: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    plasma: list[dict[str, Any]] = field(default_factory=list)
+    death: dt.date | None = None
+    last_followup: dt.date | None = None
+
+    def line(self, regimen: str, agents: str, modality: str, intent: str, start: dt.date,
+             stop: dt.date | None, stop_reason: str | None, progression: dt.date | None,
+             *, guided: bool = False) -> int:
+        number = len(self.lines) + 1
+        self.lines.append({"patient": self.patient, "line": number, "regimen": regimen,
+                           "agents": agents, "modality": modality, "intent": intent,
+                           "start": start, "stop": stop, "stop_reason": stop_reason,
+                           "progression": progression, "recommendation_id": None,
+                           "mtb_guided": guided})
+        if progression is not None:
+            self.events.append({"patient": self.patient, "date": progression,
+                                "kind": "progression",
+                                "detail": f"radiological progression on line {number}"})
+        return number
+
+    def dates(self) -> list[dt.date]:
+        out: list[dt.date] = []
+        for row in self.lines:
+            out += [d for d in (row["start"], row["stop"], row["progression"]) if d]
+        out += [r["date"] for r in self.lat] + [r["assessment_date"] for r in self.recist]
+        out += [r["collected"] for r in self.plasma] + [r["date"] for r in self.events]
+        return out
+
+
+def _days(d: dt.date, n: float) -> dt.date:
+    return d + dt.timedelta(days=round(n))
+
+
+def _uniform_days(r: np.random.Generator, lo: float, hi: float) -> int:
+    return int(r.integers(int(lo), int(hi) + 1))
+
+
+def _lognormal_days(r: np.random.Generator, median: float, sigma: float = 0.35,
+                    lo: float = 45) -> float:
+    return max(lo, float(median * np.exp(sigma * r.standard_normal())))
+
+
+def _scan_dates(r: np.random.Generator, baseline: dt.date, end: dt.date, *,
+                event: bool) -> list[dt.date]:
+    """Restaging scans after ``baseline``: every 8-12 weeks, the last one on ``end`` when it
+    is a progression (RECIST PD is dated by the scan that shows it), else up to ``end``."""
+    span = (end - baseline).days
+    lo, hi = RECIST_INTERVAL_DAYS
+    if event:
+        n = max(1, round(span / ((lo + hi) / 2)))
+        while n > 1 and span / n < lo:
+            n -= 1
+        step = span / n
+        scans = [_days(baseline, step * k + (r.integers(-4, 5) if k < n else 0))
+                 for k in range(1, n + 1)]
+        return sorted({d for d in scans if baseline < d <= end} | {end})
+    out: list[dt.date] = []
+    d = baseline
+    while True:
+        d = _days(d, _uniform_days(r, lo, hi))
+        if d > end:
+            return out
+        out.append(d)
+
+
+def _recist_line(h: _History, r: np.random.Generator, *, line: int, baseline: dt.date,
+                 scans: list[dt.date], response: str, progression: dt.date | None,
+                 sites: Sequence[str]) -> None:
+    """Lesion measurements of one line: baseline and follow-up scans (RECIST 1.1).
+
+    ``response`` is ``PR`` (at least 30 % below baseline from the first scan, so a PR is
+    confirmed by the next scan >= 4 weeks later; section 4.6.1), ``SD`` (-25 % to +10 %) or
+    ``PD`` (progression at the first scan). A scan on ``progression`` shows PD: the sum
+    >= 20 % and >= 5 mm above the nadir (section 4.3.1), or an unequivocal new lesion.
+    """
+    # at most two targets per organ (RECIST 1.1 section 3.3)
+    slots = [s for s in sites for _ in range(2)]
+    n_targets = min(int(r.integers(1, 4)), len(slots))
+    organs = [slots[i] for i in r.permutation(len(slots))[:n_targets]]
+    base = np.round(r.uniform(14, 60, n_targets))
+    non_target = r.random() < 0.5
+    new_lesion = progression is not None and r.random() < 0.3
+
+    def add(date: dt.date, sizes: np.ndarray | None, *, new: bool = False) -> None:
+        for j in range(n_targets):
+            h.recist.append({"patient": h.patient, "assessment_date": date,
+                             "lesion_id": f"T{j + 1}", "kind": "target", "site": organs[j],
+                             "lymph_node": False,
+                             "diameter_mm": float(base[j] if sizes is None else sizes[j]),
+                             "status": None, "line": line})
+        if non_target:
+            h.recist.append({"patient": h.patient, "assessment_date": date,
+                             "lesion_id": "NT1", "kind": "non_target", "site": sites[-1],
+                             "lymph_node": False, "diameter_mm": None, "status": "present",
+                             "line": line})
+        if new:
+            h.recist.append({"patient": h.patient, "assessment_date": date,
+                             "lesion_id": "N1", "kind": "new", "site": "liver",
+                             "lymph_node": False, "diameter_mm": None, "status": "new",
+                             "line": line})
+
+    add(baseline, None)
+    nadir = float(base.sum())
+    level = {"PR": r.uniform(0.35, 0.62), "SD": r.uniform(0.78, 1.0),
+             "PD": r.uniform(0.92, 1.0)}[response]
+    for k, date in enumerate(scans):
+        if progression is not None and date == progression:
+            if new_lesion:
+                sizes = np.maximum(np.round(base * max(level, 0.3) * r.uniform(0.97, 1.03)), 0)
+                sizes = np.minimum(sizes, np.floor(base * 1.0))
+                # stay below the PD threshold of the targets: the new lesion makes the PD
+                limit = min(nadir * 1.19, nadir + 4.0)
+                while sizes.sum() > limit:
+                    sizes[int(np.argmax(sizes))] -= 1
+                add(date, sizes, new=True)
+            else:
+                grow = max(1.25 * nadir, nadir + 6.0) * r.uniform(1.0, 1.25)
+                sizes = np.ceil(base * grow / base.sum())
+                add(date, sizes)
+            return
+        f = level if response != "SD" or k else r.uniform(0.85, 1.0)
+        if response == "PR" and k == 0:
+            f = min(f, 0.66)
+        sizes = np.round(base * f * r.uniform(0.97, 1.03, n_targets))
+        if response == "PR":
+            while sizes.sum() > 0.69 * base.sum():
+                sizes[int(np.argmax(sizes))] -= 1
+        # never a PD before the progression date: stay under 1.2 x nadir and nadir + 5 mm
+        while sizes.sum() >= min(1.2 * nadir, nadir + 5.0) - 1e-9 and sizes.sum() > nadir:
+            sizes[int(np.argmax(sizes))] -= 1
+        sizes = np.maximum(sizes, 0)
+        add(date, sizes)
+        nadir = min(nadir, float(sizes.sum()))
+        level = f
+
+
+def _tf_curve(r: np.random.Generator, start: dt.date, progression: dt.date | None, *,
+              responder: bool) -> tuple[float, Any]:
+    """Tumour fraction over time on one line: falls on response, rises before progression.
+
+    Log-linear fall from the start to a nadir at 6 weeks (100-300-fold for responders,
+    2-5-fold otherwise), flat, then a log-linear rise that begins a lead time
+    (:data:`CTDNA_LEAD_DAYS`) before radiological progression and reaches about the
+    pre-treatment level on the progression date (simulation choices).
+    """
+    tf0 = 10 ** r.uniform(-2.0, -0.9)
+    nadir = tf0 * 10 ** (r.uniform(-2.5, -2.0) if responder else r.uniform(-0.7, -0.3))
+    lead = _uniform_days(r, *CTDNA_LEAD_DAYS)
+    peak = tf0 * 10 ** r.uniform(-0.2, 0.2)
+
+    def tf(day: dt.date) -> float:
+        t = (day - start).days
+        if t <= 0:
+            return tf0
+        log0, logn = np.log10(tf0), np.log10(nadir)
+        value = log0 + (logn - log0) * min(t, 42) / 42
+        if progression is not None:
+            rise_from = (progression - start).days - lead
+            if t > rise_from:
+                ceiling = np.log10(peak)
+                rise = (ceiling - logn) * (t - rise_from) / lead
+                value = max(value, logn + rise)
+        return float(min(10 ** value, 0.9))
+
+    return float(lead), tf
+
+
+def _plasma_series(h: _History, r: np.random.Generator, *, start: dt.date,
+                   progression: dt.date | None, end: dt.date, responder: bool) -> dict:
+    """2-5 plasma samples of one line with 16 tracked variants each (ctDNA model of
+    :mod:`tumorboard.outcomes.ctdna`: alt ~ Binomial(depth, e + (1 - e) TF w))."""
+    lead, tf = _tf_curve(r, start, progression, responder=responder)
+    chroms = r.choice([f"chr{i}" for i in range(1, 23)], size=PLASMA_VARIANTS)
+    variants = []
+    for c in chroms:
+        ref = str(r.choice(list("ACGT")))
+        alt = str(r.choice([b for b in "ACGT" if b != ref]))
+        variants.append(f"{c}:{int(r.integers(1_000_000, 45_000_000))}:{ref}>{alt}")
+    vaf = np.round(r.uniform(0.2, 0.5, PLASMA_VARIANTS), 3)
+    error = PLASMA_ERROR_RATE * np.exp(0.3 * r.standard_normal(PLASMA_VARIANTS))
+    days = [_days(start, -_uniform_days(r, 0, 7)), _days(start, _uniform_days(r, 21, 42))]
+    optional = []
+    if progression is not None:
+        optional.append(_days(progression, -_uniform_days(r, 7, max(8, lead - 7))))
+        optional.append(progression)
+    optional.append(_days(start, _uniform_days(r, 70, 120)))
+    n = int(r.integers(2, 6))
+    days += optional[: n - 2]
+    days = sorted({d for d in days if d <= end and (h.death is None or d <= h.death)})
+    for k, day in enumerate(days, start=1):
+        depth = np.maximum(5_000, np.round(r.normal(PLASMA_DEPTH, 2_000, PLASMA_VARIANTS)))
+        depth = depth.astype(np.int64)
+        mutant = r.binomial(depth, tf(day) * vaf)
+        alt = mutant + r.binomial(depth - mutant, error)
+        for j in range(PLASMA_VARIANTS):
+            h.plasma.append({"patient": h.patient, "sample": f"{h.patient}-PL{k}",
+                             "collected": day, "variant": variants[j],
+                             "alt_reads": int(alt[j]), "depth": int(depth[j]),
+                             "tumour_vaf": float(vaf[j]), "background_error": None})
+    return {"patient": h.patient, "samples": len(days), "lead_time_days": lead,
+            "progression": progression.isoformat() if progression else None}
+
+
+def _guided_choice(p: PatientTruth, r: np.random.Generator, had: set[str]
+                   ) -> tuple[str, str, str, str]:
+    """The MTB-guided therapy chosen from the patient's molecular truth.
+
+    KDR (VEGFR2) activation → a VEGFR inhibitor (pazopanib, PALETTE, doi:10.1016/
+    S0140-6736(12)60651-5; regorafenib, REGOSARC, Mir et al., Lancet Oncol 2016;17:1732-1742,
+    doi:10.1016/S1470-2045(16)30507-1); ERBB2 expressed → trastuzumab deruxtecan and SSTR2
+    high → 177Lu-DOTATATE (the MASTER DSRCT rationale, Renner, Oleś et al., Nat Commun 2026;
+    NETTER-1, Strosberg et al., N Engl J Med 2017;376:125-135, doi:10.1056/NEJMoa1607427);
+    ALK fusion → alectinib; CDK4 amplification → palbociclib (Dickson et al., J Clin Oncol
+    2013;31:2024-2028, doi:10.1200/JCO.2012.46.5476); KIT mutation → ripretinib (INVICTUS,
+    Blay et al., Lancet Oncol 2020;21:923-934, doi:10.1016/S1470-2045(20)30168-6); synovial
+    sarcoma with HLA-A*02 (MAGE-A4 is simulated high) → afamitresgene autoleucel
+    (SPEARHEAD-1, D'Angelo et al., Lancet 2024, doi:10.1016/S0140-6736(24)00319-2); else a
+    checkpoint-inhibitor trial (nivolumab + ipilimumab, D'Angelo et al., Lancet Oncol
+    2018;19:416-426, doi:10.1016/S1470-2045(18)30006-8). Returns regimen, agents, modality
+    and the target that justified it.
+    """
+    drivers = " ".join(p.driver_alterations)
+    if p.kdr_activated:
+        drug = "regorafenib" if "pazopanib" in had else "pazopanib"
+        return drug, drug, "targeted_therapy", "KDR activated"
+    options = []
+    if p.erbb2_expressed:
+        options.append(("trastuzumab deruxtecan", "trastuzumab deruxtecan",
+                        "antibody_drug_conjugate", "ERBB2 expressed"))
+    if p.sstr2_high:
+        options.append(("177Lu-DOTATATE", "lutetium Lu 177 dotatate", "radionuclide_therapy",
+                        "SSTR2 high"))
+    if options:
+        # the board ranks ERBB2 first more often (simulation choice, 70 %)
+        if len(options) == 2 and r.random() < 0.3:
+            return options[1]
+        return options[0]
+    fusion = p.defining_fusion or ""
+    if "ALK" in fusion:
+        return "alectinib", "alectinib", "targeted_therapy", f"{fusion} fusion"
+    if "CDK4" in drivers:
+        return "palbociclib", "palbociclib", "targeted_therapy", "CDK4 amplification"
+    if "KIT" in drivers:
+        return "ripretinib", "ripretinib", "targeted_therapy", "KIT mutation"
+    if p.entity == "SYNS" and any(a.startswith("HLA-A*02") for a in p.hla_alleles):
+        return ("afamitresgene autoleucel (afami-cel)", "afamitresgene autoleucel",
+                "cellular_therapy", "MAGE-A4 with HLA-A*02")
+    return ("nivolumab + ipilimumab (trial)", "nivolumab;ipilimumab", "immunotherapy",
+            "no matched target: checkpoint-inhibitor trial")
+
+
+def _patient_plans(truth: CohortTruth) -> dict[str, _Plan]:
+    """Re-plan the cohort from its seed to recover diagnosis and sample dates.
+
+    Raises
+    ------
+    InputError
+        When a patient of ``truth`` is not what :func:`simulate_cohort` planned for its seed.
+    """
+    counts: dict[str, int] = {}
+    for p in truth.patients:
+        counts[p.entity] = counts.get(p.entity, 0) + 1
+    plans = {pl.pid: pl for pl in _plan_cohort(truth.seed, counts.pop("DSRCT", 0), counts)}
+    for p in truth.patients:
+        pl = plans.get(p.patient_id)
+        if pl is None or pl.sex != p.sex or pl.age != p.age_at_diagnosis:
+            raise InputError(
+                f"patient {p.patient_id} of the truth is not one simulate_cohort planned for "
+                f"seed {truth.seed}",
+                expected="the CohortTruth returned by simulate_cohort (or its truth.json)",
+                fix="pass the truth of the simulated cohort whose patients get the outcomes")
+    return plans
+
+
+def _cut(h: _History, cut: dt.date) -> None:
+    """Administrative censoring at the data cut: nothing after it is known."""
+    for row in h.lines:
+        if row["stop"] is not None and row["stop"] > cut:
+            row["stop"], row["stop_reason"] = None, None
+        if row["progression"] is not None and row["progression"] > cut:
+            row["progression"] = None
+    h.lines = [row for row in h.lines if row["start"] <= cut]
+    h.lat = [row for row in h.lat if row["date"] <= cut]
+    h.recist = [row for row in h.recist if row["assessment_date"] <= cut]
+    h.plasma = [row for row in h.plasma if row["collected"] <= cut]
+    h.events = [row for row in h.events if row["date"] <= cut]
+    if h.death is not None and h.death > cut:
+        h.death = None
+        h.last_followup = cut
+    if h.last_followup is not None and h.last_followup > cut:
+        h.last_followup = cut
+    # lines numbered past the cut are gone; recist rows refer to remaining lines only
+    kept = {row["line"] for row in h.lines}
+    h.recist = [row for row in h.recist if row["line"] in kept]
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    """CSV with ``\\n`` line ends, ISO dates, yes/no booleans and empty missing cells."""
+    import csv
+    import io
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, bool | np.bool_):
+            return "yes" if v else "no"
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        if isinstance(v, float):
+            return format(v, ".10g") if not v.is_integer() else str(int(v))
+        return str(v)
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([cell(row.get(c)) for c in columns])
+    _write_text(path, buf.getvalue())
+
+
+def _template_columns(name: str) -> list[str]:
+    from tumorboard.io.outcomes import TEMPLATE
+
+    return [c.name for c in TEMPLATE[name]]
+
+
+def _write_tables(out: Path, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    keys = {"patients": ("patient",), "lines": ("patient", "line"),
+            "local_therapies": ("patient", "date", "modality", "site"),
+            "recist": ("patient", "assessment_date", "line", "kind", "lesion_id"),
+            "events": ("patient", "date", "kind"),
+            "plasma": ("patient", "collected", "sample", "variant")}
+    counts = {}
+    for name, rows in tables.items():
+        rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys[name]))
+        _write_csv(out / f"{name}.csv", _template_columns(name), rows)
+        counts[name] = len(rows)
+    return counts
+
+
+def simulate_outcomes(
+    out_dir: str | Path,
+    truth: CohortTruth,
+    *,
+    seed: int = 20261122,
+    start: dt.date = dt.date(2019, 1, 1),
+    data_cut: dt.date = OUTCOMES_DATA_CUT,
+) -> dict[str, Any]:
+    """Write simulated therapy histories of a simulated cohort as outcomes-template CSVs.
+
+    Writes ``lines.csv``, ``local_therapies.csv``, ``recist.csv``, ``events.csv`` and
+    ``plasma.csv`` (the tables of :data:`tumorboard.io.outcomes.TEMPLATE`) for the patients
+    of ``truth``, who are expected to be in the registry already (no ``patients.csv``).
+    Histories start at each patient's diagnosis date (re-planned from ``truth.seed`` as
+    :func:`simulate_cohort` drew it):
+
+    * **DSRCT**: P6 (VDC/IE, curative; Kushner et al., J Clin Oncol 1996;14:1526-1531),
+      cytoreductive surgery with HIPEC for 60 % (Hayes-Jordan et al., Ann Surg Oncol
+      2018;25:872-877), whole-abdominopelvic radiotherapy 30 Gy in 20 fractions for half of
+      those (Desai et al., Int J Radiat Oncol Biol Phys 2013;85:e67-e72), maintenance
+      vinorelbine + oral cyclophosphamide for half (Bisogno et al., Lancet Oncol
+      2019;20:1566-1575, doi:10.1016/S1470-2045(19)30617-5), irinotecan + temozolomide or
+      pazopanib at progression. Other entities follow :data:`_ENTITY_LINES`.
+    * **MTB-guided line** (``mtb_guided`` yes) for about two thirds of the patients, after
+      the second line, chosen from the truth (:func:`_guided_choice`); it starts after the
+      tumour sample was profiled (collection + 4-8 weeks) and not before ``start``, the
+      opening of the molecular tumour board. Its PFS is designed against the PFS of the line
+      before (PFS1) in the classes :data:`PFSR_CLASSES`, cycled over the guided patients:
+      observed ratio >= 1.3, observed ratio < 1.3, ongoing already >= 1.3 x PFS1, ongoing
+      below it (a class the data cut cannot accommodate falls back to an ongoing one).
+    * One patient has a line stopped for toxicity after 3-6 weeks, one a zero-length line
+      (stopped on its first day), one a very short last line ended by death; some patients
+      die (nothing is recorded after a death), the living have a last follow-up event.
+    * RECIST 1.1 lesion measurements per systemic line (:func:`_recist_line`): 1-3 targets,
+      scans every 8-12 weeks, PR confirmed for responders, PD on the line's progression date.
+    * Plasma for about half the patients: 2-5 samples around the guided (else the second)
+      line, 16 tracked variants (synthetic ids ``chrN:pos:REF>ALT``, not the case's VCF
+      variants), depth ~20,000, tumour fraction falling on response and rising a lead time
+      before progression (:func:`_tf_curve`), background errors ~1e-4 (not written: the
+      registry does not know them).
+    * Lung or liver metastases are treated with local ablative therapy (SBRT, metastasectomy
+      or microwave ablation) at first progression for some patients.
+
+    Parameters
+    ----------
+    out_dir
+        Folder for the CSV files (created).
+    truth
+        The :class:`CohortTruth` of :func:`simulate_cohort` (or read from its truth.json).
+    seed
+        Seed of every random choice; the same seed and truth give byte-identical files.
+    start
+        Opening of the molecular tumour board programme: no guided line starts earlier.
+    data_cut
+        Nothing after this date is written (:data:`OUTCOMES_DATA_CUT`).
+
+    Returns
+    -------
+    dict
+        ``rows`` (rows per table), ``patients``, ``deaths``, ``guided`` (one dict per guided
+        line: patient, line, regimen, target, designed_class, expected_verdict, pfs1_days,
+        pfs2_days, pfs2_event), ``toxicity``, ``zero_length``, ``short_before_death``
+        (patient, line), ``plasma`` (patient, samples, lead_time_days), ``data_cut``.
+
+    Raises
+    ------
+    InputError
+        A seed that is not a whole number >= 0, or a truth that is not a simulated cohort.
+    """
+    _check_count("seed", seed)
+    plans = _patient_plans(truth)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    patients = [p.patient_id for p in truth.patients]
+    n = len(patients)
+    cr = _rng(seed, _name_key("outcomes-cohort"))
+    order = [patients[i] for i in cr.permutation(n)]
+    guided_ids = order[: round(2 * n / 3)]
+    classes = {pid: list(PFSR_CLASSES)[k % len(PFSR_CLASSES)]
+               for k, pid in enumerate(guided_ids)}
+    unguided = order[len(guided_ids):]
+    special = unguided + guided_ids[::-1]
+    toxicity_id = special[0] if special else None
+    zero_id = special[1] if len(special) > 1 else None
+    plasma_ids = set(order[::2])
+    summary: dict[str, Any] = {"guided": [], "toxicity": [], "zero_length": [],
+                               "short_before_death": [], "plasma": []}
+    tables: dict[str, list[dict[str, Any]]] = {k: [] for k in
+                                               ("lines", "local_therapies", "recist",
+                                                "events", "plasma")}
+    deaths = 0
+    short_death_done = False
+    for p in truth.patients:
+        pid = p.patient_id
+        plan = plans[pid]
+        r = _rng(seed, _name_key(pid), _name_key("outcomes"))
+        h = _History(pid)
+        first, intent, second, third = _ENTITY_LINES.get(p.entity, _ENTITY_LINES["LMS"])
+        sites = list(plan.metastatic_sites) or [plan.site]
+        lesion_sites = sorted({*sites, plan.site})
+        d0 = plan.diagnosis_date
+        # --- first line (block) -----------------------------------------------------
+        s1 = _days(d0, _uniform_days(r, 14, 35))
+        pfs_first = _lognormal_days(r, _FIRST_LINE_PFS_DAYS.get(p.entity, 240), lo=120)
+        is_dsrct = p.entity == "DSRCT"
+        chemo_days = _uniform_days(r, 147, 190) if intent == "curative" else \
+            _uniform_days(r, 84, 126)
+        if p.entity in ("GIST", "IMT", "ASPS"):
+            chemo_days = None  # continuous kinase or checkpoint inhibition until progression
+        block_end = s1 if chemo_days is None else _days(s1, chemo_days)
+        local: list[tuple[str, str, str, str, int, int]] = []
+        if is_dsrct and r.random() < 0.6:
+            local.append(("cytoreductive surgery + HIPEC (cisplatin)", "cisplatin",
+                          "cytoreductive_surgery_hipec", "curative", 21, 0))
+            if r.random() < 0.5:
+                local.append(("whole-abdominopelvic radiotherapy 30 Gy / 20 fx", "",
+                              "whole_abdominopelvic_radiotherapy", "consolidation", 35, 27))
+        elif p.entity == "ES" and r.random() < 0.6:
+            local.append(("local control surgery", "", "surgery", "curative", 14, 0))
+        maintenance = is_dsrct and r.random() < 0.5
+        p1 = _days(s1, max(pfs_first, (block_end - s1).days + 60 * (1 + len(local))
+                           + (90 if maintenance else 0)))
+        if chemo_days is None:
+            h.line(first[0], first[1], first[2], intent, s1, p1, "progression", p1)
+            recist_line, recist_start, recist_end = 1, s1, p1
+        else:
+            last = len(local) == 0 and not maintenance
+            h.line(first[0], first[1], first[2], intent, s1, block_end, "completed",
+                   p1 if last else None)
+            recist_line, recist_start, recist_end = 1, s1, (p1 if last else block_end)
+        t = block_end
+        for k, (reg, agents, modality, lintent, gap, length) in enumerate(local):
+            ls = _days(t, gap + _uniform_days(r, 0, 14))
+            le = _days(ls, length)
+            last = k == len(local) - 1 and not maintenance
+            h.line(reg, agents, modality, lintent, ls, le, "completed", p1 if last else None)
+            t = le
+        if maintenance:
+            ms = _days(t, _uniform_days(r, 21, 35))
+            me = min(p1, _days(ms, 365))
+            h.line("vinorelbine + oral cyclophosphamide", "vinorelbine;cyclophosphamide",
+                   "maintenance", "maintenance", ms, me,
+                   "progression" if me == p1 else "completed", p1)
+        responder = r.random() < (0.75 if is_dsrct else 0.4)
+        base = _days(recist_start, -_uniform_days(r, 3, 14))
+        scans = _scan_dates(r, base, recist_end, event=recist_end == p1)
+        _recist_line(h, r, line=recist_line, baseline=base, scans=scans,
+                     response="PR" if responder else "SD",
+                     progression=p1 if recist_end == p1 else None, sites=lesion_sites)
+        prev_prog = p1
+        # --- local ablative therapy at first progression ---------------------------------
+        next_start = _days(p1, _uniform_days(r, 14, 28))
+        lat_sites = [s for s in sites if s in ("lung", "liver")]
+        if lat_sites and r.random() < 0.4:
+            organ = lat_sites[0]
+            when = _days(p1, _uniform_days(r, 14, 35))
+            if organ == "lung":
+                modality, technique, dose, fx = (("radiotherapy", "SBRT", 15.0, 3)
+                                                 if r.random() < 0.6 else
+                                                 ("surgery", "metastasectomy", None, None))
+            else:
+                modality, technique, dose, fx = (("thermal_ablation", "microwave ablation",
+                                                  None, None) if r.random() < 0.5 else
+                                                 ("radiotherapy", "SBRT", 7.0, 5))
+            h.lat.append({"patient": pid, "date": when, "modality": modality,
+                          "technique": technique,
+                          "site": "lung" if organ == "lung" else "extrapulmonary",
+                          "organ": organ, "lesion_count": int(r.integers(1, 4)),
+                          "largest_diameter_mm": float(r.integers(8, 31)),
+                          "dose_per_fraction_gy": dose, "fractions": fx,
+                          "with_systemic": False})
+            next_start = _days(when, _uniform_days(r, 14, 28))
+        # --- second line ---------------------------------------------------------------
+        guided_choice = _guided_choice(p, r, set()) if pid in classes else None
+        reg2 = second
+        if is_dsrct and r.random() < 0.3 and not (guided_choice and "pazopanib"
+                                                  in guided_choice[1]):
+            reg2 = ("pazopanib", "pazopanib", "targeted_therapy")
+        s2 = next_start
+        pfs2nd = _lognormal_days(r, 150, lo=56)
+        p2 = _days(s2, pfs2nd)
+        line2 = h.line(reg2[0], reg2[1], reg2[2], "palliative", s2, p2, "progression", p2)
+        base = _days(s2, -_uniform_days(r, 1, min(10, (s2 - prev_prog).days - 1)))
+        resp2 = "PR" if r.random() < 0.25 else "SD"
+        _recist_line(h, r, line=line2, baseline=base,
+                     scans=_scan_dates(r, base, p2, event=True), response=resp2,
+                     progression=p2, sites=lesion_sites)
+        pfs1 = float((p2 - s2).days)
+        prev_prog, t = p2, p2
+        ongoing_until: dt.date | None = None
+        plasma_line: tuple[dt.date, dt.date | None, dt.date, bool] = (s2, p2, p2, resp2 == "PR")
+        had = {reg2[1]}
+        # --- the MTB-guided line -------------------------------------------------------
+        if guided_choice is not None:
+            regimen, agents, modality, target = _guided_choice(p, r, had)
+            ready = _days(plan.collection_date, _uniform_days(r, 28, 56))
+            g = max(_days(p2, _uniform_days(r, 14, 35)), ready, start)
+            room = (data_cut - g).days
+            cls = classes[pid]
+            if cls == "benefit" and room < 1.7 * pfs1 + 45:
+                cls = "ongoing_benefit"
+            if cls == "no_benefit" and room < 1.0 * pfs1 + 45:
+                cls = "ongoing_early"
+            if cls == "ongoing_benefit" and room < 1.6 * pfs1 + 10:
+                cls = "ongoing_early"
+            if room < 60:
+                cls = None
+            if cls is not None:
+                if cls == "benefit":
+                    ratio = r.uniform(1.7, min(3.5, (room - 45) / pfs1))
+                elif cls == "no_benefit":
+                    ratio = r.uniform(0.35, min(1.0, (room - 45) / pfs1))
+                elif cls == "ongoing_benefit":
+                    ratio = r.uniform(1.6, min(2.8, (room - 10) / pfs1))
+                else:
+                    ratio = r.uniform(0.3, 0.9)
+                end = _days(g, max(1.0, ratio * pfs1))
+                observed = not cls.startswith("ongoing")
+                number = h.line(regimen, agents, modality, "palliative", g,
+                                end if observed else None,
+                                "progression" if observed else None,
+                                end if observed else None, guided=True)
+                base = _days(g, -_uniform_days(r, 1, min(10, (g - prev_prog).days - 1)))
+                good = cls in ("benefit", "ongoing_benefit")
+                _recist_line(h, r, line=number, baseline=base,
+                             scans=_scan_dates(r, base, end, event=observed),
+                             response="PR" if good else ("SD" if observed and r.random() < 0.6
+                                                         else "PD" if observed else "SD"),
+                             progression=end if observed else None, sites=lesion_sites)
+                summary["guided"].append({
+                    "patient": pid, "line": number, "regimen": regimen, "target": target,
+                    "designed_class": cls, "expected_verdict": PFSR_CLASSES[cls],
+                    "pfs1_days": pfs1, "pfs2_days": float((end - g).days),
+                    "pfs2_event": observed})
+                plasma_line = (g, end if observed else None, end, good)
+                had.add(agents)
+                if observed:
+                    prev_prog, t = end, end
+                else:
+                    ongoing_until = end
+        # --- later lines: toxicity, zero-length, and the end of the story ------------------
+        if ongoing_until is None:
+            if pid == toxicity_id:
+                ts = _days(t, _uniform_days(r, 14, 28))
+                te = _days(ts, _uniform_days(r, 21, 42))
+                number = h.line("pazopanib" if "pazopanib" not in had else "cabozantinib",
+                                "pazopanib" if "pazopanib" not in had else "cabozantinib",
+                                "targeted_therapy", "palliative", ts, te, "toxicity", None)
+                summary["toxicity"].append({"patient": pid, "line": number})
+                t = te
+            if pid == zero_id:
+                zs = _days(t, _uniform_days(r, 14, 28))
+                number = h.line("gemcitabine + docetaxel", "gemcitabine;docetaxel",
+                                "chemotherapy", "palliative", zs, zs, "patient_choice", None)
+                summary["zero_length"].append({"patient": pid, "line": number})
+                t = zs
+            if pid in (toxicity_id, zero_id) or r.random() < 0.4:
+                s3 = _days(t, _uniform_days(r, 14, 28))
+                p3 = _days(s3, _lognormal_days(r, 110, lo=50))
+                number = h.line(third[0], third[1], third[2], "palliative", s3, p3,
+                                "progression", p3)
+                base = _days(s3, -_uniform_days(r, 1, min(10, (s3 - t).days - 1)))
+                _recist_line(h, r, line=number, baseline=base,
+                             scans=_scan_dates(r, base, p3, event=True), response="SD",
+                             progression=p3, sites=lesion_sites)
+                t = p3
+            dies = r.random() < 0.55 or classes.get(pid) == "no_benefit"
+            if dies and not short_death_done and pid not in (toxicity_id, zero_id):
+                ss = _days(t, _uniform_days(r, 14, 21))
+                h.death = _days(ss, _uniform_days(r, 5, 20))
+                number = h.line("best available chemotherapy (cyclophosphamide, oral)",
+                                "cyclophosphamide", "chemotherapy", "palliative", ss,
+                                h.death, "death", None)
+                summary["short_before_death"].append({"patient": pid, "line": number})
+                short_death_done = True
+            elif dies:
+                h.death = _days(t, _uniform_days(r, 30, 270))
+            else:
+                h.last_followup = _days(t, _uniform_days(r, 30, 200))
+        else:
+            h.last_followup = ongoing_until
+        if pid in plasma_ids:
+            s, prog, end, good = plasma_line
+            summary["plasma"].append(_plasma_series(h, r, start=s, progression=prog,
+                                                    end=end, responder=good))
+        if h.death is not None:
+            h.events.append({"patient": pid, "date": h.death, "kind": "death",
+                             "detail": "died of progressive disease"})
+        _cut(h, data_cut)
+        if h.death is None:
+            h.last_followup = max([h.last_followup or data_cut, *h.dates()])
+            h.events = [e for e in h.events if e["kind"] != "last_followup"]
+            h.events.append({"patient": pid, "date": h.last_followup, "kind": "last_followup",
+                             "detail": "alive at last contact"})
+        else:
+            deaths += 1
+        for name in tables:
+            tables[name] += getattr(h, "lat" if name == "local_therapies" else name)
+    kept = {(row["patient"], row["line"]) for row in tables["lines"]}
+    summary["guided"] = [g for g in summary["guided"] if (g["patient"], g["line"]) in kept]
+    counts = _write_tables(out, tables)
+    summary.update(rows=counts, patients=n, deaths=deaths, data_cut=data_cut.isoformat())
+    return summary
