@@ -176,6 +176,8 @@ def test_categorical_group_order_is_kept():
         }
     )
     assert kaplan_meier(table, group="arm").medians["group"].tolist() == ["b", "a"]
+    numeric = table.assign(arm=[10, 2, 10, 2])
+    assert kaplan_meier(numeric, group="arm").medians["group"].tolist() == ["2", "10"]
 
 
 @pytest.mark.parametrize(

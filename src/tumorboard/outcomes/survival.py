@@ -219,6 +219,9 @@ def _groups(table: pd.DataFrame, column: str) -> tuple[pd.Series, list[str]]:
                 column=column,
                 fix="drop unused categories (Series.cat.remove_unused_categories())",
             )
+    elif pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+        # numeric codes sort as numbers (2 before 10), then become labels
+        levels = [str(v) for v in sorted(raw.unique())]
     else:
         levels = sorted({str(v) for v in raw})
     return raw.astype(str), levels
@@ -979,8 +982,10 @@ LAT_COLUMNS = (
 TREATMENT_FREE_INTERVAL_CUT_MONTHS = 12.0
 """Treatment-free interval cut (≥ 12 vs < 12 months): the cut of the study group's LAT
 analysis (Eur J Surg Oncol 08/2024, reference not verified here); a 12-month disease-free
-interval is also the classical prognostic cut after pulmonary metastasectomy for
-soft-tissue sarcoma (Billingsley et al., Ann Surg 1999;229:602–610)."""
+interval is also the classical prognostic cut for lung metastases of soft-tissue sarcoma
+(Billingsley, Burt, Jara et al., "Pulmonary metastases from soft tissue sarcoma: analysis
+of patterns of disease and postmetastasis survival", Ann Surg 1999;229:602–610: a
+disease-free interval > 12 months was favourable in 719 patients)."""
 
 AGE_CUT_YEARS = 60
 """Age cut (≤ 60 years) of the study group's interaction subgroup (Eur J Surg Oncol 08/2024)."""
