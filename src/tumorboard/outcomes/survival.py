@@ -107,7 +107,7 @@ def _jsonable(value: Any) -> Any:
             {str(k): _jsonable(v) for k, v in row.items()}
             for row in value.to_dict(orient="records")
         ]
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, np.bool_ | bool):
         return bool(value)
@@ -122,13 +122,13 @@ def _jsonable(value: Any) -> Any:
 
 def _where(table: pd.DataFrame, mask: pd.Series, *, limit: int = 5) -> str:
     """Name the offending rows: patient ids when the table has them, else index labels."""
-    labels = table.index[mask.to_numpy()]
+    selected = mask.to_numpy()
+    labels = list(table.index[selected][:limit])
     if "patient" in table.columns:
-        names = [str(p) for p in table.loc[mask.to_numpy(), "patient"]]
-        text = ", ".join(f"patient {p} (row {r})" for p, r in zip(names, labels, strict=True))
-        shown = text.split(", ")[:limit]
+        names = table.loc[selected, "patient"].iloc[:limit]
+        shown = [f"patient {p} (row {r})" for p, r in zip(names, labels, strict=True)]
     else:
-        shown = [f"row {r}" for r in labels[:limit]]
+        shown = [f"row {r}" for r in labels]
     more = f" and {int(mask.sum()) - limit} more" if int(mask.sum()) > limit else ""
     return ", ".join(shown) + more
 
@@ -142,9 +142,9 @@ def _require_columns(table: object, columns: Iterable[str]) -> pd.DataFrame:
     for column in columns:
         if column not in table.columns:
             raise InputError(
-                "column is missing from the table",
+                f"column is missing from the table (it has {list(table.columns)})",
                 column=column,
-                expected=f"one of the columns; the table has {list(table.columns)}",
+                expected=f"a column named '{column}'",
                 fix=f"rename the column to '{column}' or pass its name as an argument",
             )
     if table.empty:
