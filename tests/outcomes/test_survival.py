@@ -199,6 +199,12 @@ def test_bad_durations_and_events_name_column_and_patient(column, value, message
     assert info.value.column == column
 
 
+def test_many_bad_rows_are_summarised():
+    table = pd.DataFrame({"duration": [-1.0] * 8, "event": [True] * 8})
+    with pytest.raises(InputError, match=r"row 0, row 1, row 2, row 3, row 4 and 3 more \("):
+        kaplan_meier(table)
+
+
 def test_empty_group_and_missing_column_are_refused():
     table = pd.DataFrame(
         {
