@@ -104,6 +104,8 @@ __all__ = [
     "CohortTruth",
     "PatientTruth",
     "simulate_cohort",
+    "simulate_lat_registry",
+    "simulate_outcomes",
     "write_large_case",
 ]
 
@@ -3929,7 +3931,8 @@ def _plasma_series(h: _History, r: np.random.Generator, *, start: dt.date,
     days = [_days(start, -_uniform_days(r, 0, 7)), _days(start, _uniform_days(r, 21, 42))]
     optional = []
     if progression is not None:
-        optional.append(_days(progression, -_uniform_days(r, 7, max(8, lead - 7))))
+        # at least half-way into the rise, so that it shows before the scan does
+        optional.append(_days(progression, -_uniform_days(r, 7, max(8, lead // 2))))
         optional.append(progression)
     optional.append(_days(start, _uniform_days(r, 70, 120)))
     n = int(r.integers(2, 6))
@@ -4389,3 +4392,258 @@ def simulate_outcomes(
     counts = _write_tables(out, tables)
     summary.update(rows=counts, patients=n, deaths=deaths, data_cut=data_cut.isoformat())
     return summary
+
+
+#: Histologies of the simulated LAT registry: (OncoTree code, histology text, share).
+#: Shares are SIMULATION choices resembling metastatic soft-tissue sarcoma series
+#: (leiomyosarcoma most common, then undifferentiated pleomorphic sarcoma, synovial sarcoma
+#: and liposarcomas); every code below "rare" is a rare histology of the model.
+LAT_HISTOLOGIES: tuple[tuple[str, str, float], ...] = (
+    ("LMS", "Leiomyosarcoma", 0.30),
+    ("MFH", "Undifferentiated pleomorphic sarcoma", 0.15),
+    ("SYNS", "Synovial sarcoma", 0.12),
+    ("MRLS", "Myxoid liposarcoma", 0.07),
+    ("DDLS", "Dedifferentiated liposarcoma", 0.06),
+    ("LIPO", "Liposarcoma, NOS", 0.04),
+    # rare
+    ("ANGS", "Angiosarcoma", 0.035),
+    ("MPNST", "Malignant peripheral nerve sheath tumour", 0.035),
+    ("SFT", "Solitary fibrous tumour, malignant", 0.03),
+    ("ASPS", "Alveolar soft part sarcoma", 0.025),
+    ("EMCHS", "Extraskeletal myxoid chondrosarcoma", 0.02),
+    ("CCS", "Clear cell sarcoma", 0.02),
+    ("EPIS", "Epithelioid sarcoma", 0.02),
+    ("ESS", "Endometrial stromal sarcoma, high grade", 0.02),
+    ("PLRMS", "Pleomorphic rhabdomyosarcoma", 0.015),
+    ("LGFMS", "Low-grade fibromyxoid sarcoma", 0.015),
+    ("SARCNOS", "Sarcoma, NOS", 0.02),
+)
+_LAT_COMMON = frozenset({"LMS", "MFH", "SYNS", "MRLS", "DDLS", "LIPO"})
+
+#: True log hazard ratios of the simulated LAT registry (SIMULATION choices, not published
+#: figures; only their directions follow the study group's findings, see
+#: :func:`simulate_lat_registry`). ``systemic_young_many``: systemic therapy with LAT in
+#: patients aged <= 60 with >= 4 lesions; ``systemic_young_many_large``: the additional
+#: effect there when the largest lesion is > 20 mm.
+LAT_COEFFICIENTS: dict[str, dict[str, float]] = {
+    "pfs": {"tfi_ge_12_months": -0.6, "extrapulmonary": -0.5, "rare_histology": 0.5,
+            "other_modality": 0.5, "lesions_per_lesion": 0.08, "systemic_young_many": -0.5,
+            "systemic_young_many_large": -0.4, "age_per_decade_over_55": 0.0},
+    "os": {"tfi_ge_12_months": -0.6, "extrapulmonary": -0.5, "rare_histology": 0.6,
+           "other_modality": 0.4, "lesions_per_lesion": 0.08, "systemic_young_many": -0.2,
+           "systemic_young_many_large": -0.2, "age_per_decade_over_55": 0.15},
+}
+#: Weibull baselines ``h0(t) = lam * k * t**(k - 1)`` (t in days) of the LAT registry:
+#: median 15 months (PFS) and 9 years (OS) at all covariates 0 (simulation choices that
+#: give a cohort median OS above 5 years).
+LAT_WEIBULL = {"pfs": {"shape": 1.0, "median_days": 15 * 30.4375},
+               "os": {"shape": 1.3, "median_days": 9 * 365.25}}
+
+
+def _weibull_times(r: np.random.Generator, linear: np.ndarray, *, shape: float,
+                   median_days: float) -> np.ndarray:
+    """Event times of a Weibull proportional-hazards model by inversion.
+
+    ``T = (-log U / (lam exp(x'b)))**(1/k)`` with ``lam = log 2 / median**k`` (Bender,
+    Augustin & Blettner, Stat Med 2005;24:1713-1723, doi:10.1002/sim.2059).
+    """
+    lam = np.log(2) / median_days**shape
+    u = r.random(len(linear))
+    return (-np.log(u) / (lam * np.exp(linear))) ** (1 / shape)
+
+
+def simulate_lat_registry(
+    out_dir: str | Path,
+    *,
+    n_patients: int = 246,
+    seed: int = 2024,
+    start: dt.date = dt.date(2017, 1, 1),
+    data_cut: dt.date = LAT_DATA_CUT,
+) -> dict[str, Any]:
+    """Write a SIMULATED multicentre registry of local ablative therapy (LAT) in sarcoma.
+
+    Mimics the design of the sarcoma study group's retrospective multicentre cohort:
+    patients with metastatic soft-tissue sarcoma given LAT (surgery, radiotherapy, thermal
+    ablation) of their metastases on a tumour board's advice between ``start`` and five
+    years later, followed to a data cut (:data:`LAT_DATA_CUT`, 2024-06-30), with a median OS
+    above 5 years (Eur J Surg Oncol, 08/2024; reference not verified here, as in
+    :func:`tumorboard.outcomes.survival.subgroup_analyses`). None of the patients is real.
+
+    Writes ``patients.csv`` (``SIM-LAT-001`` …; histologies :data:`LAT_HISTOLOGIES`),
+    ``local_therapies.csv`` (one LAT per patient at time zero, and a repeat LAT at
+    progression for some; SBRT 3 x 15 Gy or 5 x 7 Gy, or conventional 10 x 3 Gy),
+    ``lines.csv`` (0-3 systemic lines before the LAT, which set the treatment-free interval,
+    and the systemic line given with the LAT when ``with_systemic`` is yes) and
+    ``events.csv`` (progression, death, last follow-up).
+
+    Model (all numbers are SIMULATION choices, not published figures; only the directions
+    follow the study group's findings): PFS and OS from Weibull proportional-hazards models
+    (:func:`_weibull_times`, Bender et al. 2005, doi:10.1002/sim.2059) with the log hazard
+    ratios :data:`LAT_COEFFICIENTS` and baselines :data:`LAT_WEIBULL`: a treatment-free
+    interval >= 12 months is better (PFS and OS log HR -0.6), extrapulmonary LAT better
+    (-0.5), rare histologies worse (+0.5 / +0.6), LAT other than surgery or radiotherapy
+    worse (+0.5 / +0.4), every lesion adds +0.08, systemic therapy with the LAT improves PFS
+    of patients aged <= 60 with >= 4 lesions (-0.5), more so when the largest lesion is
+    > 2 cm (another -0.4), and age adds +0.15 per decade over 55 to the OS hazard.
+    Progression is recorded when it comes before death and censoring; censoring is
+    administrative at the data cut, or loss to follow-up (10 % of patients, uniform 6-60
+    months after LAT). Covariates: age ~ N(55, 12) in [18, 85]; site lung 60 %; modality
+    surgery 45 %, radiotherapy 40 %, thermal ablation 15 %; lesions 1-8 (decreasing
+    frequencies); largest diameter log-normal, median 18 mm; systemic with LAT 35 %;
+    treatment-free interval log-normal, median 12 months.
+
+    Returns
+    -------
+    dict
+        ``coefficients`` (the true log HRs, :data:`LAT_COEFFICIENTS`), ``weibull``,
+        ``rows`` (rows per table), ``events`` (PFS and OS events), ``patients``,
+        ``data_cut``.
+
+    Raises
+    ------
+    InputError
+        A patient count or seed that is not a whole number (patients 1-999).
+    """
+    _check_count("n_patients", n_patients, minimum=1, maximum=999,
+                 why="ids are SIM-LAT-001 to SIM-LAT-999")
+    _check_count("seed", seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    r = _rng(seed, _name_key("lat-registry"))
+    n = n_patients
+    codes = [c for c, _, _ in LAT_HISTOLOGIES]
+    shares = np.array([w for _, _, w in LAT_HISTOLOGIES])
+    histology = r.choice(len(codes), size=n, p=shares / shares.sum())
+    age = np.clip(np.round(r.normal(55, 12, n)), 18, 85)
+    sex = np.where(r.random(n) < 0.5, "female", "male")
+    lat_day = r.integers(0, (dt.date(start.year + 5, start.month, start.day) - start).days, n)
+    extrapulmonary = r.random(n) >= 0.6
+    modality = r.choice(["surgery", "radiotherapy", "thermal_ablation"], size=n,
+                        p=[0.45, 0.40, 0.15])
+    lesions = r.choice(np.arange(1, 9), size=n,
+                       p=np.array([35, 20, 12, 10, 8, 6, 5, 4]) / 100)
+    diameter = np.clip(np.round(18 * np.exp(0.5 * r.standard_normal(n))), 5, 80)
+    systemic = r.random(n) < 0.35
+    tfi = np.clip(12 * 30.4375 * np.exp(0.8 * r.standard_normal(n)), 45, 8 * 365.25)
+    n_prior = r.choice([0, 1, 2, 3], size=n, p=[0.25, 0.45, 0.2, 0.1])
+    rare = np.array([codes[i] not in _LAT_COMMON for i in histology])
+    other = modality == "thermal_ablation"
+    young_many = (age <= 60) & (lesions >= 4)
+    large = diameter > 20
+    x = {"tfi_ge_12_months": (tfi >= 12 * 30.4375).astype(float),
+         "extrapulmonary": extrapulmonary.astype(float), "rare_histology": rare.astype(float),
+         "other_modality": other.astype(float), "lesions_per_lesion": lesions.astype(float),
+         "systemic_young_many": (systemic & young_many).astype(float),
+         "systemic_young_many_large": (systemic & young_many & large).astype(float),
+         "age_per_decade_over_55": (age - 55) / 10}
+    times = {}
+    for endpoint, coef in LAT_COEFFICIENTS.items():
+        linear = sum(coef[k] * x[k] for k in coef)
+        times[endpoint] = np.maximum(1.0, _weibull_times(r, linear, **LAT_WEIBULL[endpoint]))
+    lost = r.random(n) < 0.10
+    lost_after = r.uniform(6, 60, n) * 30.4375
+    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in
+                                             ("patients", "local_therapies", "lines", "events")}
+    n_pfs = n_os = 0
+    for i in range(n):
+        pid = f"SIM-LAT-{i + 1:03d}"
+        pr = _rng(seed, _name_key(pid))
+        t0 = _days(start, lat_day[i])
+        admin = (data_cut - t0).days
+        censor = min(admin, lost_after[i]) if lost[i] else admin
+        death_day = times["os"][i] if times["os"][i] <= censor else None
+        end = death_day if death_day is not None else censor
+        prog_day = times["pfs"][i] if times["pfs"][i] < end else None
+        death = _days(t0, death_day) if death_day is not None else None
+        last = _days(t0, end)
+        n_os += death is not None
+        n_pfs += prog_day is not None or death is not None
+        # prior lines: the last one stops a treatment-free interval before the LAT
+        line_rows = []
+        prior_stop = _days(t0, -tfi[i])
+        spans = []
+        stop = prior_stop
+        for _ in range(int(n_prior[i])):
+            begin = _days(stop, -_uniform_days(pr, 63, 180))
+            spans.append((begin, stop))
+            stop = _days(begin, -_uniform_days(pr, 60, 400))
+        spans.reverse()
+        first_treatment = spans[0][0] if spans else t0
+        # without prior lines the interval runs from the diagnosis (the registry's rule)
+        diagnosis = (_days(first_treatment, -_uniform_days(pr, 20, 120)) if spans
+                     else prior_stop)
+        code = codes[histology[i]]
+        regimens = [("doxorubicin", "doxorubicin"), ("doxorubicin + ifosfamide",
+                                                     "doxorubicin;ifosfamide"),
+                    ("gemcitabine + docetaxel", "gemcitabine;docetaxel"),
+                    ("trabectedin", "trabectedin"), ("pazopanib", "pazopanib")]
+        for k, (begin, stop) in enumerate(spans):
+            reg, agents = regimens[min(k, len(regimens) - 1)]
+            line_rows.append({"regimen": reg, "agents": agents,
+                              "modality": "targeted_therapy" if reg == "pazopanib"
+                              else "chemotherapy", "intent": "palliative", "start": begin,
+                              "stop": stop, "stop_reason": "completed", "progression": None})
+        if spans:
+            # the line before the LAT stopped at progression (that is why LAT came up)
+            line_rows[-1]["stop_reason"] = "progression"
+            line_rows[-1]["progression"] = spans[-1][1]
+        progression = _days(t0, prog_day) if prog_day is not None else None
+        if systemic[i]:
+            # started within six weeks of the LAT, and before any progression or death
+            s = min(d for d in (_days(t0, _uniform_days(pr, 7, 42)), progression, death)
+                    if d is not None)
+            planned = _days(s, _uniform_days(pr, 84, 150))
+            stops = [d for d in (planned, progression, death) if d is not None]
+            stop = min(stops)
+            reason = ("progression" if stop == progression else
+                      "death" if stop == death else "completed")
+            if stop > last:
+                stop, reason = None, None
+            line_rows.append({"regimen": "doxorubicin (with LAT)", "agents": "doxorubicin",
+                              "modality": "chemotherapy", "intent": "adjuvant", "start": s,
+                              "stop": stop, "stop_reason": reason, "progression": progression})
+        for k, row in enumerate(line_rows, start=1):
+            rows["lines"].append({"patient": pid, "line": k, "recommendation_id": None,
+                                  "mtb_guided": False, **row})
+        organ = (str(pr.choice(["liver", "bone", "soft tissue", "adrenal gland", "lymph node"]))
+                 if extrapulmonary[i] else "lung")
+        technique, dose, fx = {
+            "surgery": ("metastasectomy", None, None),
+            "thermal_ablation": (str(pr.choice(["radiofrequency ablation",
+                                                "microwave ablation", "cryoablation"])),
+                                 None, None),
+        }.get(str(modality[i]), (None, None, None))
+        if modality[i] == "radiotherapy":
+            technique, dose, fx = [("SBRT", 15.0, 3), ("SBRT", 7.0, 5),
+                                   ("conventional", 3.0, 10)][int(pr.choice(3, p=[.45, .4, .15]))]
+        rows["local_therapies"].append({
+            "patient": pid, "date": t0, "modality": str(modality[i]), "technique": technique,
+            "site": "extrapulmonary" if extrapulmonary[i] else "lung", "organ": organ,
+            "lesion_count": int(lesions[i]), "largest_diameter_mm": float(diameter[i]),
+            "dose_per_fraction_gy": dose, "fractions": fx, "with_systemic": bool(systemic[i])})
+        if progression is not None:
+            rows["events"].append({"patient": pid, "date": progression, "kind": "progression",
+                                   "detail": "radiological progression"})
+            repeat = _days(progression, _uniform_days(pr, 21, 60))
+            if pr.random() < 0.25 and repeat < last:
+                rows["local_therapies"].append({
+                    "patient": pid, "date": repeat, "modality": "radiotherapy",
+                    "technique": "SBRT", "site": "extrapulmonary" if extrapulmonary[i]
+                    else "lung", "organ": organ, "lesion_count": 1,
+                    "largest_diameter_mm": float(pr.integers(8, 30)),
+                    "dose_per_fraction_gy": 7.0, "fractions": 5, "with_systemic": False})
+        if death is not None:
+            rows["events"].append({"patient": pid, "date": death, "kind": "death",
+                                   "detail": "death"})
+        else:
+            rows["events"].append({"patient": pid, "date": last, "kind": "last_followup",
+                                   "detail": "lost to follow-up" if lost[i] and censor < admin
+                                   else "alive at data cut"})
+        rows["patients"].append({"patient": pid, "sex": str(sex[i]),
+                                 "year_of_birth": int(t0.year - age[i]),
+                                 "histology": LAT_HISTOLOGIES[histology[i]][1],
+                                 "oncotree_code": code, "diagnosis_date": diagnosis})
+    counts = _write_tables(out, rows)
+    return {"patients": n, "coefficients": {k: dict(v) for k, v in LAT_COEFFICIENTS.items()},
+            "weibull": {k: dict(v) for k, v in LAT_WEIBULL.items()}, "rows": counts,
+            "events": {"pfs": int(n_pfs), "os": int(n_os)}, "data_cut": data_cut.isoformat()}
