@@ -51,15 +51,17 @@ DURATIONS = {  # days; hand-made so every count below can be checked by eye
 
 def _km_tables(durations: dict[str, tuple[list[int], list[int]]]
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Curves and the full event table per group, from lifelines (as outcomes.survival)."""
+    """Curves (with the optional censored count) and the full event table per group, from
+    lifelines, whose estimates outcomes.survival also uses."""
     curves, at_risk = [], []
     for group, (d, e) in durations.items():
         km = KaplanMeierFitter().fit(d, np.asarray(e, dtype=bool))
         sf, ci = km.survival_function_.iloc[:, 0], km.confidence_interval_
+        et = km.event_table
         curves.append(pd.DataFrame({"group": group, "time": sf.index.to_numpy(float),
                                     "survival": sf.to_numpy(), "lower": ci.iloc[:, 0].to_numpy(),
-                                    "upper": ci.iloc[:, 1].to_numpy()}))
-        et = km.event_table
+                                    "upper": ci.iloc[:, 1].to_numpy(),
+                                    "censored": et["censored"].reindex(sf.index).to_numpy()}))
         at_risk.append(pd.DataFrame({"group": group, "time": et.index.to_numpy(float),
                                      "at_risk": et["at_risk"].to_numpy(),
                                      "events": et["observed"].to_numpy(),
@@ -221,24 +223,36 @@ def test_kaplan_meier_single_group_has_no_legend() -> None:
     assert "all" in _texts(fig)  # the at-risk row is still labelled
 
 
-def test_numbers_at_risk_are_counted_from_the_raw_durations() -> None:
-    """At a tick t the number at risk is #{durations >= t} (the definition used by R
-    ``summary(survfit(Surv(d, e) ~ 1), times = t)$n.risk``); the plot reads it off the full
-    lifelines event table, so counting the raw durations is an independent check. The
-    durations are whole months, so ticks fall on event times and ">=" is told from ">"."""
-    whole_months = (np.arange(1, 41) * op.DAYS_PER_MONTH).tolist()  # 40 distinct times
+def test_long_event_table_is_thinned_and_counts_match_raw_durations() -> None:
+    """A lifelines event table (one row per distinct time, 41 here: 0 and months 1..40) is
+    thinned to every 4th time (ceil(41 / 12)), and each shown number at risk equals
+    #{durations >= t} counted from the raw durations (R ``summary(survfit(Surv(d, e) ~ 1),
+    times = t)$n.risk``), an independent check of what the table is read as."""
+    whole_months = (np.arange(1, 41) * op.DAYS_PER_MONTH).tolist()
     many = {"MTB-guided": (whole_months, [1, 0] * 20)}
     curves, table = _km_tables(many)
-    assert table["time"].nunique() > op.MAX_AT_RISK_COLUMNS  # read off at ticks
+    assert table["time"].nunique() == 41 > op.MAX_AT_RISK_COLUMNS
     fig = op.kaplan_meier_plot(curves, table, title="OS", image="figure")
     main, at_risk_ax = fig.axes[0], fig.axes[1]
     ticks_months = main.xaxis.get_major_locator()()
-    durations = np.array(many["MTB-guided"][0])
+    assert list(ticks_months) == pytest.approx(list(range(0, 41, 4)))
+    durations = np.array(whole_months)
     expected = [int((durations >= m * op.DAYS_PER_MONTH - 1e-9).sum()) for m in ticks_months]
     shown = [int(t.get_text()) for t in sorted(at_risk_ax.texts, key=lambda t: t.get_position())]
     assert shown == expected
-    assert expected[0] == 40 and list(ticks_months) == [0, 6, 12, 18, 24, 30, 36]
-    assert expected[-1] == 5  # months 36..40 still followed at 36: ">=", not ">"
+    assert expected[0] == 40 and expected[-1] == 1
+
+
+def test_censor_ticks_come_from_the_curves_censored_column() -> None:
+    """MTB-guided censorings are at days 180, 400 and 800 (event 0 in DURATIONS)."""
+    fig = op.kaplan_meier_plot(CURVES, EVENT_TABLE, title="OS", image="figure")
+    marks = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "|"]
+    assert len(marks) == 2  # one per group
+    assert list(marks[0].get_xdata()) == pytest.approx([180 / 30.4375, 400 / 30.4375,
+                                                        800 / 30.4375])
+    bare = op.kaplan_meier_plot(CURVES.drop(columns="censored"), EVENT_TABLE, title="OS",
+                                image="figure")
+    assert not [ln for ln in bare.axes[0].get_lines() if ln.get_marker() == "|"]
 
 
 def test_short_at_risk_table_sets_the_ticks_in_months() -> None:
@@ -448,3 +462,38 @@ def test_calibration_rejects_percentages() -> None:
     with pytest.raises(InputError, match=message):
         op.calibration_plot(CALIBRATION.assign(predicted=[80.0, 60.0, 30.0]),
                             horizon_label="x")
+
+
+# --- tables exactly as the sibling outcomes modules write them -----------------------------
+
+
+def test_timeline_reads_mrd_calls_of_the_ctdna_module() -> None:
+    calls = CTDNA.assign(mrd=["positive", "negative", "not_evaluable"],
+                         tumour_fraction=[0.05, 0.0, np.nan])
+    fig = op.patient_timeline(LINES, EVENTS, RECIST, calls, patient="DSRCT-001",
+                              image="figure")
+    log_ax = next(ax for ax in fig.axes if ax.get_yscale() == "log")
+    sizes = [len(c.get_offsets()) for c in log_ax.collections]
+    assert sizes == [1, 1]  # positive, negative; not evaluable without a fraction: no point
+    with pytest.raises(InputError, match="ctdna row 2: mrd 'maybe' is not known") as err:
+        op.patient_timeline(LINES, EVENTS, None, CTDNA.assign(mrd=[True, "maybe", False]),
+                            patient="DSRCT-001")
+    assert err.value.column == "mrd" and err.value.sample == "DSRCT-001"
+
+
+def test_calibration_reads_prognostic_column_names_one_horizon_at_a_time() -> None:
+    table = CALIBRATION.rename(columns={"lower": "observed_lower", "upper": "observed_upper"})
+    text = _parse(op.calibration_plot(table.assign(horizon=730.5),
+                                      horizon_label="2-year OS"))
+    assert "high risk" in text
+    two = pd.concat([table.assign(horizon=730.5), table.assign(horizon=1095.75)])
+    with pytest.raises(InputError, match="several horizons") as err:
+        op.calibration_plot(two, horizon_label="x")
+    assert err.value.column == "horizon"
+
+
+def test_waterfall_reads_censoring_from_pfs2_event() -> None:
+    fig = op.pfsr_waterfall(RATIOS.assign(pfs2_event=[False, True, True, pd.NA, True]),
+                            image="figure")
+    assert "PFS censored (n = 1)" in _texts(fig)
+    assert fig.axes[0].patches[0].get_hatch() == "\\\\\\"  # DSRCT-001, the largest ratio

@@ -33,7 +33,6 @@ from matplotlib.ticker import (
     FixedLocator,
     FuncFormatter,
     LogLocator,
-    MaxNLocator,
     NullFormatter,
     NullLocator,
 )
@@ -53,10 +52,10 @@ the growth-modulation index of Mick, Crowley & Carroll, Control Clin Trials 2000
 doi:10.1016/S0197-2456(00)00058-1."""
 
 MAX_AT_RISK_COLUMNS = 12
-"""At most this many columns in the number-at-risk table; more at-risk times (e.g. one row
-per event time) are read off at the axis ticks instead. Pocock, Clayton & Altman, Lancet
-2002;359:1686-89, doi:10.1016/S0140-6736(02)08594-X, recommend numbers at risk at a few
-regular time points under the curves, not at every event."""
+"""At most this many columns in the number-at-risk table; of more at-risk times (e.g. one
+row per event time) every k-th is shown. Pocock, Clayton & Altman, Lancet 2002;359:1686-89,
+doi:10.1016/S0140-6736(02)08594-X, recommend numbers at risk at a few regular time points
+under the curves, not at every event."""
 
 GROUP_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
                  "#000000", "#F0E442")
@@ -212,24 +211,10 @@ def _group_colour(i: int) -> str:
 # --- Kaplan–Meier -----------------------------------------------------------------------
 
 
-def _at_risk_columns(table: pd.DataFrame, ticks: np.ndarray) -> list[int]:
-    """Numbers at risk of one group at ``ticks`` (days) read off an event table.
-
-    In an event table, ``at_risk`` at time t_i counts those still followed just before t_i,
-    so at a tick t it is ``at_risk`` of the first row with time >= t; after the last row it
-    is that row's ``at_risk`` less its events and censorings (lifelines ``event_table``
-    and R ``summary.survfit`` use the same definition). This reads the table; it does not
-    re-estimate anything.
-    """
-    times = table["time"].to_numpy(dtype=float)
-    at_risk = table["at_risk"].to_numpy(dtype=float)
-    removed = (table["events"].to_numpy(dtype=float)
-               + table["censored"].to_numpy(dtype=float))
-    out = []
-    for t in ticks:
-        i = int(np.searchsorted(times, t, side="left"))
-        out.append(int(at_risk[i]) if i < len(times) else max(int(at_risk[-1] - removed[-1]), 0))
-    return out
+def _thinned(times: np.ndarray, limit: int) -> np.ndarray:
+    """At most ``limit`` of the sorted ``times``: every k-th, always starting with the first."""
+    stride = max(1, math.ceil(len(times) / limit))
+    return times[::stride]
 
 
 def kaplan_meier_plot(curves: pd.DataFrame, at_risk: pd.DataFrame, *, title: str,
@@ -248,11 +233,15 @@ def kaplan_meier_plot(curves: pd.DataFrame, at_risk: pd.DataFrame, *, title: str
         Step-function points per group: columns group, time (days), survival, lower, upper
         (``group`` may be the single value ``'all'``), as :mod:`tumorboard.outcomes.survival`
         computes them (lifelines ``survival_function_`` and ``confidence_interval_``).
+        An optional column ``censored`` (censorings at that time, R ``survfit``'s
+        ``n.censor``) draws censor ticks on the curve; without it there are none.
     at_risk
-        Columns group, time (days), at_risk, events, censored. When there are at most
-        :data:`MAX_AT_RISK_COLUMNS` distinct times they are the x ticks and the table's
-        columns; a longer table (one row per event time) is read off at regular ticks
-        (:func:`_at_risk_columns`). Rows with censored > 0 give the censor ticks.
+        Columns group, time (days), at_risk, events, censored, as
+        :func:`tumorboard.outcomes.survival.kaplan_meier` gives them (at 0 and every 6
+        months). The distinct times are the x ticks and the columns of the number-at-risk
+        table, which shows ``at_risk`` as given; of more than :data:`MAX_AT_RISK_COLUMNS`
+        times every k-th is shown. ``events`` and ``censored`` are not drawn (they may be
+        cumulative or per time; nothing here depends on which).
     title
         Axes title, e.g. ``"Overall survival from first MTB"``.
     logrank_p
@@ -293,14 +282,11 @@ def kaplan_meier_plot(curves: pd.DataFrame, at_risk: pd.DataFrame, *, title: str
         if band.any():
             ax.fill_between(x[band.to_numpy()], c["lower"][band], c["upper"][band],
                             step="post", color=colour, alpha=0.15, lw=0)
-        r = at_risk[(at_risk["group"].astype(str) == group) & (at_risk["censored"] > 0)]
-        if len(r):
-            # The curve's value at a censoring time: the last step at or before it.
-            times = c["time"].to_numpy()
-            idx = np.searchsorted(times, r["time"].to_numpy(), side="right") - 1
-            surv = np.where(idx >= 0, c["survival"].to_numpy()[np.clip(idx, 0, None)], 1.0)
-            ax.plot(months(r["time"].to_numpy()), surv, ls="", marker="|", markersize=7,
-                    mew=1.2, color=colour)
+        if "censored" in c.columns:
+            ticks = pd.to_numeric(c["censored"], errors="coerce").fillna(0).to_numpy() > 0
+            if ticks.any():  # at the curve's value after any event at the same time
+                ax.plot(x[ticks], c["survival"].to_numpy()[ticks], ls="", marker="|",
+                        markersize=7, mew=1.2, color=colour)
     ax.set_ylim(0, 1.03)
     ax.set_xlim(0, months(t_max) * 1.02 if t_max > 0 else 1)
     ax.set_ylabel("Probability")
@@ -315,25 +301,18 @@ def kaplan_meier_plot(curves: pd.DataFrame, at_risk: pd.DataFrame, *, title: str
                 fontsize=9, ha="left", va="bottom")
     ax.set_xlabel(xlabel)
 
-    tick_days = np.sort(at_risk["time"].unique())
-    if len(tick_days) <= MAX_AT_RISK_COLUMNS:
-        ax.xaxis.set_major_locator(FixedLocator(months(tick_days)))
-        columns = {g: dict(zip(r["time"], r["at_risk"].astype(int), strict=True))
-                   for g, r in at_risk.groupby(at_risk["group"].astype(str))}
-        cells = {g: [columns.get(g, {}).get(t) for t in tick_days] for g in groups}
-    else:
-        ticks = MaxNLocator(nbins=8, steps=[1, 2, 3, 6, 10], integer=True).tick_values(
-            0, months(t_max))
-        tick_days = ticks[(ticks >= 0) & (ticks <= months(t_max))] * DAYS_PER_MONTH
-        ax.xaxis.set_major_locator(FixedLocator(months(tick_days)))
-        cells = {}
-        for g in groups:
-            r = at_risk[at_risk["group"].astype(str) == g].sort_values("time", kind="stable")
-            cells[g] = _at_risk_columns(r, tick_days) if len(r) else [None] * len(tick_days)
+    tick_days = _thinned(np.sort(at_risk["time"].unique()), MAX_AT_RISK_COLUMNS)
+    ax.xaxis.set_major_locator(FixedLocator(months(tick_days)))
+    ax.xaxis.set_major_formatter(FixedFormatter([f"{round(m, 1):g}"
+                                                 for m in months(tick_days)]))
+    counts = {g: dict(zip(r["time"], r["at_risk"], strict=True))
+              for g, r in at_risk.groupby(at_risk["group"].astype(str))}
+    cells = {g: [counts.get(g, {}).get(t) for t in tick_days] for g in groups}
     table_ax.set_ylim(len(groups) - 0.5, -0.5)
     for row, g in enumerate(groups):
         for t, n in zip(tick_days, cells[g], strict=True):
-            table_ax.text(months(t), row, "" if n is None else str(n), ha="center",
+            table_ax.text(months(t), row, "" if n is None or np.isnan(n) else f"{n:.0f}",
+                          ha="center",
                           va="center", fontsize=8, color=_group_colour(row))
     table_ax.set_yticks(range(len(groups)), groups, fontsize=8)
     for row, label in enumerate(table_ax.get_yticklabels()):
@@ -453,14 +432,15 @@ def pfsr_waterfall(ratios: pd.DataFrame, *, threshold: float = PFSR_THRESHOLD,
     doi:10.1200/JCO.2009.26.5983); bars are log2(PFSr) so that halving and doubling are
     equally long, sorted from the largest down, with a dashed line at ``threshold``.
     Not-evaluable lines are hatched (and, without a ratio, marked "n.e." at 0); lines whose
-    guided PFS is censored (optional bool column ``censored``) are hatched the other way.
+    guided PFS is censored (optional bool column ``censored``, else ``pfs2_event`` False as
+    :func:`tumorboard.outcomes.pfsr.pfs_ratio` writes it) are hatched the other way.
 
     Parameters
     ----------
     ratios
         Columns patient, line, pfs_ratio, verdict (``'benefit'``, ``'no_benefit'``,
         ``'not_evaluable'``), as :mod:`tumorboard.outcomes.pfsr` computes them; optional
-        ``censored``.
+        ``censored`` or ``pfs2_event``.
     threshold
         PFSr counted as benefit (default :data:`PFSR_THRESHOLD`, 1.3).
     image, simulated
@@ -481,8 +461,12 @@ def pfsr_waterfall(ratios: pd.DataFrame, *, threshold: float = PFSR_THRESHOLD,
                          column="pfs_ratio", sample=str(ratios["patient"].iloc[row]),
                          expected="a PFS ratio > 0 (NaN when not evaluable)",
                          fix="check the PFS of both lines")
-    censored = (ratios["censored"].fillna(False).astype(bool) if "censored" in ratios.columns
-                else pd.Series(False, index=ratios.index))
+    if "censored" in ratios.columns:
+        censored = ratios["censored"].fillna(False).astype(bool)
+    elif "pfs2_event" in ratios.columns:  # pfsr.pfs_ratio: PFS2 without progression
+        censored = ratios["pfs2_event"].astype("boolean").eq(False).fillna(False).astype(bool)
+    else:
+        censored = pd.Series(False, index=ratios.index)
     frame = pd.DataFrame({
         "label": ratios["patient"].astype(str) + " L" + ratios["line"].astype(str),
         "log2": np.log2(ratio), "verdict": verdict, "censored": censored,
@@ -577,6 +561,24 @@ def _draw_events(ax: Any, x: np.ndarray, y: np.ndarray, kinds: Sequence[str]) ->
                        edgecolors=edge, lw=1.0, zorder=4)
         else:  # line markers ('|') have no face; an edge colour would only be warned about
             ax.scatter(x[at], y[at], marker=marker, s=60, color=colour, lw=1.4, zorder=4)
+
+
+MRD_CALLS = ("positive", "negative", "not_evaluable")
+"""The MRD calls of :mod:`tumorboard.outcomes.ctdna`."""
+
+
+def _mrd_calls(values: pd.Series, *, patient: str) -> np.ndarray:
+    """MRD calls as strings: bool True/False become positive/negative, missing not_evaluable."""
+    def call(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+            return "not_evaluable"
+        if isinstance(v, bool | np.bool_):
+            return "positive" if v else "negative"
+        return str(v)
+    calls = values.map(call)
+    _check_kinds(calls, MRD_CALLS, name="ctdna", column="mrd",
+                 patients=pd.Series(patient, index=values.index))
+    return calls.to_numpy(dtype=object)
 
 
 def _line_ends(lines: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
@@ -690,7 +692,9 @@ def patient_timeline(lines: pd.DataFrame, events: pd.DataFrame,
     recist
         Columns assessment_date, overall, sum_mm (one patient's assessments), or None.
     ctdna
-        Columns collected, tumour_fraction, mrd (bool, True = detected), or None.
+        Columns collected, tumour_fraction, mrd, or None. ``mrd`` is the call of
+        :mod:`tumorboard.outcomes.ctdna` (``'positive'``, ``'negative'``,
+        ``'not_evaluable'``, drawn grey) or a bool (True = detected).
     patient
         The registry id to plot (``"DSRCT-001"``).
     image, simulated
@@ -727,7 +731,7 @@ def patient_timeline(lines: pd.DataFrame, events: pd.DataFrame,
                              fix="give fractions, not percentages")
         ctdna = ctdna.assign(collected=_dates(ctdna, "collected", name="ctdna"),
                              tumour_fraction=fraction,
-                             mrd=ctdna["mrd"].fillna(False).astype(bool))
+                             mrd=_mrd_calls(ctdna["mrd"], patient=patient))
         ctdna = ctdna.sort_values("collected", kind="stable")
     measured = (recist is not None and len(recist)) or (ctdna is not None and len(ctdna))
     n_lines = len(own)
@@ -786,20 +790,32 @@ def patient_timeline(lines: pd.DataFrame, events: pd.DataFrame,
                                           label="RECIST sum (overall response)"))
         if ctdna is not None and len(ctdna):
             cx_ax = mx.twinx() if recist is not None and len(recist) else mx
-            tf = ctdna["tumour_fraction"].to_numpy()
-            positive = tf[np.isfinite(tf) & (tf > 0)]
+            keep = ctdna["tumour_fraction"].notna().to_numpy()  # no estimate: no point
+            tf = ctdna["tumour_fraction"].to_numpy()[keep]
+            positive = tf[tf > 0]
             # Display floor for "not detected": a factor 3 under the smallest detected value.
             floor = positive.min() / 3 if len(positive) else 1e-4
-            shown = np.where(np.isfinite(tf) & (tf > 0), tf, floor)
-            cxs = mdates.date2num(ctdna["collected"].to_numpy())
+            shown = np.where(tf > 0, tf, floor)
+            cxs = mdates.date2num(ctdna["collected"].to_numpy())[keep]
+            call = ctdna["mrd"].to_numpy()[keep]
             cx_ax.plot(cxs, shown, color="#CC79A7", lw=0.9, zorder=2)
-            mrd = ctdna["mrd"].to_numpy()
-            cx_ax.scatter(cxs[mrd], shown[mrd], s=30, color="#CC79A7", edgecolors="#CC79A7",
+            at = call == "positive"
+            cx_ax.scatter(cxs[at], shown[at], s=30, color="#CC79A7", edgecolors="#CC79A7",
                           zorder=3)
-            cx_ax.scatter(cxs[~mrd], shown[~mrd], s=30, facecolors="white",
+            at = call == "negative"
+            cx_ax.scatter(cxs[at], shown[at], s=30, facecolors="white",
                           edgecolors="#CC79A7", lw=1.2, zorder=3)
+            at = call == "not_evaluable"
+            if at.any():
+                cx_ax.scatter(cxs[at], shown[at], s=30, marker="D", facecolors="white",
+                              edgecolors="#8c959f", lw=1.2, zorder=3)
+                measure_handles.append(Line2D([], [], ls="", marker="D",
+                                              markerfacecolor="white",
+                                              markeredgecolor="#8c959f",
+                                              label="ctDNA not evaluable"))
             cx_ax.set_yscale("log")
-            cx_ax.set_ylim(floor / 2, max(float(shown.max()) * 2, floor * 10))
+            top = float(shown.max()) if len(shown) else floor
+            cx_ax.set_ylim(floor / 2, max(top * 2, floor * 10))
             # Percent at each decade (0.1 %, 1 %), as tumour fractions are reported; plain
             # text is also cheaper to lay out than the default 10^x mathtext labels.
             cx_ax.yaxis.set_major_locator(LogLocator(base=10))
@@ -849,13 +865,25 @@ def calibration_plot(calibration: pd.DataFrame, *, horizon_label: str, image: st
     Parameters
     ----------
     calibration
-        Columns group, predicted, observed, lower, upper (probabilities 0-1), as
-        :mod:`tumorboard.outcomes.prognostic` computes them.
+        Columns group, predicted, observed, lower, upper (probabilities 0-1) at one
+        horizon; ``observed_lower`` / ``observed_upper`` (the names of
+        :attr:`tumorboard.outcomes.prognostic` ``calibration_``) are read as lower / upper,
+        and a ``horizon`` column must hold a single value.
     horizon_label
         What the probability is of, e.g. ``"24-month overall survival"``.
     image, simulated
         As :func:`kaplan_meier_plot`.
     """
+    if isinstance(calibration, pd.DataFrame):
+        if "horizon" in calibration.columns and calibration["horizon"].nunique() > 1:
+            raise InputError("calibration holds several horizons; a plot shows one",
+                             column="horizon", expected="one horizon",
+                             fix="plot each horizon on its own (groupby('horizon'))")
+        # The names prognostic's calibration_ table uses for the observed interval.
+        aliases = {"observed_lower": "lower", "observed_upper": "upper"}
+        calibration = calibration.rename(columns={
+            a: b for a, b in aliases.items()
+            if a in calibration.columns and b not in calibration.columns})
     _require(calibration, ["group", "predicted", "observed", "lower", "upper"],
              name="calibration", what="calibration")
     values = {c: _numeric(calibration, c, name="calibration").to_numpy()
