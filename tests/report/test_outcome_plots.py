@@ -195,7 +195,9 @@ def test_format_p_follows_nejm_rounding(p: float, text: str) -> None:
 
 
 def test_months_are_days_over_mean_julian_month() -> None:
-    assert op.DAYS_PER_MONTH == 30.4375
+    from tumorboard.outcomes.records import DAYS_PER_MONTH
+
+    assert op.DAYS_PER_MONTH == 30.4375 == DAYS_PER_MONTH
     assert op.months(365.25) == pytest.approx(12.0)
 
 

@@ -10,9 +10,10 @@ them; axes show months = days / :data:`DAYS_PER_MONTH`. Figures follow
 holding a ``data:image/png;base64`` URI, ``'figure'`` the Figure itself.
 
 Bad input raises :class:`tumorboard.errors.InputError`: a missing required column is named,
-and an empty table is an error too (a figure with nothing on it would be mistaken for a
-result). ``simulated=True`` writes "SIMULATED" across the top of the figure so a demo cohort
-is never taken for patients.
+and an empty main table is an error too (a figure with nothing on it would be mistaken for a
+result); the optional tables (events, RECIST, ctDNA) may be empty. ``simulated=True``
+writes "SIMULATED" across the top of the figure so a demo cohort is never taken for
+patients.
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ from matplotlib.ticker import (
 )
 
 from tumorboard.errors import InputError
-from tumorboard.report.plots import _figure, markup
+from tumorboard.report.plots import _figure, markup  # _figure is private: same layout for all
 
 DAYS_PER_MONTH = 365.25 / 12
 """Days in a month for axes: the mean Julian month (365.25 / 12 = 30.4375 days), the
-convention of :mod:`tumorboard.outcomes` and of R ``survival``'s ``xscale = 30.4375``
-(Therneau, survival package documentation, ``plot.survfit``)."""
+convention of :mod:`tumorboard.outcomes` (``records.DAYS_PER_MONTH``, not imported here so
+that drawing does not load the registry models) and of R ``survival``'s
+``plot.survfit(xscale = 30.4375)`` (Therneau, survival package documentation)."""
 
 PFSR_THRESHOLD = 1.3
 """PFS ratio (PFS on the profile-guided line / PFS on the line before) counted as benefit:
@@ -86,11 +88,6 @@ FOREST_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0
 
 MTB_COLOUR = "#0072B2"
 LINE_COLOUR = "#afb8c1"
-
-RECIST_RESPONSES = ("CR", "PR", "SD", "PD", "NE")
-"""RECIST 1.1 overall responses (Eisenhauer et al., Eur J Cancer 2009;45:228-47,
-doi:10.1016/j.ejca.2008.10.026); other strings are drawn as given."""
-
 
 # --- validation -------------------------------------------------------------------------
 
