@@ -194,6 +194,11 @@ def test_format_p_follows_nejm_rounding(p: float, text: str) -> None:
     assert op.format_p(p) == text
 
 
+def test_p_text_puts_the_relation_sign_once() -> None:
+    assert op.p_text(0.0004, "log-rank p") == "log-rank p < 0.001"
+    assert op.p_text(0.0012) == "p = 0.001"
+
+
 def test_months_are_days_over_mean_julian_month() -> None:
     from tumorboard.outcomes.records import DAYS_PER_MONTH
 

@@ -176,7 +176,8 @@ def format_p(p: float) -> str:
     return f"{p:.2f}"
 
 
-def _p_phrase(name: str, p: float) -> str:
+def p_text(p: float, name: str = "p") -> str:
+    """``name = 0.03`` or ``name < 0.001``: :func:`format_p` with the right relation sign."""
     text = format_p(p)
     return f"{name} {text}" if text.startswith("<") else f"{name} = {text}"
 
@@ -237,8 +238,10 @@ def kaplan_meier_plot(curves: pd.DataFrame, at_risk: pd.DataFrame, *, title: str
         :func:`tumorboard.outcomes.survival.kaplan_meier` gives them (at 0 and every 6
         months). The distinct times are the x ticks and the columns of the number-at-risk
         table, which shows ``at_risk`` as given; of more than :data:`MAX_AT_RISK_COLUMNS`
-        times every k-th is shown. ``events`` and ``censored`` are not drawn (they may be
-        cumulative or per time; nothing here depends on which).
+        times every k-th is shown. Groups should share the times (they do in
+        ``kaplan_meier``'s grid); a group without a row at a time gets a blank cell, as a
+        count is never interpolated here. ``events`` and ``censored`` are not drawn (they
+        may be cumulative or per time; nothing here depends on which).
     title
         Axes title, e.g. ``"Overall survival from first MTB"``.
     logrank_p
@@ -294,7 +297,7 @@ def kaplan_meier_plot(curves: pd.DataFrame, at_risk: pd.DataFrame, *, title: str
     if groups != ["all"]:
         ax.legend(fontsize=8, frameon=False, loc="upper right")
     if logrank_p is not None and not math.isnan(logrank_p):
-        ax.text(0.02, 0.04, _p_phrase("log-rank p", logrank_p), transform=ax.transAxes,
+        ax.text(0.02, 0.04, p_text(logrank_p, "log-rank p"), transform=ax.transAxes,
                 fontsize=9, ha="left", va="bottom")
     ax.set_xlabel(xlabel)
 
