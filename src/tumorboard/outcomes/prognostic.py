@@ -340,7 +340,39 @@ class PrognosticScore(BaseEstimator):
         Groups of predicted survival in the calibration table (5 = quintiles).
     n_bootstrap_extended
         How many of the resamples also evaluate Uno's C, td-AUC and the calibration slope
-        (``None`` = all). Harrell's C is evaluated in every resample.
+        (``None`` = all; about 0.1 s per resample on 10,000 patients against 0.09 s for
+        Harrell's C alone). Harrell's C is evaluated in every resample.
+
+    Attributes
+    ----------
+    covariates_, terms_, levels_
+        Covariates as given, design terms (``"grade=3"`` for a one-hot level) and, per
+        categorical covariate, its levels with the reference first.
+    means_, scales_
+        Training mean and SD (ddof=1) of each term; ``coef_`` is per SD.
+    coef_, coef_se_
+        Penalised log hazard ratios per SD of each term and their (approximate) SEs.
+    baseline_times_, baseline_cumulative_hazard_
+        Breslow cumulative baseline hazard at ``predict_risk == 0`` (training average).
+    risk_cutpoints_
+        Cut points of the linear predictor between risk groups (training quantiles).
+    validation_
+        DataFrame[metric, horizon, apparent, optimism, corrected, lower, upper, n_resamples].
+    calibration_
+        Predicted vs Kaplan-Meier survival per horizon and group of predicted survival.
+    points_, points_to_survival_
+        Points per covariate value (0-100) and total points -> predicted survival.
+    risk_group_sizes_
+        Patients, events and Kaplan-Meier survival at the horizons per risk group.
+    fit_notes_
+        lifelines convergence messages of the full-data fit, if any.
+
+    Examples
+    --------
+    >>> score = PrognosticScore().fit(registry, duration="os_days", event="death",
+    ...                               covariates=["age", "size_cm", "grade", "histology"])
+    ... # doctest: +SKIP
+    >>> score.validation_, score.risk_groups(new_patients)  # doctest: +SKIP
     """
 
     def __init__(
@@ -803,7 +835,8 @@ class PrognosticScore(BaseEstimator):
         Steyerberg 2019 ch. 15; Royston & Altman, BMC Med Res Methodol 2013;13:33
         (doi:10.1186/1471-2288-13-33). Groups are quantiles (quintiles by default) of the
         predicted survival at each horizon; observed is the group's KM estimate with its
-        95 % log(-log) interval (lifelines). Horizons past a group's last follow-up are NaN.
+        95 % log(-log) interval (lifelines). Group 1 has the lowest predicted survival.
+        Horizons past a group's last follow-up are NaN.
         Apparent (training) calibration: it is not optimism-corrected.
         """
         from lifelines import KaplanMeierFitter
