@@ -403,3 +403,21 @@ def test_constant_covariate(registry: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="single value") as err:
         _fit(registry.assign(flag=1.0), [*COVARIATES, "flag"])
     assert err.value.column == "flag"
+
+
+def test_horizons_past_follow_up_are_not_evaluated(lung: pd.DataFrame) -> None:
+    """Lung follow-up ends at 1,022 days: 3- and 5-year td-AUC are NaN, Uno's C is truncated
+    at 2 years, and no warning is raised on the way."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = PrognosticScore(n_bootstrap=10).fit(
+            lung, duration="time", event="status", covariates=["age", "sex", "ph.ecog"])
+    val = model.validation_.set_index(["metric", "horizon"])
+    assert val.loc[("uno_c", 730.5), "n_resamples"] == 10
+    assert np.isnan(val.loc[("td_auc", 1095.75), "apparent"])
+    assert np.isnan(val.loc[("td_auc", 1826.25), "corrected"])
+    assert val.loc[("td_auc", 730.5), "apparent"] > 0.5
+    cal = model.calibration_
+    assert cal.loc[cal["horizon"] == 1826.25, "observed"].isna().all()

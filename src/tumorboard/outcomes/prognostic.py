@@ -728,14 +728,14 @@ class PrognosticScore(BaseEstimator):
                         if horizons else math.nan)
         y = Surv.from_arrays(ev, dur)
         inside = [h for h in horizons if dur.min() < h < dur.max()]
-        aucs = dict.fromkeys(horizons, math.nan)
+        aucs = dict.fromkeys((float(h) for h in self.horizons_days), math.nan)
         # censoring survival 0 before a horizon in this resample: td-AUC not evaluable
         if inside:
             with contextlib.suppress(ValueError):
                 aucs.update(zip(inside, cumulative_dynamic_auc(y, y, risk, inside)[0],
                                 strict=True))
-        for h in horizons:
-            out[f"td_auc_{h}"] = float(aucs[h])
+        for h, auc in aucs.items():  # every configured horizon; NaN past follow-up
+            out[f"td_auc_{h}"] = float(auc)
         out["calibration_slope"] = float(_EfronCox(risk[:, None], dur, ev, 0.0).fit()[0])
         return out
 
