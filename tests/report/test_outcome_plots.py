@@ -71,6 +71,24 @@ def _km_tables(durations: dict[str, tuple[list[int], list[int]]]
 
 CURVES, EVENT_TABLE = _km_tables(DURATIONS)
 
+
+def _grid(durations: dict[str, tuple[list[int], list[int]]], step: float = 182.625
+          ) -> pd.DataFrame:
+    """Numbers at risk every 6 months counted from the raw durations, with cumulative events
+    and censorings: the shape of outcomes.survival.kaplan_meier's ``at_risk``."""
+    rows = []
+    longest = max(max(d) for d, _e in durations.values())
+    for group, (d, e) in durations.items():
+        d, e = np.asarray(d, dtype=float), np.asarray(e, dtype=bool)
+        for t in np.arange(0, longest + 1, step):
+            rows.append({"group": group, "time": t, "at_risk": int((d >= t).sum()),
+                         "events": int(((d <= t) & e).sum()),
+                         "censored": int(((d <= t) & ~e).sum())})
+    return pd.DataFrame(rows)
+
+
+GRID = _grid(DURATIONS)  # 0..24 months: MTB-guided 8 5 3 2 1, standard 6 2 0 0 0
+
 FOREST = pd.DataFrame({
     "label": ["age >= 30", "DSRCT", "EWSR1-WT1 fusion only", "MTB-guided"],
     "hr": [0.6, 1.8, np.nan, 1.1], "lower": [0.3, 0.9, np.nan, 0.5],
@@ -114,7 +132,7 @@ CALIBRATION = pd.DataFrame({
 
 # Every plot with its required input, so the shared behaviours are tested on all of them.
 PLOTS = {
-    "kaplan_meier": (lambda **kw: op.kaplan_meier_plot(CURVES, EVENT_TABLE, title="OS",
+    "kaplan_meier": (lambda **kw: op.kaplan_meier_plot(CURVES, GRID, title="OS",
                                                        logrank_p=0.0012, **kw)),
     "forest": lambda **kw: op.forest_plot(FOREST, title="Cox model", **kw),
     "waterfall": lambda **kw: op.pfsr_waterfall(RATIOS, **kw),
@@ -276,6 +294,25 @@ def test_short_at_risk_table_sets_the_ticks_in_months() -> None:
         rows.setdefault(y, []).append((x, t.get_text()))  # type: ignore[arg-type]
     assert [[s for _x, s in sorted(r)] for _y, r in sorted(rows.items())] == [
         ["8", "6", "3"], ["6", "3", "0"]]
+
+
+def test_six_monthly_grid_is_shown_as_given() -> None:
+    """The grid of :func:`_grid` counted by hand from DURATIONS: MTB-guided durations
+    40 95 180 200 365 400 700 800 -> 8 at 0, 5 at 6 months (182.6 d: 180 is out), 3 at 12
+    (365.25 d: 365 is out), 2 at 18 (547.9 d), 1 at 24 (730.5 d); standard
+    20 60 60 150 250 300 -> 6, 2, 0, 0, 0."""
+    fig = op.kaplan_meier_plot(CURVES, GRID, title="OS", image="figure")
+    assert list(fig.axes[0].xaxis.get_major_locator()()) == pytest.approx([0, 6, 12, 18, 24])
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for t in fig.axes[1].texts:
+        x, y = t.get_position()
+        rows.setdefault(y, []).append((x, t.get_text()))
+    assert [[s for _x, s in sorted(r)] for _y, r in sorted(rows.items())] == [
+        ["8", "5", "3", "2", "1"], ["6", "2", "0", "0", "0"]]
+    gap = GRID.drop(index=GRID.index[(GRID["group"] == "standard") & (GRID["time"] > 0)])
+    fig = op.kaplan_meier_plot(CURVES, gap, title="OS", image="figure")
+    cells = [t.get_text() for t in fig.axes[1].texts if t.get_position()[1] == 1]
+    assert cells == ["6", "", "", "", ""]  # never interpolated
 
 
 def test_kaplan_meier_rejects_at_risk_of_an_unknown_group() -> None:
