@@ -230,6 +230,7 @@ class _EfronCox:
         self.z_ev_sum = self.z_ev.sum(axis=0)
 
     def evaluate(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Penalised log partial likelihood, its gradient and Hessian at ``beta``."""
         z, g = self.z, self.group
         eta = z @ beta
         shift = eta.max() if eta.size else 0.0
@@ -723,7 +724,7 @@ class PrognosticScore(BaseEstimator):
             return out
         if cens_weights is None:
             cens_weights = _censoring_weights(dur, ev, dur)
-        tau = horizons[-1] if horizons else math.nan
+        tau = max(horizons) if horizons else math.nan
         out["uno_c"] = (_uno_from_terms(dur, ev, num, den, tau=tau, weights_at_time=cens_weights)
                         if horizons else math.nan)
         y = Surv.from_arrays(ev, dur)
@@ -743,7 +744,8 @@ class PrognosticScore(BaseEstimator):
                start_per_unit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The whole modelling step on a resample: standardise, penalised Cox.
 
-        Returns per-unit coefficients and the resample's means (for the linear predictor).
+        Returns per-unit coefficients, the resample's term means (to centre the linear
+        predictor) and which terms varied in the resample (the others get coefficient 0).
         """
         means = design.mean(axis=0)
         scales = design.std(axis=0, ddof=1)
@@ -818,7 +820,7 @@ class PrognosticScore(BaseEstimator):
             if k.startswith("td_auc_"):
                 metric, horizon = "td_auc", float(k.removeprefix("td_auc_"))
             elif k == "uno_c":
-                metric, horizon = k, horizons[-1] if horizons else math.nan
+                metric, horizon = k, max(horizons) if horizons else math.nan
             else:
                 metric, horizon = k, math.nan
             rows.append({"metric": metric, "horizon": horizon, "apparent": apparent[k],
@@ -909,8 +911,8 @@ class PrognosticScore(BaseEstimator):
             "coef": per_unit,
             "se": se_unit,
             "hr": np.exp(per_unit),
-            "hr_lower": np.exp(per_unit - 1.959963984540054 * se_unit),
-            "hr_upper": np.exp(per_unit + 1.959963984540054 * se_unit),
+            "hr_lower": np.exp(per_unit - norm.ppf(0.975) * se_unit),
+            "hr_upper": np.exp(per_unit + norm.ppf(0.975) * se_unit),
             "p": 2 * norm.sf(np.abs(z)),
         })
 
