@@ -94,7 +94,8 @@ def run(n: int) -> tuple[list[dict], dict[str, object]]:
 
     table = build_registry(n)
     results: list[dict] = []
-    facts: dict[str, object] = {"n": n, "censored": float(1 - table["event"].mean())}
+    facts: dict[str, object] = {"n": n, "censored": float(1 - table["event"].mean()),
+                                "events": int(table["event"].sum())}
 
     def km():
         KaplanMeierFitter().fit(table["days"], table["event"])
@@ -132,8 +133,8 @@ def render(results: list[dict], facts: dict[str, object]) -> str:
     lines += ["", f"Target {TARGET_S:.0f} s for KM + log-rank + Cox + 200-resample bootstrap "
                   f"C-index: {facts['target_s']:.1f} s, {met}.", ""]
     val = facts["validation"]
-    lines += ["Validation of the default fit (n = 10,000: optimism is small, as it should be "
-              "with 11 terms and ~7,000 events):", "",
+    lines += [f"Validation of the default fit ({facts['n']:,} patients, {facts['events']:,} "
+              "events, 11 terms: the optimism is small, as it should be):", "",
               "| metric | horizon (days) | apparent | optimism | corrected | resamples |",
               "|---|---:|---:|---:|---:|---:|"]
     for row in val.itertuples():
