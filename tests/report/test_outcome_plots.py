@@ -218,7 +218,7 @@ def test_p_text_puts_the_relation_sign_once() -> None:
 
 
 def test_months_are_days_over_mean_julian_month() -> None:
-    from tumorboard.outcomes.records import DAYS_PER_MONTH
+    from tumorboard.outcomes import DAYS_PER_MONTH
 
     assert op.DAYS_PER_MONTH == 30.4375 == DAYS_PER_MONTH
     assert op.months(365.25) == pytest.approx(12.0)

@@ -29,3 +29,9 @@ Shared table conventions
 ``followup`` (one row per patient)
     patient, last_followup (date), death (date or NaT)
 """
+
+#: Julian year in days, the convention of R ``survival`` (``xscale = 365.25``).
+DAYS_PER_YEAR = 365.25
+#: Mean month in days (365.25 / 12 = 30.4375): months = days / DAYS_PER_MONTH on every axis
+#: and in every table of the outcomes package.
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12

@@ -19,7 +19,7 @@ from tumorboard.errors import InputError
 from tumorboard.outcomes import records
 from tumorboard.registry.models import Diagnosis, Patient
 
-DAYS_PER_MONTH = records.DAYS_PER_MONTH
+
 def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-able rows: dates as ISO strings, NaN/NaT as None, numpy scalars as Python."""
     out = []

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tumorboard import reference
 from tumorboard.errors import InputError, NotFoundError
 from tumorboard.io.outcomes import SYSTEMIC_MODALITIES, OutcomeRecords
+from tumorboard.outcomes import DAYS_PER_MONTH
 from tumorboard.registry.models import (
     ClinicalEvent,
     Diagnosis,
@@ -34,7 +35,6 @@ from tumorboard.registry.models import (
     TherapyLine,
 )
 
-DAYS_PER_MONTH = 30.4375
 #: Days around a local ablative therapy within which a systemic line counts as given "with"
 #: it (our operational definition of LAT with complementary systemic therapy, for
 #: registries that do not record it; the template's ``with_systemic`` overrides it).

@@ -56,6 +56,7 @@ from lifelines.statistics import multivariate_logrank_test, proportional_hazard_
 from scipy.stats import norm, rankdata
 
 from tumorboard.errors import InputError
+from tumorboard.outcomes import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -69,13 +70,6 @@ __all__ = [
     "landmark",
     "subgroup_analyses",
 ]
-
-DAYS_PER_YEAR = 365.25
-"""Julian year in days, the convention of R ``survival`` (``xscale=365.25``) and of the
-outcomes package (months = days / 30.4375 = days / (365.25 / 12))."""
-
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12
-"""Mean month in days (30.4375), see :data:`DAYS_PER_YEAR`."""
 
 AT_RISK_STEP_DAYS = DAYS_PER_YEAR / 2
 """Default spacing of the numbers-at-risk table: every 6 months (182.625 days), the

@@ -39,13 +39,8 @@ from matplotlib.ticker import (
 )
 
 from tumorboard.errors import InputError
+from tumorboard.outcomes import DAYS_PER_MONTH
 from tumorboard.report.plots import _figure, markup  # _figure is private: same layout for all
-
-DAYS_PER_MONTH = 365.25 / 12
-"""Days in a month for axes: the mean Julian month (365.25 / 12 = 30.4375 days), the
-convention of :mod:`tumorboard.outcomes` (``records.DAYS_PER_MONTH``, not imported here so
-that drawing does not load the registry models) and of R ``survival``'s
-``plot.survfit(xscale = 30.4375)`` (Therneau, survival package documentation)."""
 
 PFSR_THRESHOLD = 1.3
 """PFS ratio (PFS on the profile-guided line / PFS on the line before) counted as benefit:

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from tumorboard import __version__
-from tumorboard.outcomes.cohort import DAYS_PER_MONTH, table_records
+from tumorboard.outcomes import DAYS_PER_MONTH
+from tumorboard.outcomes.cohort import table_records
 from tumorboard.report import outcome_plots as op
 from tumorboard.report.summary import template_environment
 
@@ -61,7 +62,7 @@ def _km_section(title: str, km: Any, *, simulated: bool, image: str) -> dict[str
         med, {"group": None, "n": "d", "events": "d", "median_months": ".1f",
               "lower_months": ".1f", "upper_months": ".1f"},
         "median survival in months with its 95 % CI" + (
-            f"; log-rank p = {op.format_p(p)}" if p is not None else ""))]}
+            f"; {op.p_text(p, 'log-rank p')}" if p is not None else ""))]}
 
 
 def cohort_page(doc: dict[str, Any], *, simulated: bool = False, image: str = "svg"
