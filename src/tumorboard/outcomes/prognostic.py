@@ -34,18 +34,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from tumorboard.errors import InputError
+from tumorboard.outcomes import DAYS_PER_YEAR  # 2/3/5 years = 730.5/1095.75/1826.25 days
 
 __all__ = [
-    "DAYS_PER_YEAR",
     "PrognosticScore",
     "calibration_slope",
     "harrell_c",
     "uno_c",
 ]
-
-#: Julian year, so that 2/3/5-year horizons are 730.5/1095.75/1826.25 days (IAU convention,
-#: the one behind the 30.4375-day month of :mod:`tumorboard.outcomes`).
-DAYS_PER_YEAR = 365.25
 
 #: Labels of the risk groups for the usual numbers of groups; other numbers get "group k".
 _GROUP_LABELS = {
