@@ -180,7 +180,7 @@ def target_evidence(
     protein_call = protein["call"].astype(object)
     rna_tpm = np.exp2(rna["value"].astype("float64").to_numpy()) - 1.0
     measured = (rna["kind"].notna() | protein["kind"].notna()).to_numpy()
-    amplified = dna["amplified"].fillna(False).to_numpy(dtype=bool)
+    amplified = dna["amplified"].eq(True).to_numpy(dtype=bool)
     expressed = (
         (rna_call == "high").to_numpy()
         | (protein_call == "high").to_numpy()
@@ -190,7 +190,7 @@ def target_evidence(
     act_call = activation["call"]
     act_on = act_call.isin(_ACTIVATED).to_numpy()
     act_off = act_call.isin(_NOT_ACTIVATED).to_numpy()
-    genomic = is_kinase & dna["activating"].fillna(False).to_numpy(dtype=bool)
+    genomic = is_kinase & dna["activating"].eq(True).to_numpy(dtype=bool)
     activation_call = np.select(
         [act_on, act_off, genomic, ~is_kinase],
         ["activated", "not_activated", "activated", "not_applicable"], "not_measured")

@@ -117,7 +117,7 @@ def validate(records: OutcomeRecords, *, registry_deaths: dict[str, dt.date] | N
             if name == "events":
                 after &= df["kind"] != "death"
             if after.any():
-                row = next(df[after.fillna(False)].itertuples())
+                row = next(df[after].itertuples())
                 raise InputError(
                     f"patient '{row.patient}': {name} {col} {_fmt(getattr(row, col))} is "
                     f"after the death on {deaths[row.patient]}",

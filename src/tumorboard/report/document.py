@@ -260,11 +260,13 @@ def build_document(*, patient: dict[str, Any], findings: pd.DataFrame,
                    targets: dict[str, Any], recommendations: dict[str, Any],
                    quality: list[dict[str, Any]], software: dict[str, str],
                    concordance: dict[str, Any] | None = None,
+                   outcomes: dict[str, Any] | None = None,
                    generated: dt.datetime | None = None) -> dict[str, Any]:
     """Assemble the report document from already-computed parts (pure).
 
     ``concordance`` is the diagnosis review stored by the analysis; when absent (analyses of
-    older versions) it is computed from ``findings``.
+    older versions) it is computed from ``findings``. ``outcomes`` is the patient's treatment
+    course (:func:`outcome_summary`), shown when the registry has one.
     """
     generated = generated or dt.datetime.now(dt.UTC)
     entity = patient.get("entity") or {}
@@ -304,6 +306,7 @@ def build_document(*, patient: dict[str, Any], findings: pd.DataFrame,
                             for r in recommendations.get("recommendations", [])],
         "resistance": [{k: v for k, v in r.items() if k != "updated_at"}
                        for r in recommendations.get("resistance", [])],
+        "outcomes": outcomes or {},
         "methods": list(METHODS),
         "sign_off": {"status": "draft", "roles": ["molecular pathologist", "medical oncologist",
                                                   "bioinformatician", "board chair"]},
@@ -316,6 +319,33 @@ def build_document(*, patient: dict[str, Any], findings: pd.DataFrame,
     return json_ready(doc)
 
 
+def outcome_summary(course: dict[str, Any]) -> dict[str, Any]:
+    """The report's part of a patient course (:func:`tumorboard.outcomes.cohort.patient_course`):
+    lines with their PFS, PFS-ratio verdicts, timeline events, RECIST time points and ctDNA,
+    as JSON-able rows; empty when the registry holds no lines or events."""
+    from tumorboard.outcomes.cohort import table_records, timeline_events
+
+    if course["lines"].empty and course["events"].empty:
+        return {}
+    lines = course["lines"]
+    if len(course["pfs"]):
+        lines = lines.merge(course["pfs"][["line", "pfs_days", "pfs_event"]], on="line",
+                            how="left")
+    keep = {"lines": ["line", "regimen", "modality", "intent", "start", "stop", "stop_reason",
+                      "progression", "mtb_guided", "recommendation_id", "pfs_days",
+                      "pfs_event"],
+            "ratios": ["line", "previous_line", "pfs1_days", "pfs2_days", "pfs_ratio",
+                       "verdict", "reason"],
+            "responses": ["line", "assessment_date", "sum_mm", "overall"],
+            "ctdna": ["sample", "collected", "tumour_fraction", "lower", "upper", "mrd"]}
+    tables = {"lines": lines, "ratios": course["ratios"], "responses": course["responses"],
+              "ctdna": course["ctdna"]}
+    out = {k: table_records(df[[c for c in keep[k] if c in df.columns]])
+           for k, df in tables.items()}
+    out["events"] = table_records(timeline_events(course)[["date", "kind"]])
+    return out
+
+
 def mtb_report(workspace: Any, pseudonym: str) -> dict[str, Any]:
     """Collect and build the MTB report document of one patient.
 
@@ -326,6 +356,7 @@ def mtb_report(workspace: Any, pseudonym: str) -> dict[str, Any]:
     NotFoundError
         Unknown patient, or not analysed.
     """
+    from tumorboard.outcomes.cohort import patient_course
     from tumorboard.recommend import patient_recommendations, recommend_patient
     from tumorboard.registry.queries import diagnosis_review, patient_findings, patient_targets
     from tumorboard.report.summary import patient_summary
@@ -336,6 +367,7 @@ def mtb_report(workspace: Any, pseudonym: str) -> dict[str, Any]:
         recs = patient_recommendations(session, pseudonym)
         findings = patient_findings(session, pseudonym, targets["analysis"]["id"])
         review = diagnosis_review(session, pseudonym)
+        outcomes = outcome_summary(patient_course(session, pseudonym))
     if not recs["recommendations"] and not recs["resistance"]:
         recs = recommend_patient(workspace, pseudonym)
     quality = [
@@ -346,4 +378,4 @@ def mtb_report(workspace: Any, pseudonym: str) -> dict[str, Any]:
     ]
     return build_document(patient=summary, findings=findings, targets=targets,
                           recommendations=recs, quality=quality, software=software_versions(),
-                          concordance=review)
+                          concordance=review, outcomes=outcomes)

@@ -34,7 +34,38 @@ def report_figures(workspace: Any, document: dict[str, Any], *, image: str = "sv
     data = plot_data(workspace, document["patient"]["patient"], document["targets"],
                      segment_samples=samples)
     return {**render_plots(data, image=image),
-            **placement_figures(workspace, document, image=image)}
+            **placement_figures(workspace, document, image=image),
+            **outcome_figures(document, image=image)}
+
+
+def outcome_figures(document: dict[str, Any], *, image: str = "svg") -> dict[str, Any]:
+    """``outcome_timeline`` -> the patient's lines, events, RECIST sums and ctDNA on one date
+    axis, when the report has a treatment course."""
+    import pandas as pd
+
+    from tumorboard.report.outcome_plots import patient_timeline
+
+    course = document.get("outcomes") or {}
+    if not course.get("lines"):
+        return {}
+    patient = document["patient"]["patient"]
+
+    def frame(rows: list[dict[str, Any]], dates: tuple[str, ...]) -> pd.DataFrame:
+        df = pd.DataFrame(rows)
+        for c in dates:
+            if c in df:
+                df[c] = pd.to_datetime(df[c])
+        return df.assign(patient=patient) if len(df) else df
+
+    lines = frame(course["lines"], ("start", "stop", "progression"))
+    events = frame(course.get("events", []), ("date",))
+    if events.empty:
+        events = pd.DataFrame({"patient": [], "date": pd.to_datetime([]), "kind": []})
+    recist = frame(course.get("responses", []), ("assessment_date",))
+    ctdna = frame(course.get("ctdna", []), ("collected",))
+    return {"outcome_timeline": patient_timeline(
+        lines, events, recist if len(recist) else None, ctdna if len(ctdna) else None,
+        patient=patient, image=image)}
 
 
 def placement_figures(workspace: Any, document: dict[str, Any], *, image: str = "svg"

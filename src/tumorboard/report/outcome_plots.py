@@ -457,7 +457,7 @@ def pfsr_waterfall(ratios: pd.DataFrame, *, threshold: float = PFSR_THRESHOLD,
                          expected="a PFS ratio > 0 (NaN when not evaluable)",
                          fix="check the PFS of both lines")
     if "censored" in ratios.columns:
-        censored = ratios["censored"].fillna(False).astype(bool)
+        censored = ratios["censored"].eq(True)
     elif "pfs2_event" in ratios.columns:  # pfsr.pfs_ratio: PFS2 without progression
         censored = ratios["pfs2_event"].astype("boolean").eq(False).fillna(False).astype(bool)
     else:
@@ -516,7 +516,7 @@ def _lines_table(lines: pd.DataFrame) -> pd.DataFrame:
                          fix="add the start date of the line")
     return lines.assign(patient=lines["patient"].astype(str), start=start,
                         stop=_dates(lines, "stop", name="lines"),
-                        mtb_guided=lines["mtb_guided"].fillna(False).astype(bool))
+                        mtb_guided=lines["mtb_guided"].eq(True))
 
 
 def _events_table(events: pd.DataFrame | None) -> pd.DataFrame:
