@@ -3,8 +3,11 @@
 :func:`simulate_cohort` writes one case folder per patient (``case.yaml`` plus one file per
 molecular layer, each in the format the real tool writes) and ``truth.json`` with what was
 put into the data. :func:`write_large_case` writes one whole-genome-scale case for
-benchmarks. Everything is a pure function of the seed: the same seed gives byte-identical
-files.
+benchmarks. :func:`simulate_outcomes` writes therapy histories, RECIST measurements, plasma
+ctDNA reads and follow-up of a simulated cohort as outcomes-template CSVs;
+:func:`simulate_lat_registry` writes a simulated multicentre registry of local ablative
+therapy in metastatic soft-tissue sarcoma. Everything is a pure function of the seed: the
+same seed gives byte-identical files.
 
 What is encoded, and where it comes from
 ----------------------------------------
@@ -4106,9 +4109,11 @@ def simulate_outcomes(
     :func:`simulate_cohort` drew it):
 
     * **DSRCT**: P6 (VDC/IE, curative; Kushner et al., J Clin Oncol 1996;14:1526-1531),
-      cytoreductive surgery with HIPEC for 60 % (Hayes-Jordan et al., Ann Surg Oncol
-      2018;25:872-877), whole-abdominopelvic radiotherapy 30 Gy in 20 fractions for half of
-      those (Desai et al., Int J Radiat Oncol Biol Phys 2013;85:e67-e72), maintenance
+      cytoreductive surgery with cisplatin HIPEC for 60 % (Hayes-Jordan et al., Ann Surg
+      Oncol 2018;25:872-877, doi:10.1245/s10434-018-6333-9), whole-abdominopelvic
+      radiotherapy 30 Gy for half of those (Desai et al., Int J Radiat Oncol Biol Phys
+      2013;85:e67-e72, doi:10.1016/j.ijrobp.2012.09.005; 20 fractions of 1.5 Gy is the
+      simulation's schedule), maintenance
       vinorelbine + oral cyclophosphamide for half (Bisogno et al., Lancet Oncol
       2019;20:1566-1575, doi:10.1016/S1470-2045(19)30617-5), irinotecan + temozolomide or
       pazopanib at progression. Other entities follow :data:`_ENTITY_LINES`.
