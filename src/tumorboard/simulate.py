@@ -4121,9 +4121,10 @@ def simulate_outcomes(
       the second line, chosen from the truth (:func:`_guided_choice`); it starts after the
       tumour sample was profiled (collection + 4-8 weeks) and not before ``start``, the
       opening of the molecular tumour board. Its PFS is designed against the PFS of the line
-      before (PFS1) in the classes :data:`PFSR_CLASSES`, cycled over the guided patients:
-      observed ratio >= 1.3, observed ratio < 1.3, ongoing already >= 1.3 x PFS1, ongoing
-      below it (a class the data cut cannot accommodate falls back to an ongoing one).
+      before (PFS1) in the classes :data:`PFSR_CLASSES` (observed ratio >= 1.3, observed
+      ratio < 1.3, ongoing already >= 1.3 x PFS1, ongoing below it), cycled over the guided
+      patients as benefit, no benefit, ongoing benefit, ongoing early, benefit, no benefit;
+      a class the data cut cannot accommodate falls back to an ongoing one.
     * One patient has a line stopped for toxicity after 3-6 weeks, one a zero-length line
       (stopped on its first day), one a very short last line ended by death; some patients
       die (nothing is recorded after a death), the living have a last follow-up event.
@@ -4172,8 +4173,11 @@ def simulate_outcomes(
     cr = _rng(seed, _name_key("outcomes-cohort"))
     order = [patients[i] for i in cr.permutation(n)]
     guided_ids = order[: round(2 * n / 3)]
-    classes = {pid: list(PFSR_CLASSES)[k % len(PFSR_CLASSES)]
-               for k, pid in enumerate(guided_ids)}
+    # every class among the first four guided patients; then observed outcomes twice as
+    # often as ongoing ones (simulation choice)
+    cycle = ("benefit", "no_benefit", "ongoing_benefit", "ongoing_early", "benefit",
+             "no_benefit")
+    classes = {pid: cycle[k % len(cycle)] for k, pid in enumerate(guided_ids)}
     unguided = order[len(guided_ids):]
     special = unguided + guided_ids[::-1]
     toxicity_id = special[0] if special else None
