@@ -774,6 +774,9 @@ def _cohort(kind: str, workspace: Path | None, db: str | None, json_out: bool,
 
 
 EndpointOpt = Annotated[str, typer.Option(help="os (overall survival) or pfs.")]
+PatientsOpt = Annotated[list[str] | None, typer.Option(
+    "--patients", help="Only patients whose id matches this pattern (* and ?; repeatable), "
+    "e.g. 'SIM-LAT-*'.", show_default=False)]
 
 
 @cohort_app.command("survival")
@@ -782,23 +785,26 @@ def cohort_survival(
     time_zero: Annotated[str, typer.Option(
         "--from", help="lat (time zero = first local ablative therapy) or diagnosis.")
                          ] = "lat",
+    patients: PatientsOpt = None,
     workspace: WorkspaceOpt = None,
     db: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Kaplan–Meier, log-rank, Cox and the sarcoma study group's subgroup analyses."""
-    _cohort("survival", workspace, db, json_out, endpoint=endpoint, time_zero=time_zero)
+    _cohort("survival", workspace, db, json_out, endpoint=endpoint, time_zero=time_zero,
+            patients=patients)
 
 
 @cohort_app.command("pfsr")
 def cohort_pfsr(
     threshold: Annotated[float, typer.Option(help="PFS ratio counted as benefit.")] = 1.3,
+    patients: PatientsOpt = None,
     workspace: WorkspaceOpt = None,
     db: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """PFS ratio of every MTB-guided line, share with PFSr ≥ 1.3, Texier estimate."""
-    _cohort("pfsr", workspace, db, json_out, threshold=threshold)
+    _cohort("pfsr", workspace, db, json_out, threshold=threshold, patients=patients)
 
 
 @cohort_app.command("prognostic")
@@ -807,6 +813,7 @@ def cohort_prognostic(
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the "
                                            "optimism correction.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed of the bootstrap.")] = 0,
+    patients: PatientsOpt = None,
     workspace: WorkspaceOpt = None,
     db: DbOpt = None,
     json_out: JsonOpt = False,
@@ -814,17 +821,18 @@ def cohort_prognostic(
     """Penalised Cox prognostic score with bootstrap-validated C-index, AUC, calibration,
     points and risk groups."""
     _cohort("prognostic", workspace, db, json_out, endpoint=endpoint, n_bootstrap=bootstrap,
-            random_state=seed)
+            random_state=seed, patients=patients)
 
 
 @cohort_app.command("ctdna")
 def cohort_ctdna(
+    patients: PatientsOpt = None,
     workspace: WorkspaceOpt = None,
     db: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Tumour fraction, MRD call, molecular response and lead time of tracked plasma."""
-    _cohort("ctdna", workspace, db, json_out)
+    _cohort("ctdna", workspace, db, json_out, patients=patients)
 
 
 # --------------------------------------------------------------------------- classifier

@@ -16,6 +16,9 @@ from tumorboard.simulate import simulate_cohort
 from tumorboard.workspace import Workspace
 
 CASES_DIR = "demo-cases"
+#: Simulated outcome records of the demo cohort, and a simulated LAT registry.
+OUTCOMES_DIR = "demo-outcomes"
+LAT_REGISTRY_DIR = "demo-lat-registry"
 #: Name of the demo methylation classifier, trained on a simulated reference.
 DEMO_MODEL = "demo-simulated-sarcoma"
 
@@ -66,6 +69,8 @@ def run_demo(
         imported += result.written
         say(f"[{i}/{len(case_dirs)}] {case_dir.name}: "
             f"{'imported' if result.written else 'unchanged'}")
+    say("simulating therapy histories, RECIST, plasma ctDNA and a 246-patient LAT registry")
+    outcomes = import_demo_outcomes(ws, truth, seed=seed)
     say("training the demo methylation classifier on a simulated reference")
     model = install_demo_model(ws)
     say("analysing every layer against the cohort and integrating targets")
@@ -77,6 +82,8 @@ def run_demo(
     coverage = sum(bool(recommend_patient(ws, p)["recommendations"]) for p in patients)
     say("writing MTB reports (HTML, PDF, JSON)")
     reports, reports_index = write_reports(ws, patients, progress=say)
+    say("writing cohort outcome pages: survival, PFS ratio, prognostic score, ctDNA")
+    cohort_pages = write_demo_cohort_pages(ws, patients)
     entities = sorted({p.entity for p in truth.patients})
     return {
         "workspace": str(ws.root),
@@ -93,4 +100,46 @@ def run_demo(
         "recommendation_coverage": {"patients": len(patients), "with_recommendation": coverage},
         "reports": {p: {f: str(x) for f, x in paths.items()} for p, paths in reports.items()},
         "reports_index": str(reports_index),
+        "outcomes": outcomes,
+        "cohort_pages": cohort_pages,
     }
+
+
+def import_demo_outcomes(ws: Workspace, truth: Any, *, seed: int) -> dict[str, Any]:
+    """Simulate and import the demo cohort's outcome records and the simulated LAT registry
+    (source ``simulated``, so every page built on them says so). Idempotent: the same seed
+    writes the same files, and re-importing replaces the same rows."""
+    from tumorboard.outcomes.records import import_outcome_files
+    from tumorboard.simulate import simulate_lat_registry, simulate_outcomes
+
+    out: dict[str, Any] = {}
+    for name, folder, write in (
+            ("cohort", OUTCOMES_DIR, lambda d: simulate_outcomes(d, truth, seed=seed)),
+            ("lat_registry", LAT_REGISTRY_DIR, lambda d: simulate_lat_registry(d))):
+        d = ws.root / folder
+        write(d)
+        files = sorted(d.glob("*.csv"))
+        result = import_outcome_files(ws, files, source="simulated")
+        out[name] = {"dir": str(d), "patients": result["patients"], "rows": result["rows"]}
+    return out
+
+
+def write_demo_cohort_pages(ws: Workspace, demo_patients: list[str]) -> dict[str, str]:
+    """The cohort outcome pages of the demo registry: survival and the prognostic score on
+    the simulated LAT registry, PFS ratio, ctDNA and survival from diagnosis on the demo
+    cohort. Returns page name -> HTML path."""
+    from tumorboard.report.outcomes import cohort_report
+
+    lat = ["SIM-LAT-*"]
+    pages = {}
+    for kind, options in (
+            ("survival", {"endpoint": "os", "time_zero": "lat", "patients": lat}),
+            ("survival", {"endpoint": "pfs", "time_zero": "lat", "patients": lat}),
+            ("prognostic", {"endpoint": "os", "patients": lat}),
+            ("survival", {"endpoint": "os", "time_zero": "diagnosis",
+                          "patients": demo_patients}),
+            ("pfsr", {"patients": demo_patients}),
+            ("ctdna", {"patients": demo_patients})):
+        _, paths = cohort_report(ws, kind, **options)
+        pages[paths["html"].stem] = str(paths["html"])
+    return pages

@@ -8,6 +8,8 @@ computes statistics itself.
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import numpy as np
@@ -41,13 +43,34 @@ def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------ PFS ratio
 
 
-def pfsr_analysis(session: Session, *, threshold: float = 1.3) -> dict[str, Any]:
+def select_patients(session: Session, patterns: Iterable[str] | None) -> list[str] | None:
+    """Registry patient ids matching any of the shell-style ``patterns`` (``SIM-LAT-*``,
+    ``DSRCT-0??``); None (everyone) without patterns.
+
+    Raises
+    ------
+    InputError
+        No patient matches.
+    """
+    if not patterns:
+        return None
+    patterns = list(patterns)
+    ids = [p for p in session.scalars(select(Patient.pseudonym).order_by(Patient.pseudonym))
+           if any(fnmatch.fnmatchcase(p, pat) for pat in patterns)]
+    if not ids:
+        raise InputError("no patient matches " + ", ".join(f"'{p}'" for p in patterns),
+                         fix="see `tumorboard patients list`; patterns take * and ?")
+    return ids
+
+
+def pfsr_analysis(session: Session, *, threshold: float = 1.3,
+                  patients: list[str] | None = None) -> dict[str, Any]:
     """PFS per line, PFS ratio of every MTB-guided line and the cohort summary
     (:mod:`tumorboard.outcomes.pfsr`)."""
     from tumorboard.outcomes.pfsr import line_pfs, pfs_ratio, pfsr_summary
 
-    lines = records.lines_table(session)
-    follow = records.followup_table(session)
+    lines = records.lines_table(session, patients)
+    follow = records.followup_table(session, patients)
     pfs = line_pfs(lines, follow)
     ratios = pfs_ratio(lines, follow, threshold=threshold)
     return {"kind": "pfsr", "threshold": threshold, "pfs": pfs, "ratios": ratios,
@@ -58,10 +81,10 @@ def pfsr_analysis(session: Session, *, threshold: float = 1.3) -> dict[str, Any]
 # ------------------------------------------------------------------------------ survival
 
 
-def diagnosis_cohort(session: Session) -> pd.DataFrame:
+def diagnosis_cohort(session: Session, patients: list[str] | None = None) -> pd.DataFrame:
     """Overall survival from diagnosis for every patient with a diagnosis date and outcome
     records: patient, entity, os_days, os_event."""
-    follow = records.followup_table(session)
+    follow = records.followup_table(session, patients)
     diag = pd.DataFrame(session.execute(
         select(Patient.pseudonym, Diagnosis.oncotree_code, Diagnosis.diagnosis_date)
         .join(Diagnosis, Diagnosis.patient_id == Patient.id).order_by(Diagnosis.id)).all(),
@@ -75,7 +98,8 @@ def diagnosis_cohort(session: Session) -> pd.DataFrame:
 
 
 def survival_analysis(session: Session, *, endpoint: Literal["os", "pfs"] = "os",
-                      time_zero: Literal["lat", "diagnosis"] = "lat") -> dict[str, Any]:
+                      time_zero: Literal["lat", "diagnosis"] = "lat",
+                      patients: list[str] | None = None) -> dict[str, Any]:
     """Kaplan–Meier, log-rank, Cox and the subgroup analyses of the registry.
 
     ``time_zero='lat'``: the local-ablative-therapy cohort (:func:`records.lat_cohort`),
@@ -100,7 +124,7 @@ def survival_analysis(session: Session, *, endpoint: Literal["os", "pfs"] = "os"
         if endpoint != "os":
             raise InputError("PFS from diagnosis is not defined here",
                              fix="use --endpoint os with --from diagnosis, or --from lat")
-        table = diagnosis_cohort(session)
+        table = diagnosis_cohort(session, patients)
         if table.empty:
             raise InputError("no patient has a diagnosis date and outcome records",
                              fix="import outcome records (tumorboard outcomes import)")
@@ -110,7 +134,7 @@ def survival_analysis(session: Session, *, endpoint: Literal["os", "pfs"] = "os"
         return {"kind": "survival", "endpoint": "os", "time_zero": time_zero,
                 "n": len(table), "table": table, "km": km, "subgroups": None,
                 "forest": None, "cox": None, "patients": sorted(table["patient"])}
-    table = records.lat_cohort(session)
+    table = records.lat_cohort(session, patients)
     if table.empty:
         raise InputError("no patient has a local ablative therapy in the registry",
                          fix="import local_therapies (tumorboard outcomes import), or use "
@@ -154,9 +178,10 @@ PROGNOSTIC_COVARIATES = ("treatment_free_interval_months", "site", "histology_gr
 
 
 def prognostic_table(session: Session, *, endpoint: Literal["os", "pfs"] = "os",
-                     min_histology_patients: int = 10) -> pd.DataFrame:
+                     min_histology_patients: int = 10,
+                     patients: list[str] | None = None) -> pd.DataFrame:
     """The LAT cohort with the prognostic score's covariates (rare histologies pooled)."""
-    table = records.lat_cohort(session)
+    table = records.lat_cohort(session, patients)
     counts = table["histology"].value_counts()
     common = set(counts[counts >= min_histology_patients].index)
     return table.assign(
@@ -169,7 +194,8 @@ def prognostic_table(session: Session, *, endpoint: Literal["os", "pfs"] = "os",
 
 def prognostic_analysis(session: Session, *, endpoint: Literal["os", "pfs"] = "os",
                         covariates: tuple[str, ...] = PROGNOSTIC_COVARIATES,
-                        n_bootstrap: int = 200, random_state: int = 0) -> dict[str, Any]:
+                        n_bootstrap: int = 200, random_state: int = 0,
+                        patients: list[str] | None = None) -> dict[str, Any]:
     """Fit and internally validate the prognostic score (:mod:`tumorboard.outcomes.prognostic`)
     on the registry's LAT cohort; risk groups with their Kaplan–Meier curves.
 
@@ -181,7 +207,7 @@ def prognostic_analysis(session: Session, *, endpoint: Literal["os", "pfs"] = "o
     from tumorboard.outcomes.prognostic import PrognosticScore
     from tumorboard.outcomes.survival import kaplan_meier
 
-    table = prognostic_table(session, endpoint=endpoint)
+    table = prognostic_table(session, endpoint=endpoint, patients=patients)
     if table.empty:
         raise InputError("no patient has a local ablative therapy in the registry",
                          fix="import local_therapies (tumorboard outcomes import)")

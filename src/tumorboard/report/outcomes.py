@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tumorboard import __version__
-from tumorboard.outcomes import DAYS_PER_MONTH
+from tumorboard.outcomes import DAYS_PER_MONTH, DAYS_PER_YEAR
 from tumorboard.outcomes.cohort import table_records
 from tumorboard.report import outcome_plots as op
 from tumorboard.report.summary import template_environment
@@ -72,6 +72,8 @@ def cohort_page(doc: dict[str, Any], *, simulated: bool = False, image: str = "s
     sections: list[dict[str, Any]] = []
     notes: list[str] = []
     subtitle = f"{len(doc.get('patients', []))} patients"
+    if doc.get("selection"):
+        subtitle += " matching " + ", ".join(doc["selection"])
     if kind == "pfsr":
         s = doc["summary"]
         ratios = doc["ratios"]
@@ -161,6 +163,8 @@ def _prognostic_sections(doc: dict[str, Any], *, simulated: bool, image: str
     for name, df in tables.items():
         if not isinstance(df, pd.DataFrame):
             continue
+        if "horizon" in df.columns:  # days -> years, as clinicians read horizons
+            df = df.assign(horizon=(df["horizon"] / DAYS_PER_YEAR).round(1))
         out.append({"title": name.replace("_", " ").capitalize(), "tables": [_table(df, {
             c: (".3g" if df[c].dtype.kind == "f" else None) for c in df.columns})]})
     calib = tables.get("calibration")
@@ -201,11 +205,13 @@ def cohort_json(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: conv(v) for k, v in doc.items() if k not in ("model", "table")}
 
 
-def write_cohort_report(doc: dict[str, Any], out_dir: Path, *, simulated: bool = False
-                        ) -> dict[str, Path]:
-    """Write ``<kind>.html`` and ``<kind>.json`` into ``out_dir`` (atomically, each)."""
+def write_cohort_report(doc: dict[str, Any], out_dir: Path, *, simulated: bool = False,
+                        name: str | None = None) -> dict[str, Path]:
+    """Write ``<name>.html`` and ``<name>.json`` (default name: the analysis kind) into
+    ``out_dir``, each atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"html": out_dir / f"{doc['kind']}.html", "json": out_dir / f"{doc['kind']}.json"}
+    name = name or doc["kind"]
+    paths = {"html": out_dir / f"{name}.html", "json": out_dir / f"{name}.json"}
     texts = {"html": render_cohort_page(doc, simulated=simulated),
              "json": json.dumps(cohort_json(doc), indent=2, default=str) + "\n"}
     for fmt, path in paths.items():
@@ -224,9 +230,10 @@ def _headline(doc: dict[str, Any]) -> str:
                 f"{s['n_no_benefit']} without benefit, {s['n_not_evaluable']} not evaluable")
     if kind == "survival":
         med = doc["km"]["overall"].medians.iloc[0]
-        m = "not reached" if pd.isna(med["median"]) else f"{med['median'] / DAYS_PER_MONTH:.1f}"
+        m = ("not reached" if pd.isna(med["median"])
+             else f"{med['median'] / DAYS_PER_MONTH:.1f} months")
         return (f"{doc['endpoint'].upper()} from {doc['time_zero']}: {doc['n']} patients, "
-                f"{int(med['events'])} events, median {m} months")
+                f"{int(med['events'])} events, median {m}")
     if kind == "prognostic":
         v = doc["tables"].get("validation")
         c = ""
@@ -242,7 +249,8 @@ def _headline(doc: dict[str, Any]) -> str:
     return (f"{len(f)} plasma samples of {len(doc['patients'])} patients: {pos} MRD-positive")
 
 
-def cohort_report(ws: Any, kind: str, **options: Any) -> tuple[dict[str, Any], dict[str, Path]]:
+def cohort_report(ws: Any, kind: str, *, patients: list[str] | None = None, **options: Any
+                  ) -> tuple[dict[str, Any], dict[str, Path]]:
     """Run one cohort analysis on the workspace's registry and write its HTML and JSON pages
     under ``reports/cohort``; returns (JSON document with a one-line ``headline``, paths).
 
@@ -260,7 +268,12 @@ def cohort_report(ws: Any, kind: str, **options: Any) -> tuple[dict[str, Any], d
     if kind not in run:
         raise InputError(f"unknown cohort analysis '{kind}'", expected=", ".join(run))
     with ws.session() as session:
-        doc = run[kind](session, **options)
+        chosen = cohort.select_patients(session, patients)
+        doc = run[kind](session, patients=chosen, **options)
         simulated = all_simulated(session)
-    paths = write_cohort_report(doc, ws.reports_dir / "cohort", simulated=simulated)
+    doc["selection"] = list(patients or [])
+    name = "-".join([kind, *(str(options[k]) for k in ("endpoint", "time_zero")
+                             if k in options)])
+    paths = write_cohort_report(doc, ws.reports_dir / "cohort", simulated=simulated,
+                                name=name)
     return cohort_json(doc) | {"headline": _headline(doc), "simulated": simulated}, paths
