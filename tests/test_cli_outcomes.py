@@ -75,7 +75,7 @@ def test_cohort_pages_are_written(registry) -> None:
     assert code == 0, err
     assert "OS from diagnosis: 2 patients, 2 events" not in out  # P2 is alive
     assert "OS from diagnosis: 2 patients, 1 events" in out
-    page = Path(ws) / "reports" / "cohort" / "survival.html"
+    page = Path(ws) / "reports" / "cohort" / "survival-os-diagnosis.html"
     assert page.exists() and "<svg" in page.read_text()
     code, out, _ = run("cohort", "pfsr", "-w", ws, "--json")
     doc = json.loads(out)

@@ -73,7 +73,10 @@ def pfsr_analysis(session: Session, *, threshold: float = 1.3,
     follow = records.followup_table(session, patients)
     pfs = line_pfs(lines, follow)
     ratios = pfs_ratio(lines, follow, threshold=threshold)
+    events = timeline_events({"lines": lines,
+                              "events": records.events_table(session, patients)})
     return {"kind": "pfsr", "threshold": threshold, "pfs": pfs, "ratios": ratios,
+            "lines": lines, "events": events,
             "summary": pfsr_summary(ratios, threshold=threshold),
             "patients": sorted(set(lines["patient"]))}
 
@@ -117,6 +120,7 @@ def survival_analysis(session: Session, *, endpoint: Literal["os", "pfs"] = "os"
         cox_regression,
         forest_table,
         kaplan_meier,
+        landmark,
         subgroup_analyses,
     )
 
@@ -133,7 +137,8 @@ def survival_analysis(session: Session, *, endpoint: Literal["os", "pfs"] = "os"
                                      group="entity")}
         return {"kind": "survival", "endpoint": "os", "time_zero": time_zero,
                 "n": len(table), "table": table, "km": km, "subgroups": None,
-                "forest": None, "cox": None, "patients": sorted(table["patient"])}
+                "forest": None, "cox": None, "landmark": None,
+                "patients": sorted(table["patient"])}
     table = records.lat_cohort(session, patients)
     if table.empty:
         raise InputError("no patient has a local ablative therapy in the registry",
@@ -163,10 +168,18 @@ def survival_analysis(session: Session, *, endpoint: Literal["os", "pfs"] = "os"
                   if model[c].nunique() > 1]
     cox = cox_regression(model.dropna(subset=covariates), duration=d, event=e,
                          covariates=covariates) if covariates else None
+    # Systemic therapy can start up to SYSTEMIC_WINDOW_DAYS after the LAT: comparing "with"
+    # and "without" from day 0 credits the treated with the time before it began (immortal
+    # time, Suissa 2008). The landmark at the window's end classifies by exposure then.
+    lm = None
+    exposed_later = table["systemic_start_days"] > 0
+    if exposed_later.any() and table["systemic_with_lat"].nunique() > 1:
+        lm = landmark(table, landmark_days=float(records.SYSTEMIC_WINDOW_DAYS),
+                      exposure_start="systemic_start_days", duration=d, event=e)
     return {"kind": "survival", "endpoint": endpoint, "time_zero": time_zero,
             "n": len(table), "table": table, "km": km, "subgroups": subgroups,
             "forest": forest_table(subgroups) if len(subgroups) else None, "cox": cox,
-            "patients": sorted(table["patient"])}
+            "landmark": lm, "patients": sorted(table["patient"])}
 
 
 # ------------------------------------------------------------------------------ prognostic
@@ -302,11 +315,11 @@ def timeline_events(course: dict[str, Any]) -> pd.DataFrame:
         rows.append((r.patient, r.date, kind))
     for r in course["lines"].dropna(subset=["progression"]).itertuples():
         rows.append((r.patient, r.progression, "progression"))
-    resp = course["responses"]
+    resp = course.get("responses", pd.DataFrame())
     if len(resp):
         for r in resp[resp["overall"].isin(["CR", "PR"])].itertuples():
             rows.append((r.patient, r.assessment_date, "response"))
-    ct = course["ctdna"]
+    ct = course.get("ctdna", pd.DataFrame())
     if len(ct):
         for r in ct[ct["mrd"].isin(["positive", "negative"])].itertuples():
             rows.append((r.patient, r.collected, f"ctdna_{r.mrd}"))

@@ -431,12 +431,14 @@ def lat_cohort(session: Session, patients: Iterable[str] | None = None) -> pd.Da
     year of birth (1 July assumed); ``treatment_free_interval_months`` from the end of the
     last treatment before the LAT (a line's stop or an earlier LAT), else from the
     diagnosis; ``systemic_with_lat`` the template's flag, else a systemic line running
-    within :data:`SYSTEMIC_WINDOW_DAYS` of the LAT.
+    within :data:`SYSTEMIC_WINDOW_DAYS` of the LAT; ``systemic_start_days`` days from the
+    LAT to the start of that line (0 when it was already running or when only the flag says
+    so; NaN without systemic therapy).
     """
     lat = local_therapy_table(session, patients)
     cols = ["patient", "lat_date", "os_days", "os_event", "pfs_days", "pfs_event", "age",
             "histology", "treatment_free_interval_months", "site", "lat_modality",
-            "lesion_count", "largest_diameter_mm", "systemic_with_lat"]
+            "lesion_count", "largest_diameter_mm", "systemic_with_lat", "systemic_start_days"]
     if lat.empty:
         return pd.DataFrame(columns=cols)
     who = set(lat["patient"])
@@ -468,12 +470,16 @@ def lat_cohort(session: Session, patients: Iterable[str] | None = None) -> pd.Da
         before = before[before <= t0]
         since = before.max() if len(before) else pd.Timestamp(diag.get(patient)) \
             if diag.get(patient) else pd.NaT
+        sl = lp[lp["systemic"]]
+        window = pd.Timedelta(days=SYSTEMIC_WINDOW_DAYS)
+        near = sl[(sl["start"] <= t0 + window) & (sl["stop"].fillna(last) >= t0 - window)]
         systemic = first["with_systemic"]
         if systemic is None or pd.isna(systemic):
-            sl = lp[lp["systemic"]]
-            window = pd.Timedelta(days=SYSTEMIC_WINDOW_DAYS)
-            stop = sl["stop"].fillna(last)
-            systemic = bool(((sl["start"] <= t0 + window) & (stop >= t0 - window)).any())
+            systemic = len(near) > 0
+        # when the systemic therapy began, counted from the LAT (0 if already running): the
+        # exposure time of a landmark analysis
+        start_days = (float(max((near["start"].min() - t0).days, 0)) if systemic and len(near)
+                      else 0.0 if systemic else np.nan)
         yob = info.get(patient)
         rows.append({
             "patient": patient, "lat_date": t0,
@@ -488,7 +494,7 @@ def lat_cohort(session: Session, patients: Iterable[str] | None = None) -> pd.Da
             "lesion_count": int(mine.loc[mine["date"] == t0, "lesion_count"].sum()),
             "largest_diameter_mm": mine.loc[mine["date"] == t0,
                                             "largest_diameter_mm"].max(),
-            "systemic_with_lat": bool(systemic)})
+            "systemic_with_lat": bool(systemic), "systemic_start_days": start_days})
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -87,6 +87,14 @@ def cohort_page(doc: dict[str, Any], *, simulated: bool = False, image: str = "s
                 f"{_share(s, 'guided')}. Texier midrank estimate of P(PFSr ≥ "
                 f"{doc['threshold']}): {_cell(s['texier_estimate'], '.2f')} "
                 f"(95 % CI {_ci(s['texier_ci'])}, n = {s['texier_n']}).")
+        guided = doc["lines"]
+        guided = guided[guided["patient"].isin(set(ratios["patient"]))] if len(ratios) else guided
+        if len(guided):
+            sections.append({"title": "Therapy lines of the patients with a guided line",
+                             "figures": [op.swimmer_plot(
+                                 guided, doc["events"][doc["events"]["patient"].isin(
+                                     set(guided["patient"]))],
+                                 simulated=simulated, image=image)]})
         sections.append({"title": "PFS ratio per guided line", "text": text,
                          "figures": [fig] if len(ratios) else [],
                          "tables": [_table(ratios, {
@@ -99,6 +107,17 @@ def cohort_page(doc: dict[str, Any], *, simulated: bool = False, image: str = "s
         for name, km in doc["km"].items():
             sections.append(_km_section(f"{doc['endpoint'].upper()} — {name}", km,
                                         simulated=simulated, image=image))
+        lm = doc.get("landmark")
+        if lm is not None:
+            sec = _km_section(f"{doc['endpoint'].upper()} — systemic therapy, landmark at "
+                              f"{lm.landmark_days:.0f} days", lm.km, simulated=simulated,
+                              image=image)
+            sec["text"] = (f"Patients alive and event-free {lm.landmark_days:.0f} days after "
+                           "the LAT, grouped by whether systemic therapy had started by then "
+                           f"(time from the landmark; {lm.excluded_events} with an event and "
+                           f"{lm.excluded_censored} censored before it left out). Guards "
+                           "the with/without comparison against immortal-time bias.")
+            sections.append(sec)
         if doc["forest"] is not None and len(doc["forest"]):
             forest = op.forest_plot(doc["forest"], title="Subgroup analyses (univariable Cox)",
                                     simulated=simulated, image=image)
