@@ -577,6 +577,8 @@ def demo(
                "(MASTER DSRCT study: 28 of 30)")
     typer.echo(f"intake summaries: {result['index']}")
     typer.echo(f"MTB reports (HTML, PDF, JSON per patient): {result['reports_index']}")
+    for name, page in result.get("cohort_pages", {}).items():
+        typer.echo(f"cohort page {name}: {page}")
     typer.echo(f"open this in a browser: file://{result['reports_index']}")
 
 
