@@ -301,3 +301,29 @@ def test_bad_study_id_writes_nothing(cohort, tmp_path) -> None:
     with pytest.raises(InputError, match=r"study id.*cannot be used in cBioPortal"):
         write_cbioportal_study(ws, tmp_path / "x", study_id="bad id!")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_treatment_timeline_round_trips_through_our_reader(cohort, tmp_path) -> None:
+    """Lines and events exported as cBioPortal timelines read back as the same lines."""
+    from tumorboard.io.outcomes import read_cbioportal_timeline
+    from tumorboard.outcomes.records import import_outcome_files, lines_table
+    from tumorboard.registry.queries import patient_detail
+    from tumorboard.simulate import simulate_outcomes
+
+    ws, truth, _ = cohort
+    simulate_outcomes(tmp_path / "outcomes", truth)
+    import_outcome_files(ws, sorted((tmp_path / "outcomes").glob("*.csv")))
+    out = tmp_path / "study"
+    write_cbioportal_study(ws, out, study_id="tb_outcomes")
+    with ws.session() as s:
+        lines = lines_table(s)
+        anchors = {p.patient_id: min(pd.Timestamp(d["date"]) for d in patient_detail(
+            s, p.patient_id)["diagnoses"] if d["date"]).date() for p in truth.patients}
+    back = read_cbioportal_timeline([out / "data_timeline_treatment.txt",
+                                     out / "data_timeline_status.txt"], anchors)["lines"]
+    cols = ["patient", "line", "modality", "start", "stop", "progression"]
+    mine = lines[cols].sort_values(["patient", "line"]).reset_index(drop=True)
+    theirs = back[cols].sort_values(["patient", "line"]).reset_index(drop=True)
+    theirs["line"] = theirs["line"].astype(int)
+    pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)
+    assert back["agents"].iloc[0] == lines["agents"].iloc[0].split(";")

@@ -7,7 +7,8 @@ matched ignoring case, spaces and underscores. Dates are ISO 8601 (``2024-03-31`
 date cells; day-first or month-first dates such as ``03/04/2024`` are refused because they
 are ambiguous.
 
-**cBioPortal timelines** (``data_timeline_*.txt``; cBioPortal file formats, "Timeline Data":
+**cBioPortal timelines** (``data_timeline_*.txt``, as ``tumorboard export cbioportal`` also
+writes them; cBioPortal file formats, "Timeline Data":
 https://docs.cbioportal.org/file-formats/#timeline-data) give ``START_DATE``/``STOP_DATE``
 as whole days relative to an anchor the study chooses, usually the diagnosis; the reader
 turns them into dates from an anchor date per patient. Read: ``EVENT_TYPE`` TREATMENT
@@ -413,7 +414,8 @@ _CBIO_MODALITY = (
     ("radiation", "radiotherapy"), ("radiotherapy", "radiotherapy"),
     ("immuno", "immunotherapy"), ("targeted", "targeted_therapy"),
     ("maintenance", "maintenance"), ("chemo", "chemotherapy"), ("surgery", "surgery"),
-    ("ablation", "thermal_ablation"),
+    ("ablation", "thermal_ablation"), ("antibody", "antibody_drug_conjugate"),
+    ("radionuclide", "radionuclide_therapy"), ("cellular", "cellular_therapy"),
 )
 
 
@@ -466,7 +468,9 @@ def read_cbioportal_timeline(paths: Sequence[str | Path],
             get = {k: (f[c].iloc[i].strip() if c else "") for k, c in extra.items()}
             if ev == "TREATMENT":
                 words = f"{get['TREATMENT_TYPE']} {get['SUBTYPE']}".lower()
-                modality = next((m for w, m in _CBIO_MODALITY if w in words), "other_systemic")
+                exact = get["SUBTYPE"].strip().lower().replace(" ", "_")
+                modality = exact if exact in MODALITIES else next(
+                    (m for w, m in _CBIO_MODALITY if w in words), "other_systemic")
                 agents = [a.strip() for a in re.split(r"[;,+/]", get["AGENT"]) if a.strip()]
                 lines.append({"patient": patient, "regimen": get["AGENT"] or words.strip()
                               or "treatment", "agents": agents, "modality": modality,

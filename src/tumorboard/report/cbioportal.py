@@ -359,6 +359,8 @@ def cbioportal_study_files(
     findings: Mapping[str, pd.DataFrame],
     expression: pd.DataFrame | None = None,
     *,
+    lines: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
     study_id: str = "tumorboard_sarcoma",
     name: str = "tumorboard sarcoma cohort",
     description: str | None = None,
@@ -378,6 +380,11 @@ def cbioportal_study_files(
     expression
         Samples x genes TPM (``workspace.matrix('expression')``); ``None`` or empty: no
         expression profile.
+    lines, events
+        Therapy lines and clinical events (:func:`tumorboard.outcomes.records.lines_table`,
+        ``events_table``): written as ``TREATMENT`` rows (``SUBTYPE`` = our modality, which
+        :func:`tumorboard.io.outcomes.read_cbioportal_timeline` reads back) and ``STATUS``
+        rows (Progression, Recurrence, Deceased, Alive), days from the first diagnosis.
     study_id, name, description
         ``cancer_study_identifier``, ``name`` and ``description`` of ``meta_study.txt``.
 
@@ -543,6 +550,34 @@ def cbioportal_study_files(
                 specimen_rows.append([p["patient"],
                                       (pd.Timestamp(s["collection_date"]) - first).days, "",
                                       "SPECIMEN", s["id"], s.get("site") or "", "tissue"])
+    anchor = {p["patient"]: _first_diagnosis(p) for p in patients}
+    treatment_rows = []
+    for r in (lines.itertuples() if lines is not None else []):
+        day0 = anchor.get(r.patient)
+        if day0 is None:
+            continue
+        stop = "" if pd.isna(r.stop) else (pd.Timestamp(r.stop) - day0).days
+        kind = "Medical Therapy" if r.systemic else "Local Therapy"
+        treatment_rows.append([r.patient, (pd.Timestamp(r.start) - day0).days, stop,
+                               "TREATMENT", kind, r.modality.replace("_", " "),
+                               (r.agents or r.regimen).replace(";", "+")])
+        if not pd.isna(r.progression):
+            status_rows.append([r.patient, (pd.Timestamp(r.progression) - day0).days, "",
+                                "STATUS", "Progression"])
+    words = {"progression": "Progression", "recurrence": "Recurrence", "death": "Deceased",
+             "last_followup": "Alive at last follow-up"}
+    for r in (events.itertuples() if events is not None else []):
+        day0 = anchor.get(r.patient)
+        if day0 is not None:
+            status_rows.append([r.patient, (pd.Timestamp(r.date) - day0).days, "", "STATUS",
+                                words[r.kind]])
+    status_rows = [list(t) for t in dict.fromkeys(map(tuple, status_rows))]  # one per event
+    if treatment_rows:
+        files["meta_timeline_treatment.txt"] = meta_for("CLINICAL", "TIMELINE",
+                                                        "data_timeline_treatment.txt")
+        files["data_timeline_treatment.txt"] = _table(
+            ["PATIENT_ID", "START_DATE", "STOP_DATE", "EVENT_TYPE", "TREATMENT_TYPE",
+             "SUBTYPE", "AGENT"], sorted(treatment_rows, key=lambda r: (r[0], r[1])))
     if status_rows:
         files["meta_timeline_status.txt"] = meta_for("CLINICAL", "TIMELINE",
                                                      "data_timeline_status.txt")
@@ -626,6 +661,7 @@ def write_cbioportal_study(
     cBioPortal file formats: https://docs.cbioportal.org/file-formats/ (see the module
     docstring for what each file holds).
     """
+    from tumorboard.outcomes.records import events_table, lines_table
     from tumorboard.registry.queries import list_patients, patient_detail, patient_findings
 
     out_dir = Path(out_dir)
@@ -641,11 +677,12 @@ def write_cbioportal_study(
                                 "`tumorboard import` first")
         patients = [patient_detail(session, p["patient"]) for p in listed]
         findings = {p["patient"]: patient_findings(session, p["patient"]) for p in listed}
+        lines, events = lines_table(session), events_table(session)
     expression = None
     if workspace.current_assays("expression"):
         expression = workspace.matrix("expression")
-    files = cbioportal_study_files(patients, findings, expression, study_id=study_id,
-                                   name=name, description=description)
+    files = cbioportal_study_files(patients, findings, expression, lines=lines, events=events,
+                                   study_id=study_id, name=name, description=description)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
