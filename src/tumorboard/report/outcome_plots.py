@@ -666,6 +666,18 @@ def swimmer_plot(lines: pd.DataFrame, events: pd.DataFrame, *, image: str = "svg
     return markup(fig, "swimmer", image)
 
 
+def _date_locator(span_days: float) -> Any:
+    """Ticks for a date axis of ``span_days``: whole months (1-6 apart) up to three years,
+    whole years beyond, at most about eight ticks. Chosen here rather than by
+    ``AutoDateLocator``, which warns and falls back for spans it has no interval for."""
+    months_span = span_days / DAYS_PER_MONTH
+    if months_span <= 36:
+        step = next(k for k in (1, 2, 3, 6) if months_span / k <= 8) if months_span > 8 else 1
+        return mdates.MonthLocator(interval=step)
+    years = months_span / 12
+    return mdates.YearLocator(base=next((k for k in (1, 2, 5, 10) if years / k <= 8), 20))
+
+
 def patient_timeline(lines: pd.DataFrame, events: pd.DataFrame,
                      recist: pd.DataFrame | None = None, ctdna: pd.DataFrame | None = None, *,
                      patient: str, image: str = "svg", simulated: bool = False) -> Any:
@@ -827,9 +839,6 @@ def patient_timeline(lines: pd.DataFrame, events: pd.DataFrame,
                   bbox_to_anchor=(1.16 if twin else 1.01, 1.0))
     else:
         bottom = ax
-    locator = mdates.AutoDateLocator(maxticks=8)
-    bottom.xaxis.set_major_locator(locator)
-    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     known = [start, stop]
     if len(own_events):
         known.append(mdates.date2num(own_events["date"].to_numpy()))
@@ -840,6 +849,9 @@ def patient_timeline(lines: pd.DataFrame, events: pd.DataFrame,
     first, last = min(k.min() for k in known if len(k)), max(k.max() for k in known if len(k))
     width = max(last - first, 30.0)
     bottom.set_xlim(first - 0.03 * width, last + 0.08 * width)
+    locator = _date_locator(width)
+    bottom.xaxis.set_major_locator(locator)
+    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     _mark_simulated(fig, simulated)
     return markup(fig, _salt("timeline", patient), image)
 
