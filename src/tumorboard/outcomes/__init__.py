@@ -30,8 +30,44 @@ Shared table conventions
     patient, last_followup (date), death (date or NaT)
 """
 
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
 #: Julian year in days, the convention of R ``survival`` (``xscale = 365.25``).
 DAYS_PER_YEAR = 365.25
 #: Mean month in days (365.25 / 12 = 30.4375): months = days / DAYS_PER_MONTH on every axis
 #: and in every table of the outcomes package.
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every numpy/pandas object made plain JSON: DataFrames as lists of row
+    dicts, dates as ISO strings (date only at midnight), NaN, NaT, NA and ±inf as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    if isinstance(value, pd.DataFrame):
+        return [{str(k): jsonable(v) for k, v in row.items()}
+                for row in value.to_dict(orient="records")]
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

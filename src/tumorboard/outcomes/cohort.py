@@ -18,26 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tumorboard.errors import InputError
-from tumorboard.outcomes import records
+from tumorboard.outcomes import jsonable, records
 from tumorboard.registry.models import Diagnosis, Patient
 
 
 def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-able rows: dates as ISO strings, NaN/NaT as None, numpy scalars as Python."""
-    out = []
-    for row in df.to_dict(orient="records"):
-        clean = {}
-        for k, v in row.items():
-            if isinstance(v, pd.Timestamp):
-                clean[k] = v.date().isoformat()
-            elif v is None or (np.isscalar(v) and pd.isna(v)):
-                clean[k] = None
-            elif isinstance(v, np.generic):
-                clean[k] = v.item()
-            else:
-                clean[k] = v
-        out.append(clean)
-    return out
+    return jsonable(df)
 
 
 # ------------------------------------------------------------------------------ PFS ratio

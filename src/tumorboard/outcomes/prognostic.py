@@ -35,6 +35,7 @@ from sklearn.base import BaseEstimator
 
 from tumorboard.errors import InputError
 from tumorboard.outcomes import DAYS_PER_YEAR  # 2/3/5 years = 730.5/1095.75/1826.25 days
+from tumorboard.outcomes import jsonable as _jsonable
 
 __all__ = [
     "PrognosticScore",
@@ -991,16 +992,3 @@ def _horizon_name(days: float) -> str:
     years = days / DAYS_PER_YEAR
     return f"{years:g}y" if abs(years - round(years)) < 1e-9 else f"{days:g}d"
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -57,6 +57,7 @@ from scipy.stats import norm, rankdata
 
 from tumorboard.errors import InputError
 from tumorboard.outcomes import DAYS_PER_MONTH, DAYS_PER_YEAR
+from tumorboard.outcomes import jsonable as _jsonable
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -88,30 +89,6 @@ _ALL = "all"
 # --------------------------------------------------------------------------------------
 # helpers: JSON output and validation
 # --------------------------------------------------------------------------------------
-
-
-def _jsonable(value: Any) -> Any:
-    """Python scalar for a numpy/pandas value; NaN, NaT and ±inf become None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return [
-            {str(k): _jsonable(v) for k, v in row.items()}
-            for row in value.to_dict(orient="records")
-        ]
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
 
 
 def _where(table: pd.DataFrame, mask: pd.Series, *, limit: int = 5) -> str:

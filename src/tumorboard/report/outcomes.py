@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tumorboard import __version__
-from tumorboard.outcomes import DAYS_PER_MONTH, DAYS_PER_YEAR
-from tumorboard.outcomes.cohort import table_records
+from tumorboard.outcomes import DAYS_PER_MONTH, DAYS_PER_YEAR, jsonable
 from tumorboard.report import outcome_plots as op
 from tumorboard.report.summary import template_environment
 
@@ -206,21 +205,13 @@ def render_cohort_page(doc: dict[str, Any], *, simulated: bool = False) -> str:
 
 
 def cohort_json(doc: dict[str, Any]) -> dict[str, Any]:
-    """The analysis document with every table as JSON-able rows."""
+    """The analysis document as JSON: tables as rows, fitted results by their ``to_dict``."""
     def conv(v: Any) -> Any:
-        if isinstance(v, pd.DataFrame):
-            return table_records(v)
-        if hasattr(v, "to_dict") and not isinstance(v, pd.Series | dict):
-            return v.to_dict()
         if isinstance(v, dict):
             return {k: conv(x) for k, x in v.items()}
-        if isinstance(v, tuple | list):
-            return [conv(x) for x in v]
-        if isinstance(v, np.generic):
-            return v.item()
-        if isinstance(v, float) and np.isnan(v):
-            return None
-        return v
+        if hasattr(v, "to_dict") and not isinstance(v, pd.DataFrame | pd.Series):
+            return v.to_dict()
+        return jsonable(v)
     return {k: conv(v) for k, v in doc.items() if k not in ("model", "table")}
 
 
