@@ -147,11 +147,12 @@ def render_index(patients: list[dict[str, Any]], pages: dict[str, str]) -> str:
 
 
 def write_summary_pages(workspace: Workspace) -> tuple[list[Path], Path]:
-    """Write one summary page per patient and an index under ``reports/summary``."""
+    """Write one summary page per patient with molecular data and an index under
+    ``reports/summary`` (registry-only patients, e.g. of a LAT registry, have no intake)."""
     out = workspace.reports_dir / "summary"
     out.mkdir(parents=True, exist_ok=True)
     with workspace.session() as session:
-        patients = list_patients(session)
+        patients = [p for p in list_patients(session) if p["layers"]]
     pages: dict[str, str] = {}
     paths = []
     for p in patients:
