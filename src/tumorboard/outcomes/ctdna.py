@@ -565,7 +565,8 @@ def _empty_fractions() -> pd.DataFrame:
 #: Fold change at or below which a positive-to-positive change is a molecular response: a
 #: >= 50 % decrease in ctDNA, one of the response definitions evaluated by the Friends of
 #: Cancer Research ctMoniTR project (Vega et al., JCO Precis Oncol 2022;6:e2100372,
-#: doi:10.1200/PO.21.00372). A documented default, not a validated cut-off for sarcoma.
+#: doi:10.1200/PO.21.00372; this reference could not be checked offline and should be
+#: verified). A documented default, not a validated cut-off for sarcoma.
 RESPONSE_FOLD_CHANGE = 0.5
 
 #: Fold change at or above which a positive-to-positive change is molecular progression: the
