@@ -267,10 +267,11 @@ def _resolve_ids(raw: pd.Series, names: pd.Series | None, gene_map: GeneMap | No
     if gene_map is not None:
         need_gene = tx.notna() & gid.isna() & sym.isna()
         if need_gene.any():
-            target = tx[need_gene].map(gene_map.transcript_gene).astype("str")
+            # transcripts the map does not know stay without a gene (not the text 'nan')
+            target = tx[need_gene].map(gene_map.transcript_gene).dropna().astype("str")
             is_ensg = target.str.fullmatch(_ENSG)
             gid.loc[target.index[is_ensg]] = _strip_version(target[is_ensg])
-            sym.loc[target.index[~is_ensg & target.notna()]] = target[~is_ensg & target.notna()]
+            sym.loc[target.index[~is_ensg]] = target[~is_ensg]
         need_sym = gid.notna() & sym.isna()
         if need_sym.any():
             sym.loc[need_sym] = gid[need_sym].map(gene_map.gene_symbol)
