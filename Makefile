@@ -39,6 +39,9 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_analysis.py
 	$(BIN)/python benchmarks/bench_report.py --workspace $(WORKSPACE)
+	$(BIN)/python benchmarks/bench_classifier.py
+	$(BIN)/python benchmarks/bench_pfsr.py
+	$(BIN)/python benchmarks/bench_survival.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache build src/*.egg-info
