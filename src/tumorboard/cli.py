@@ -725,6 +725,7 @@ def outcomes_show(
     json_out: JsonOpt = False,
 ) -> None:
     """A patient's lines with PFS and PFS ratio, events, RECIST responses and ctDNA."""
+    from tumorboard.outcomes import DAYS_PER_MONTH
     from tumorboard.outcomes.cohort import patient_course, table_records
 
     ws = _open(workspace, db)
@@ -738,7 +739,7 @@ def outcomes_show(
     for r in course["lines"].itertuples():
         d = pfs.loc[r.line] if pfs is not None else None
         stop = r.stop.date() if not _na(r.stop) else "ongoing"
-        p = (f"PFS {d['pfs_days'] / 30.4375:.1f} mo{'' if d['pfs_event'] else '+'}"
+        p = (f"PFS {d['pfs_days'] / DAYS_PER_MONTH:.1f} mo{'' if d['pfs_event'] else '+'}"
              if d is not None else "")
         typer.echo(f"line {r.line}: {r.regimen} ({r.modality}) {r.start.date()} – {stop} "
                    f"{p}{'  [MTB-guided]' if r.mtb_guided else ''}")

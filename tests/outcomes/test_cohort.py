@@ -89,6 +89,8 @@ def test_course_summary_and_timeline_figure(registry: Workspace) -> None:
     assert ct.loc["PL1", "tumour_fraction"] > ct.loc["PL2", "tumour_fraction"]
     summary = outcome_summary(course)
     assert [r["line"] for r in summary["lines"]] == [1, 2]
+    assert summary["lines"][0]["pfs_months"] == pytest.approx(
+        summary["lines"][0]["pfs_days"] / 30.4375)
     assert summary["ratios"][0]["verdict"] == "no_benefit"
     kinds = {e["kind"] for e in summary["events"]}
     assert {"progression", "death", "response", "ctdna_positive"} <= kinds

@@ -451,14 +451,18 @@ def lat_cohort(session: Session, patients: Iterable[str] | None = None) -> pd.Da
                                 .join(Diagnosis, Diagnosis.patient_id == Patient.id)
                                 .where(Patient.pseudonym.in_(list(who)))
                                 .order_by(Diagnosis.id)).all())
+    # split once: filtering the whole tables per patient is quadratic in registry size
+    empty_lines, empty_events = lines.iloc[:0], events.iloc[:0]
+    lines_of = dict(tuple(lines.groupby("patient")))
+    events_of = dict(tuple(events.groupby("patient")))
     rows = []
     for patient, mine in lat.groupby("patient", sort=True):
         first = mine.sort_values("date").iloc[0]
         t0 = first["date"]
         death = follow.loc[patient, "death"]
         last = follow.loc[patient, "last_followup"]
-        lp = lines[lines["patient"] == patient]
-        ev = events[events["patient"] == patient]
+        lp = lines_of.get(patient, empty_lines)
+        ev = events_of.get(patient, empty_events)
         progs = pd.concat([ev.loc[ev["kind"].isin(["progression", "recurrence"]), "date"],
                            lp["progression"]]).dropna()
         progs = progs[progs > t0]

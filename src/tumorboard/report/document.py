@@ -323,6 +323,7 @@ def outcome_summary(course: dict[str, Any]) -> dict[str, Any]:
     """The report's part of a patient course (:func:`tumorboard.outcomes.cohort.patient_course`):
     lines with their PFS, PFS-ratio verdicts, timeline events, RECIST time points and ctDNA,
     as JSON-able rows; empty when the registry holds no lines or events."""
+    from tumorboard.outcomes import DAYS_PER_MONTH
     from tumorboard.outcomes.cohort import table_records, timeline_events
 
     if course["lines"].empty and course["events"].empty:
@@ -331,9 +332,10 @@ def outcome_summary(course: dict[str, Any]) -> dict[str, Any]:
     if len(course["pfs"]):
         lines = lines.merge(course["pfs"][["line", "pfs_days", "pfs_event"]], on="line",
                             how="left")
+        lines["pfs_months"] = lines["pfs_days"] / DAYS_PER_MONTH
     keep = {"lines": ["line", "regimen", "modality", "intent", "start", "stop", "stop_reason",
                       "progression", "mtb_guided", "recommendation_id", "pfs_days",
-                      "pfs_event"],
+                      "pfs_months", "pfs_event"],
             "ratios": ["line", "previous_line", "pfs1_days", "pfs2_days", "pfs_ratio",
                        "verdict", "reason"],
             "responses": ["line", "assessment_date", "sum_mm", "overall"],
