@@ -177,11 +177,13 @@ class OutcomeRecords:
 
 def empty_records(name: str) -> pd.DataFrame:
     """An empty table of the template's columns (with their dtypes)."""
-    return _typed(pd.DataFrame({c.name: pd.Series(dtype=object) for c in TEMPLATE[name]}),
+    return typed_records(pd.DataFrame({c.name: pd.Series(dtype=object) for c in TEMPLATE[name]}),
                   name)
 
 
-def _typed(df: pd.DataFrame, name: str) -> pd.DataFrame:
+def typed_records(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``df`` with the template table's date columns as datetime64 and number columns as float64
+    (missing values NaT / NaN), in place; for readers and for rows built in code."""
     for c in TEMPLATE[name]:
         if c.kind == "date":
             df[c.name] = pd.to_datetime(df[c.name])
@@ -304,7 +306,7 @@ def _parse(table: TextTable, name: str) -> pd.DataFrame:
         out[col.name] = _PARSERS[col.kind](table, header, col)
     df = pd.DataFrame(out)
     df.insert(0, "source_line", table.lines.astype(np.int64))
-    return _typed(df, name)
+    return typed_records(df, name)
 
 
 def _cells(table: TextTable, header: str, col: Column) -> tuple[pd.Series, np.ndarray]:
@@ -543,7 +545,7 @@ def _complete(df: pd.DataFrame, name: str) -> pd.DataFrame:
         if c.name not in df:
             df[c.name] = [[] for _ in range(len(df))] if c.kind == "list" else None
     cols = ["source_line"] + [c.name for c in TEMPLATE[name]]
-    return _typed(df[cols].reset_index(drop=True), name)
+    return typed_records(df[cols].reset_index(drop=True), name)
 
 
 # ------------------------------------------------------------------------------ blank template

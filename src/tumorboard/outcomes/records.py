@@ -538,7 +538,7 @@ def add_record(session: Session, name: str, row: dict[str, Any], *, source: str 
     InputError
         ``name`` is not ``lines`` or ``events``; any check of :func:`import_records`.
     """
-    from tumorboard.io.outcomes import TEMPLATE, _typed
+    from tumorboard.io.outcomes import TEMPLATE, typed_records
 
     if name not in ("lines", "events"):
         raise InputError(f"cannot add '{name}' rows from the command line",
@@ -551,14 +551,14 @@ def add_record(session: Session, name: str, row: dict[str, Any], *, source: str 
         current["agents"] = [a.split(";") if a else [] for a in current["agents"]]
     keys = _KEYS[name]
     new = pd.DataFrame([{c.name: row.get(c.name) for c in TEMPLATE[name]}])
-    new = _typed(new, name)
+    new = typed_records(new, name)
     same = np.ones(len(current), dtype=bool)
     for k in keys:
         same &= (current[k] == new[k].iloc[0]).to_numpy()
     cols = [c.name for c in TEMPLATE[name]]
     table = pd.concat([current.loc[~same, cols], new[cols]], ignore_index=True)
     table.insert(0, "source_line", np.nan)
-    recs = OutcomeRecords({name: _typed(table, name)}, {name: "command line"})
+    recs = OutcomeRecords({name: typed_records(table, name)}, {name: "command line"})
     return import_records(session, recs, source=source)
 
 
