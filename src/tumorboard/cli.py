@@ -1140,6 +1140,165 @@ def classifier_install(
         _echo_model(info, "installed")
 
 
+# --------------------------------------------------------------------------- web and users
+users_app = typer.Typer(help="Accounts of the browser tumour board (tumorboard serve).",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name: lower-case letters, digits, "
+                                            "'.', '_', '-'.")],
+    role: Annotated[str, typer.Option(help="viewer | board_member | admin")] = "viewer",
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin "
+        "[default: ask twice, hidden].")] = False,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create an account (password hashed with argon2id)."""
+    from tumorboard.accounts import add_user
+    from tumorboard.registry.db import transaction
+
+    ws = _open(workspace, db)
+    password = _password(password_stdin)
+
+    def add() -> dict[str, Any]:
+        with transaction(ws.engine) as s:
+            return add_user(s, username, password, role=role, display_name=name)
+
+    user = _run(add)
+    if json_out:
+        _emit_json(user)
+    else:
+        typer.echo(f"added {user['username']} ({user['role']})")
+
+
+@users_app.command("list")
+def users_list(workspace: WorkspaceOpt = None, db: DbOpt = None,
+               json_out: JsonOpt = False) -> None:
+    """Every account with role and last sign-in."""
+    from tumorboard.accounts import list_users
+
+    ws = _open(workspace, db)
+    with ws.session() as s:
+        users = list_users(s)
+    if json_out:
+        _emit_json(users)
+        return
+    for u in users:
+        state = "active" if u["active"] else "disabled"
+        typer.echo(f"{u['username']:<20} {u['role']:<13} {state:<9} "
+                   f"last sign-in {u['last_login_at'] or '-'}")
+
+
+@users_app.command("set")
+def users_set(
+    username: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str | None, typer.Option(help="New role.")] = None,
+    disable: Annotated[bool, typer.Option("--disable", help="Disable the account.")] = False,
+    enable: Annotated[bool, typer.Option("--enable", help="Enable the account.")] = False,
+    password: Annotated[bool, typer.Option("--password", help="Set a new password (asked, or "
+                                           "read with --password-stdin).")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a user's role, enable or disable the account, or reset the password."""
+    from tumorboard.accounts import update_user
+    from tumorboard.registry.db import transaction
+
+    if disable and enable:
+        _err("error: --disable and --enable exclude each other")
+        raise typer.Exit(2)
+    ws = _open(workspace, db)
+    new_password = _password(password_stdin) if password or password_stdin else None
+
+    def update() -> dict[str, Any]:
+        with transaction(ws.engine) as s:
+            return update_user(s, username, role=role, password=new_password,
+                               active=False if disable else True if enable else None)
+
+    user = _run(update)
+    if json_out:
+        _emit_json(user)
+    else:
+        typer.echo(f"{user['username']}: {user['role']}, "
+                   f"{'active' if user['active'] else 'disabled'}")
+
+
+@users_app.command("token")
+def users_token(username: Annotated[str, typer.Argument(help="User name.")],
+                workspace: WorkspaceOpt = None, db: DbOpt = None,
+                json_out: JsonOpt = False) -> None:
+    """Issue an API token for scripts (replaces the previous one; shown only now)."""
+    from tumorboard.accounts import issue_api_token
+    from tumorboard.registry.db import transaction
+
+    ws = _open(workspace, db)
+
+    def issue() -> str:
+        with transaction(ws.engine) as s:
+            return issue_api_token(s, username)
+
+    token = _run(issue)
+    if json_out:
+        _emit_json({"username": username, "token": token})
+    else:
+        typer.echo(token)
+        _err("Send it as 'Authorization: Bearer <token>'; it is not shown again.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default; "
+                                      "put a TLS reverse proxy in front for a network).")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies", help="Mark cookies Secure (use when served over HTTPS).")] = False,
+    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Serve the browser tumour board (pages and the JSON API under /api)."""
+    import logging
+
+    import uvicorn
+
+    settings = Settings.resolve(workspace, db)
+    ws = _open(workspace, db)  # fail early and clearly on a missing workspace
+    with ws.session() as s:
+        from sqlalchemy import func, select
+
+        from tumorboard.registry.models import User
+
+        if not s.scalar(select(func.count()).select_from(User)):
+            _err("note: no accounts yet; add one with "
+                 "`tumorboard users add NAME --role admin`")
+    ws.engine.dispose()
+    os.environ["TUMORBOARD_WORKSPACE"] = str(settings.workspace)
+    os.environ["TUMORBOARD_DB"] = settings.database_url
+    os.environ["TUMORBOARD_SECURE_COOKIES"] = "1" if secure_cookies else ""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    _err(f"tumorboard serving {settings.workspace} on http://{host}:{port}/")
+    # access_log=False: uvicorn's access log would print paths with patient pseudonyms;
+    # tumorboard.web logs route templates instead.
+    uvicorn.run("tumorboard.web.app:app_from_environment", factory=True, host=host,
+                port=port, workers=workers, access_log=False, log_level="info")
+
+
 def main() -> None:
     app()
 

@@ -102,6 +102,11 @@ class RegistryConflictError(TumorboardError):
     """What a case says contradicts what the registry already holds for the same record."""
 
 
+class ConflictError(TumorboardError):
+    """Someone else changed a record since it was read (optimistic locking): nothing was
+    written; reload and try again."""
+
+
 class WorkspaceError(TumorboardError):
     """The workspace is missing, not initialised, or its database is unreachable."""
 

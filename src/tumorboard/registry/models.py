@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -315,6 +317,9 @@ class Recommendation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=_now, onupdate=_now)
+    #: Optimistic lock: every update checks and increments it, so two people deciding on
+    #: the same recommendation never overwrite each other unnoticed.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     decisions: Mapped[list[BoardDecision]] = relationship(
         back_populates="recommendation", cascade="all, delete-orphan",
@@ -326,6 +331,7 @@ class Recommendation(Base):
         CheckConstraint("direction IN ('sensitivity', 'resistance')", name="direction"),
         UniqueConstraint("patient_id", "key", name="uq_recommendations_patient_key"),
     )
+    __mapper_args__: ClassVar = {"version_id_col": version}
 
 
 class BoardDecision(Base):
@@ -514,11 +520,161 @@ class PlasmaMeasurement(Base):
     )
 
 
+#: Roles of people using the browser tumour board, least to most privileged.
+ROLES = ("viewer", "board_member", "admin")
+
+
+class User(Base):
+    """A person who signs in to the browser tumour board.
+
+    The password is stored only as an argon2id hash (:mod:`tumorboard.accounts`); API tokens
+    only as their SHA-256. ``failed_logins`` and ``locked_until`` throttle password guessing
+    across server processes.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    api_token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'board_member', 'admin')", name="role"),
+    )
+
+
+class WebSession(Base):
+    """A signed-in browser session: the cookie holds a random token, the table its SHA-256,
+    so a stolen database does not yield usable cookies; ``csrf_token`` is the session's
+    synchroniser token for forms."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_web_sessions_user_id", "user_id"),)
+
+
+class AuditEntry(Base):
+    """One change to the registry: who, when, what, and the record before and after.
+
+    Written by :func:`tumorboard.registry.audit.record` in the same transaction as the
+    change, so there is no change without its entry.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    patient_id: Mapped[int | None] = mapped_column(Integer)  # no FK: entries outlive rows
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+    )
+
+
+class BoardSession(Base):
+    """A tumour board meeting on a date: its agenda and, once signed, who signed it."""
+
+    __tablename__ = "board_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_date: Mapped[dt.date] = mapped_column(Date, unique=True)
+    title: Mapped[str] = mapped_column(String(255), default="Molecular tumour board")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    signed_by: Mapped[str | None] = mapped_column(String(128))
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    items: Mapped[list[BoardAgendaItem]] = relationship(
+        back_populates="board_session", cascade="all, delete-orphan",
+        order_by="BoardAgendaItem.position")
+
+    __table_args__ = (CheckConstraint("status IN ('open', 'signed')", name="status"),)
+    __mapper_args__: ClassVar = {"version_id_col": version}
+
+
+class BoardAgendaItem(Base):
+    """A patient on the agenda of a board session."""
+
+    __tablename__ = "board_agenda"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_session_id: Mapped[int] = mapped_column(
+        ForeignKey("board_sessions.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str | None] = mapped_column(Text)
+
+    board_session: Mapped[BoardSession] = relationship(back_populates="items")
+    patient: Mapped[Patient] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("board_session_id", "patient_id", name="uq_board_agenda_patient"),
+        Index("ix_board_agenda_patient_id", "patient_id"),
+    )
+
+
+class SignedReport(Base):
+    """A patient's MTB report as the board signed it: frozen document and HTML.
+
+    ``version`` counts the signed reports of a patient (1, 2, ...). PDF, FHIR and Phenopacket
+    are derived from the frozen document and HTML on download; ``pdf`` caches the PDF once
+    rendered.
+    """
+
+    __tablename__ = "signed_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    board_session_id: Mapped[int] = mapped_column(
+        ForeignKey("board_sessions.id", ondelete="RESTRICT"))
+    version: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signed_by: Mapped[str] = mapped_column(String(128))
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (
+        UniqueConstraint("patient_id", "version", name="uq_signed_reports_version"),
+        Index("ix_signed_reports_board_session_id", "board_session_id"),
+    )
+
+
 __all__ = [
     "Analysis",
     "Assay",
+    "AuditEntry",
     "Base",
+    "BoardAgendaItem",
     "BoardDecision",
+    "BoardSession",
     "ClinicalEvent",
     "CohortSnapshot",
     "Diagnosis",
@@ -530,6 +686,9 @@ __all__ = [
     "RecistMeasurement",
     "Recommendation",
     "Sample",
+    "SignedReport",
     "TargetEvidence",
     "TherapyLine",
+    "User",
+    "WebSession",
 ]
