@@ -58,8 +58,6 @@ class LoginThrottle:
             return 0
 
 
-throttle = LoginThrottle()
-
 
 def _login_page(request: Request, *, next_url: str, error: str | None = None,
                 status_code: int = 200, username: str = "") -> Response:
@@ -88,7 +86,7 @@ def login(request: Request, username: Annotated[str, Form()] = "",
         return _login_page(request, next_url=next_url, status_code=403, username=username,
                            error="The sign-in form expired; please try again.")
     client = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(client)
+    wait = request.app.state.login_throttle.retry_after(client)
     if wait:
         response = _login_page(request, next_url=next_url, status_code=429, username=username,
                                error=f"Too many sign-in attempts from this computer; try "
@@ -219,4 +217,4 @@ def api_audit(request: Request, user: Annotated[CurrentUser, Depends(require("ad
                           per_page=per_page)
 
 
-__all__ = ["LoginThrottle", "api", "pages", "throttle"]
+__all__ = ["LoginThrottle", "api", "pages"]

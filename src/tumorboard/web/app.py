@@ -125,6 +125,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
     app.state.workspace = Workspace.open(settings)
     app.state.secure_cookies = secure_cookies
+    app.state.login_throttle = admin.LoginThrottle()
     static = resources.files("tumorboard.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for module in (admin, patients, board, followup, cohort):
