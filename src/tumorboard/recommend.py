@@ -603,8 +603,8 @@ def _rec_record(row: Any) -> dict[str, Any]:
     return {
         "id": row.id, "rank": row.rank, "therapy": row.therapy, "drug_class": row.drug_class,
         "basket": row.basket, "evidence_level": row.evidence_level, "direction": row.direction,
-        "status": row.status, "genes": row.genes, "rationale": row.rationale,
-        "citations": row.citations, **row.detail,
+        "status": row.status, "version": row.version, "genes": row.genes,
+        "rationale": row.rationale, "citations": row.citations, **row.detail,
         "decisions": [{"decision": d.decision, "on": d.decided_on.isoformat(),
                        "reason": d.reason, "recorded_by": d.recorded_by}
                       for d in row.decisions],
@@ -640,13 +640,53 @@ def patient_recommendations(session: Any, pseudonym: str) -> dict[str, Any]:
     }
 
 
+def _decision_state(row: Any) -> dict[str, Any]:
+    """What a decision changes on a recommendation (audit before/after)."""
+    last = row.decisions[-1] if row.decisions else None
+    return {"status": row.status, "version": row.version,
+            "decision": None if last is None else {
+                "decision": last.decision, "on": last.decided_on.isoformat(),
+                "reason": last.reason, "recorded_by": last.recorded_by}}
+
+
+def _changed_since_message(row: Any) -> str:
+    """Who changed a recommendation last, to what and when, for a lost-update refusal."""
+    import datetime as dt
+
+    last = row.decisions[-1] if row.decisions else None
+    if last is not None:
+        at = last.created_at
+        who = last.recorded_by or "another user"
+        what = f"to '{last.decision}'"
+    else:  # a re-analysis updated the still-proposed recommendation in place
+        at = row.updated_at
+        who = "a re-analysis"
+        what = f"(now '{row.status}')"
+    if at is not None and at.tzinfo is not None:
+        at = at.astimezone(dt.UTC)
+    when = f" at {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""
+    return (f"recommendation {row.id} ({row.therapy}) was changed by {who}{when} {what} "
+            "after you opened it; nothing was saved — reload the page to see the current "
+            "decision and decide again")
+
+
 def record_decision(workspace: Any, recommendation_id: int, decision: str, *,
                     on: Any = None, reason: str | None = None,
-                    recorded_by: str | None = None) -> dict[str, Any]:
+                    recorded_by: str | None = None,
+                    expected_version: int | None = None) -> dict[str, Any]:
     """Record a board decision: proposed → accepted / rejected → implemented / not.
 
     A rejection and a 'not implemented' need a reason. Allowed transitions:
-    :data:`tumorboard.registry.models.DECISION_AFTER`.
+    :data:`tumorboard.registry.models.DECISION_AFTER`. Writes the audit entry
+    ``recommendation.decide`` (status, version and last decision before and after).
+
+    Parameters
+    ----------
+    expected_version
+        The recommendation's ``version`` when the user saw it (optimistic locking). When it
+        is no longer current, someone else decided meanwhile and nothing is written. A
+        concurrent transaction that commits first is caught the same way: the update checks
+        the version it read (SQLAlchemy ``version_id_col``).
 
     Raises
     ------
@@ -654,18 +694,27 @@ def record_decision(workspace: Any, recommendation_id: int, decision: str, *,
         No recommendation with this id.
     InputError
         A decision that cannot follow the current status, or a missing reason.
+    ConflictError
+        The recommendation changed since ``expected_version``, or while this decision was
+        being written; the message says by whom, to what and when.
     """
     import datetime as dt
 
-    from tumorboard.errors import InputError, NotFoundError
-    from tumorboard.registry import db
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from tumorboard.errors import ConflictError, InputError, NotFoundError
+    from tumorboard.registry import audit, db
     from tumorboard.registry.models import DECISION_AFTER, DECISION_STATUSES, BoardDecision
     from tumorboard.registry.models import Recommendation as Row
 
     if decision not in DECISION_STATUSES:
         raise InputError(f"unknown decision '{decision}'",
                          expected=", ".join(DECISION_STATUSES))
-    if decision in ("rejected", "not_implemented") and not (reason and reason.strip()):
+    if reason is not None:
+        if "\x00" in reason:
+            raise InputError("the reason contains a NUL character", fix="remove it")
+        reason = reason.strip() or None
+    if decision in ("rejected", "not_implemented") and not reason:
         raise InputError(f"a '{decision}' decision needs a reason",
                          fix="give --reason, e.g. 'patient declined' or 'drug not available'")
     on = on or dt.date.today()
@@ -674,19 +723,29 @@ def record_decision(workspace: Any, recommendation_id: int, decision: str, *,
             on = dt.date.fromisoformat(on)
         except ValueError as exc:
             raise InputError(f"'{on}' is not a date", expected="YYYY-MM-DD") from exc
-    with db.transaction(workspace.engine) as s:
-        row = s.get(Row, recommendation_id)
-        if row is None:
-            raise NotFoundError(f"no recommendation with id {recommendation_id}; see "
-                                "`tumorboard recommend PATIENT`")
-        allowed = DECISION_AFTER[row.status]
-        if decision not in allowed:
-            raise InputError(
-                f"recommendation {recommendation_id} is '{row.status}'; it cannot become "
-                f"'{decision}'",
-                expected=", ".join(allowed) or "nothing (final)")
-        row.decisions.append(BoardDecision(decision=decision, decided_on=on, reason=reason,
-                                           recorded_by=recorded_by))
-        row.status = decision
-        s.flush()
-        return _rec_record(row)
+    try:
+        with db.transaction(workspace.engine) as s:
+            row = s.get(Row, recommendation_id)
+            if row is None:
+                raise NotFoundError(f"no recommendation with id {recommendation_id}; see "
+                                    "`tumorboard recommend PATIENT`")
+            if expected_version is not None and row.version != expected_version:
+                raise ConflictError(_changed_since_message(row))
+            allowed = DECISION_AFTER[row.status]
+            if decision not in allowed:
+                raise InputError(
+                    f"recommendation {recommendation_id} is '{row.status}'; it cannot become "
+                    f"'{decision}'",
+                    expected=", ".join(allowed) or "nothing (final)")
+            before = _decision_state(row)
+            row.decisions.append(BoardDecision(decision=decision, decided_on=on,
+                                               reason=reason, recorded_by=recorded_by))
+            row.status = decision
+            s.flush()
+            audit.record(s, "recommendation.decide", "recommendations", row.id,
+                         patient_id=row.patient_id, before=before, after=_decision_state(row))
+            return _rec_record(row)
+    except StaleDataError as exc:  # another transaction committed first
+        with workspace.session() as s:
+            current = s.get(Row, recommendation_id)
+            raise ConflictError(_changed_since_message(current)) from exc
