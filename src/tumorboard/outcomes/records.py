@@ -12,6 +12,8 @@ The reads return the tables of the conventions in :mod:`tumorboard.outcomes`.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,6 +26,7 @@ from tumorboard import reference
 from tumorboard.errors import InputError, NotFoundError
 from tumorboard.io.outcomes import SYSTEMIC_MODALITIES, OutcomeRecords
 from tumorboard.outcomes import DAYS_PER_MONTH
+from tumorboard.registry import audit
 from tumorboard.registry.models import (
     ClinicalEvent,
     Diagnosis,
@@ -528,38 +531,200 @@ def all_simulated(session: Session) -> bool:
     return bool(seen) and all(s.startswith("simulated") for s in seen)
 
 
-def add_record(session: Session, name: str, row: dict[str, Any], *, source: str = "cli"
-               ) -> dict[str, Any]:
-    """Add (or replace, by its key) one therapy line or clinical event of a patient, keeping
-    the patient's other rows: the CLI's entry path. Checks as an import does.
+#: The tables one entry can add rows to, and the audit action of each entry.
+ENTRY_ACTIONS = {"lines": "outcomes.add_line", "events": "outcomes.add_event",
+                 "recist": "outcomes.add_recist", "plasma": "outcomes.add_plasma",
+                 "local_therapies": "outcomes.add_local_therapy"}
+#: What one entry replaces of the patient's rows, per table: the rows with the same values
+#: of these columns (a RECIST assessment is all lesions of one date, a plasma sample all
+#: its variants; lines, events and local therapies their template key).
+_ENTRY_KEYS = {"lines": ("line",), "events": ("date", "kind"),
+               "recist": ("assessment_date",), "plasma": ("sample",),
+               "local_therapies": ("date", "modality", "site")}
+_YES = frozenset({"yes", "y", "true", "1", "on"})
+_NO = frozenset({"no", "n", "false", "0", "off"})
+
+
+def _choice_key(text: str) -> str:
+    return text.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def entry_rows(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows entered by hand (a form, the API, the command line) as a typed template table,
+    each value checked as :func:`tumorboard.io.outcomes.read_template` checks a file's cells:
+    required values present, dates ISO 8601, numbers >= 0 (whole for counts), yes/no flags,
+    values of a fixed vocabulary from it. Values may be typed (``date``, ``int``) or text.
 
     Raises
     ------
     InputError
-        ``name`` is not ``lines`` or ``events``; any check of :func:`import_records`.
+        The first bad value, naming the table, the row (1-based) and the column.
     """
     from tumorboard.io.outcomes import TEMPLATE, typed_records
 
-    if name not in ("lines", "events"):
-        raise InputError(f"cannot add '{name}' rows from the command line",
-                         expected="lines or events",
+    if name not in ENTRY_ACTIONS:
+        raise InputError(f"cannot enter '{name}' rows one by one",
+                         expected=", ".join(ENTRY_ACTIONS),
                          fix="import the other tables from the template")
-    patient = row["patient"]
-    current = (lines_table(session, [patient]) if name == "lines"
-               else events_table(session, [patient]))
+    if not rows:
+        raise InputError(f"{name}: no row given", fix="fill in at least one row")
+    out = []
+    for i, row in enumerate(rows, start=1):
+        where = f"{name} row {i}"
+        typed: dict[str, Any] = {}
+        for col in TEMPLATE[name]:
+            typed[col.name] = _entry_value(row.get(col.name), col, where)
+        out.append(typed)
+    df = pd.DataFrame(out, columns=[c.name for c in TEMPLATE[name]])
+    df.insert(0, "source_line", np.nan)
+    return typed_records(df, name)
+
+
+def _entry_value(value: Any, col: Any, where: str) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+    missing = value is None or value == "" or (col.kind == "list" and value == [])
+    if missing:
+        if col.required:
+            raise InputError("value is missing", file=where, column=col.name,
+                             fix=f"fill in '{col.name}' (required)")
+        return [] if col.kind == "list" else None
+
+    def bad(expected: str) -> InputError:
+        return InputError(f"'{value}' is not valid here", file=where, column=col.name,
+                          expected=expected, fix="correct the value")
+
+    if col.kind == "str":
+        return str(value)
+    if col.kind == "list":
+        items = value if isinstance(value, list | tuple) else re.split(r"[;+]", str(value))
+        return [str(a).strip() for a in items if str(a).strip()]
+    if col.kind == "date":
+        if isinstance(value, dt.datetime | pd.Timestamp):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        text = str(value)
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                raise ValueError
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise bad("an ISO 8601 date such as 2024-03-31") from None
+    if col.kind in ("int", "float"):
+        if isinstance(value, bool):
+            raise bad("a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        whole = col.kind != "int" or number == round(number)
+        if not math.isfinite(number) or number < 0 or not whole:
+            raise bad("a whole number >= 0" if col.kind == "int" else "a number >= 0")
+        return number
+    if col.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        key = str(value).lower()
+        if key in _YES or key in _NO:
+            return key in _YES
+        raise bad("yes or no")
+    allowed = {_choice_key(c): c for c in col.choices}
+    found = allowed.get(_choice_key(str(value)))
+    if found is None:
+        raise bad("one of: " + ", ".join(col.choices))
+    return found
+
+
+def _current_rows(session: Session, name: str, patient: str) -> pd.DataFrame:
+    """The patient's rows of a template table as the registry holds them."""
+    from tumorboard.io.outcomes import TEMPLATE
+
+    read = {"lines": lines_table, "events": events_table, "recist": recist_table,
+            "plasma": plasma_table, "local_therapies": local_therapy_table}[name]
+    current = read(session, [patient])
     if name == "lines":
         current["agents"] = [a.split(";") if a else [] for a in current["agents"]]
-    keys = _KEYS[name]
-    new = pd.DataFrame([{c.name: row.get(c.name) for c in TEMPLATE[name]}])
-    new = typed_records(new, name)
+    return current[[c.name for c in TEMPLATE[name]]]
+
+
+def _records_of(df: pd.DataFrame) -> list[dict[str, Any]]:
+    from tumorboard.outcomes import jsonable
+
+    return jsonable(df.drop(columns=["source_line"], errors="ignore").reset_index(drop=True))
+
+
+def add_record(session: Session, name: str, row: dict[str, Any] | list[dict[str, Any]], *,
+               source: str = "cli") -> dict[str, Any]:
+    """Add (or replace) one entry of a patient's outcome records, keeping their other rows:
+    the entry path of the command line and the browser. Checks as an import does.
+
+    An entry is one therapy line (``lines``, replacing the line of the same number), one
+    clinical event (``events``, same date and kind), one RECIST assessment (``recist``: all
+    lesion rows of one assessment date, replacing that date's rows), one plasma sample
+    (``plasma``: its variant rows, replacing that sample's rows) or one local therapy
+    (``local_therapies``, same date, modality and site). Writes an audit entry
+    (:data:`ENTRY_ACTIONS`) with the replaced rows as ``before`` and the new ones as
+    ``after``, in the caller's transaction.
+
+    Parameters
+    ----------
+    name
+        The template table (:data:`ENTRY_ACTIONS`).
+    row
+        One row, or the rows of one assessment / plasma sample, as template columns
+        (``patient`` in every row).
+
+    Returns
+    -------
+    dict
+        ``patients``, ``rows`` (as :func:`import_records`), ``added`` (the new rows) and
+        ``replaced`` (the rows they replaced), JSON-ready.
+
+    Raises
+    ------
+    InputError
+        An unknown table, rows of several patients or several assessments / samples, any
+        value or check of :func:`import_records`; for RECIST, lesions that do not make
+        an assessable series (:func:`tumorboard.outcomes.recist.validate_lesions`).
+    NotFoundError
+        The patient is not in the registry.
+    """
+    from tumorboard.io.outcomes import TEMPLATE, typed_records
+
+    new = entry_rows(name, [row] if isinstance(row, dict) else list(row))
+    keys = _ENTRY_KEYS[name]
+    for col in ("patient", *keys):
+        if new[col].nunique(dropna=False) > 1:
+            raise InputError(f"{name}: the rows of one entry need the same {col}",
+                             column=col, fix="enter each one separately")
+    patient = str(new["patient"].iloc[0])
+    pid = session.scalar(select(Patient.id).where(Patient.pseudonym == patient))
+    if pid is None:
+        raise NotFoundError(f"patient '{patient}' is not in the registry")
+    current = _current_rows(session, name, patient)
     same = np.ones(len(current), dtype=bool)
     for k in keys:
         same &= (current[k] == new[k].iloc[0]).to_numpy()
     cols = [c.name for c in TEMPLATE[name]]
-    table = pd.concat([current.loc[~same, cols], new[cols]], ignore_index=True)
+    # rows, not pd.concat: concatenating all-NA columns changes dtypes (pandas FutureWarning)
+    table = pd.DataFrame(current.loc[~same, cols].to_dict("records")
+                         + new[cols].to_dict("records"), columns=cols)
     table.insert(0, "source_line", np.nan)
-    recs = OutcomeRecords({name: typed_records(table, name)}, {name: "command line"})
-    return import_records(session, recs, source=source)
+    recs = OutcomeRecords({name: typed_records(table, name)}, {name: f"{name} entry"})
+    result = import_records(session, recs, source=source)
+    if name == "recist":
+        from tumorboard.outcomes.cohort import recist_responses
+
+        # as the follow-up page will read them: refuse a series it could not assess (the
+        # caller's transaction then rolls back)
+        recist_responses(recist_table(session, [patient]))
+    replaced, added = _records_of(current.loc[same]), _records_of(new)
+    key = ", ".join(f"{k} {_fmt(new[k].iloc[0])}" for k in keys)
+    audit.record(session, ENTRY_ACTIONS[name], _MODELS[name].__tablename__, key,
+                 patient_id=pid, before={"rows": replaced} if replaced else None,
+                 after={"rows": added})
+    return result | {"added": added, "replaced": replaced}
 
 
 # ------------------------------------------------------------------------------ workspace
@@ -598,9 +763,42 @@ def import_outcome_files(ws: Any, paths: list[Any], *, cbioportal: bool = False,
     return result | {"dry_run": dry_run}
 
 
-def add_outcome(ws: Any, name: str, row: dict[str, Any]) -> dict[str, Any]:
-    """:func:`add_record` in its own transaction."""
+def add_outcome(ws: Any, name: str, row: dict[str, Any] | list[dict[str, Any]], *,
+                source: str = "cli", recorded_by: str | None = None) -> dict[str, Any]:
+    """:func:`add_record` in its own transaction. A line that implements an ``accepted``
+    recommendation then also records the board decision ``implemented`` on it, so that the
+    recommendation's status follows the follow-up (``implemented`` in the result lists the
+    recommendation ids).
+
+    Raises
+    ------
+    InputError, NotFoundError
+        As :func:`add_record`; nothing is written.
+    """
     from tumorboard.registry.db import transaction
 
     with transaction(ws.engine) as s:
-        return add_record(s, name, row)
+        result = add_record(s, name, row, source=source)
+    result["implemented"] = (implement_linked_recommendations(ws, result["added"],
+                                                              recorded_by=recorded_by)
+                             if name == "lines" else [])
+    return result
+
+
+def implement_linked_recommendations(ws: Any, lines: list[dict[str, Any]], *,
+                                     recorded_by: str | None = None) -> list[int]:
+    """Record the decision ``implemented`` on every still ``accepted`` recommendation that
+    one of ``lines`` (line records with ``recommendation_id``) implements; returns their ids.
+    """
+    from tumorboard.recommend import record_decision
+
+    ids = sorted({int(r["recommendation_id"]) for r in lines
+                  if r.get("recommendation_id") is not None})
+    if not ids:
+        return []
+    with ws.session() as s:
+        accepted = list(s.scalars(select(Recommendation.id).where(
+            Recommendation.id.in_(ids), Recommendation.status == "accepted")))
+    for rec_id in accepted:
+        record_decision(ws, rec_id, "implemented", reason=None, recorded_by=recorded_by)
+    return sorted(accepted)
