@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint format benchmark clean sysdeps
+.PHONY: demo serve test lint format benchmark clean sysdeps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ sysdeps:
 
 demo: $(STAMP) sysdeps
 	$(BIN)/tumorboard demo --workspace $(WORKSPACE)
+
+# The browser tumour board over the demo workspace, on http://127.0.0.1:8000/
+serve: $(STAMP)
+	$(BIN)/tumorboard serve --workspace $(WORKSPACE)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

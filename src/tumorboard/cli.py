@@ -580,6 +580,12 @@ def demo(
     for name, page in result.get("cohort_pages", {}).items():
         typer.echo(f"cohort page {name}: {page}")
     typer.echo(f"open this in a browser: file://{result['reports_index']}")
+    board = result["board"]
+    if board["user"]:
+        typer.echo(f"browser tumour board: `make serve` (or `tumorboard serve -w "
+                   f"{result['workspace']}`), open http://127.0.0.1:8000/ and sign in as "
+                   f"'{board['user']}' with the password in {board['password_file']}; the "
+                   f"board session of {board['board_date']} is waiting")
 
 
 # --------------------------------------------------------------------------- outcomes

@@ -21,6 +21,11 @@ OUTCOMES_DIR = "demo-outcomes"
 LAT_REGISTRY_DIR = "demo-lat-registry"
 #: Name of the demo methylation classifier, trained on a simulated reference.
 DEMO_MODEL = "demo-simulated-sarcoma"
+#: The demo's account for the browser tumour board, and where its password is kept.
+DEMO_USER = "demo"
+DEMO_ACCOUNT_FILE = "demo-account.txt"
+#: Patients the demo puts on its board session: DSRCT with the T-DXd recommendation first.
+DEMO_AGENDA_SIZE = 4
 
 
 def install_demo_model(ws: Workspace, *, size: str = "demo") -> dict[str, Any]:
@@ -84,6 +89,8 @@ def run_demo(
     reports, reports_index = write_reports(ws, patients, progress=say)
     say("writing cohort outcome pages: survival, PFS ratio, prognostic score, ctDNA")
     cohort_pages = write_demo_cohort_pages(ws, patients)
+    say("preparing the browser tumour board: a demo account and a board session")
+    board = prepare_demo_board(ws)
     entities = sorted({p.entity for p in truth.patients})
     return {
         "workspace": str(ws.root),
@@ -102,7 +109,53 @@ def run_demo(
         "reports_index": str(reports_index),
         "outcomes": outcomes,
         "cohort_pages": cohort_pages,
+        "board": board,
     }
+
+
+def prepare_demo_board(ws: Workspace) -> dict[str, Any]:
+    """An admin account ``demo`` and an open board session of today with DSRCT patients.
+
+    The account is created only in a registry without accounts, with a random password
+    kept in ``<workspace>/demo-account.txt`` (readable by the owner only); the session only
+    when the registry has none. Both leave a workspace someone already uses untouched.
+    """
+    import datetime as dt
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from tumorboard.accounts import add_user
+    from tumorboard.board import add_to_agenda, create_session
+    from tumorboard.registry.db import transaction
+    from tumorboard.registry.models import BoardSession, Patient, Recommendation, User
+
+    account = ws.root / DEMO_ACCOUNT_FILE
+    out: dict[str, Any] = {"user": None, "password_file": None, "board_date": None}
+    with transaction(ws.engine) as s:
+        if not s.scalar(select(func.count()).select_from(User)):
+            password = secrets.token_urlsafe(12)
+            add_user(s, DEMO_USER, password, role="admin", display_name="Demo board member")
+            tmp = account.with_name(account.name + ".tmp")
+            tmp.write_text(f"user: {DEMO_USER}\npassword: {password}\n", encoding="utf-8")
+            tmp.chmod(0o600)
+            tmp.replace(account)
+        if account.is_file():
+            out.update(user=DEMO_USER, password_file=str(account))
+        if not s.scalar(select(func.count()).select_from(BoardSession)):
+            today = dt.date.today()
+            create_session(s, today, title="Sarcoma molecular tumour board (demo)")
+            tdxd = set(s.scalars(select(Patient.pseudonym).join(
+                Recommendation, Recommendation.patient_id == Patient.id)
+                .where(Recommendation.therapy.ilike("%deruxtecan%"))))
+            dsrct = s.scalars(select(Patient.pseudonym).where(
+                Patient.pseudonym.like("DSRCT-%")).order_by(Patient.pseudonym)).all()
+            agenda = sorted(dsrct, key=lambda p: (p not in tdxd, p))[:DEMO_AGENDA_SIZE]
+            for pseudonym in agenda:
+                add_to_agenda(s, today, pseudonym)
+        first = s.scalar(select(BoardSession.board_date).order_by(BoardSession.board_date))
+        out["board_date"] = first.isoformat() if first else None
+    return out
 
 
 def import_demo_outcomes(ws: Workspace, truth: Any, *, seed: int) -> dict[str, Any]:
