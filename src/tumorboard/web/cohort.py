@@ -1,6 +1,560 @@
-"""Placeholder: filled in by the cohort part of the web app."""
+"""The cohort page: Kaplan–Meier curves, the alteration/target matrix and the PFS-ratio
+waterfall of the registry, with the same data as JSON under ``/api/cohort/…``.
 
-from fastapi import APIRouter
+The analyses are the library's (:func:`tumorboard.outcomes.cohort.survival_analysis`,
+:func:`~tumorboard.outcomes.cohort.pfsr_analysis`,
+:func:`tumorboard.report.oncoprint.alteration_matrix`); this module selects patients, shapes
+the results into tables and caches them. Figures are separate ``image/svg+xml`` routes so
+the page itself never runs matplotlib. Results and figures are cached per application,
+keyed on :func:`registry_fingerprint` and the parameters, so new follow-up or a new
+analysis shows on the next request while repeated views cost one cheap query.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tumorboard.errors import InputError
+from tumorboard.outcomes import DAYS_PER_MONTH, jsonable
+from tumorboard.registry.models import (
+    Analysis,
+    AuditEntry,
+    BoardDecision,
+    ClinicalEvent,
+    Diagnosis,
+    LocalTherapy,
+    Patient,
+    PlasmaMeasurement,
+    RecistMeasurement,
+    TherapyLine,
+)
+from tumorboard.report.oncoprint import KINDS
+from tumorboard.web.core import CurrentUser, render, require
 
 pages = APIRouter(tags=["cohort"])
 api = APIRouter(tags=["cohort"])
+
+Endpoint = Literal["os", "pfs"]
+TimeZero = Literal["diagnosis", "lat"]
+
+#: PFS ratio counted as benefit: Von Hoff et al., J Clin Oncol 2010;28:4877-83,
+#: doi:10.1200/JCO.2009.26.5983 (as :data:`tumorboard.report.outcome_plots.PFSR_THRESHOLD`).
+PFSR_THRESHOLD = 1.3
+CACHE_SIZE = 128
+
+# ------------------------------------------------------------------------ fingerprint
+
+#: Tables whose rows the cohort analyses read, fingerprinted by row count and highest id
+#: (deletions lower the count, re-imports raise the id). Findings and target evidence are
+#: written with a new analysis, so the analyses stand for them.
+_FINGERPRINTED = (Patient, Diagnosis, Analysis, TherapyLine, ClinicalEvent, RecistMeasurement,
+                  LocalTherapy, PlasmaMeasurement, BoardDecision)
+#: In-place edits of these tables leave count and id alone but write an audit entry.
+_AUDITED_ENTITIES = tuple(m.__tablename__ for m in _FINGERPRINTED)
+
+
+def registry_fingerprint(session: Session) -> str:
+    """A short hash that changes whenever the data of the cohort page changes (one query).
+
+    Counts and highest ids of :data:`_FINGERPRINTED` plus the latest audit entry about
+    them: cheap (primary-key and index lookups) and enough to notice a new therapy line,
+    event, RECIST assessment, analysis or decision.
+    """
+    columns: list[Any] = []
+    for model in _FINGERPRINTED:
+        columns.append(select(func.count()).select_from(model).scalar_subquery())
+        columns.append(select(func.max(model.id)).scalar_subquery())
+    columns.append(select(func.max(AuditEntry.id))
+                   .where(AuditEntry.entity.in_(_AUDITED_ENTITIES)).scalar_subquery())
+    row = session.execute(select(*columns)).one()
+    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:16]
+
+
+class _Cache:
+    """A small thread-safe LRU of computed results and figures, one per application."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: collections.OrderedDict[tuple[Any, ...], Any] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()  # outside the lock: two first requests may both compute, harmless
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+def _cache(request: Request) -> _Cache:
+    state = request.app.state
+    with _CACHE_LOCK:
+        if not hasattr(state, "cohort_cache"):
+            state.cohort_cache = _Cache()
+        return state.cohort_cache
+
+
+# ---------------------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class CohortFilters:
+    """What the user chose: entity (OncoTree code), patient patterns, endpoint, time zero."""
+
+    entity: str
+    patients: str
+    endpoint: Endpoint
+    time_zero: TimeZero
+
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.entity.upper(), self.patients, self.endpoint, self.time_zero)
+
+    def query(self, **extra: str) -> str:
+        """The filters as a query string (for figure URLs and links)."""
+        values = {"entity": self.entity, "patients": self.patients,
+                  "endpoint": self.endpoint, "time_zero": self.time_zero, **extra}
+        return urlencode({k: v for k, v in values.items() if v})
+
+    @property
+    def patterns(self) -> list[str]:
+        return [p for p in re.split(r"[,\s]+", self.patients) if p]
+
+
+def cohort_filters(
+        entity: Annotated[str | None, Query(max_length=32,
+                                            description="OncoTree code, e.g. DSRCT")] = None,
+        patients: Annotated[str | None, Query(
+            max_length=200, description="patient patterns with * and ?, comma-separated, "
+                                        "e.g. DSRCT-0*")] = None,
+        endpoint: Annotated[Endpoint, Query(description="os or pfs")] = "os",
+        time_zero: Annotated[TimeZero, Query(
+            description="diagnosis (overall survival by entity) or lat (after local "
+                        "ablative therapy)")] = "diagnosis") -> CohortFilters:
+    """The cohort filters of a request (dependency)."""
+    return CohortFilters((entity or "").strip(), (patients or "").strip(), endpoint,
+                         time_zero)
+
+
+Filters = Annotated[CohortFilters, Depends(cohort_filters)]
+
+
+def selected_patients(session: Session, filters: CohortFilters) -> tuple[list[str] | None, str]:
+    """The patients the filters select (None: everyone) and, when none, why not."""
+    from tumorboard.outcomes.cohort import select_patients
+    from tumorboard.report.oncoprint import patients_of_entity
+
+    try:
+        chosen = select_patients(session, filters.patterns)
+    except InputError as exc:
+        return [], str(exc)
+    if filters.entity:
+        of_entity = patients_of_entity(session, filters.entity)
+        chosen = of_entity if chosen is None else [p for p in chosen if p in set(of_entity)]
+        if not chosen:
+            return [], (f"no patient with the entity '{filters.entity}' matches the filters; "
+                        "choose another entity or clear the filter")
+    return chosen, ""
+
+
+# ------------------------------------------------------------------------ computation
+
+
+def _nan_none(v: Any) -> Any:
+    return None if v is None or (not isinstance(v, list | tuple) and pd.isna(v)) else v
+
+
+def _months(days: Any) -> float | None:
+    v = _nan_none(days)
+    return None if v is None else round(float(v) / DAYS_PER_MONTH, 1)
+
+
+def _survival(session: Session, filters: CohortFilters, chosen: list[str] | None
+              ) -> dict[str, Any]:
+    """Kaplan–Meier results of the selection: per grouping its medians and at-risk rows, and
+    the fitted results for the figures."""
+    from tumorboard.outcomes.cohort import survival_analysis
+
+    out: dict[str, Any] = {"endpoint": filters.endpoint, "time_zero": filters.time_zero,
+                           "n": 0, "groups": [], "km": {}, "message": None}
+    if chosen == []:
+        return out | {"message": "no patients selected"}
+    try:
+        doc = survival_analysis(session, endpoint=filters.endpoint,
+                                time_zero=filters.time_zero, patients=chosen)
+    except InputError as exc:
+        return out | {"message": str(exc)}
+    out["n"] = int(doc["n"])
+    for name, km in doc["km"].items():
+        p = km.logrank["p"] if km.logrank else None
+        out["groups"].append({
+            "name": name, "logrank_p": None if p is None else float(p),
+            "medians": [{"group": str(r["group"]), "n": int(r["n"]),
+                         "events": int(r["events"]), "median_months": _months(r["median"]),
+                         "lower_months": _months(r["lower"]),
+                         "upper_months": _months(r["upper"])}
+                        for r in km.medians.to_dict(orient="records")],
+            "at_risk": [{"group": str(r["group"]), "months": _months(r["time"]) or 0.0,
+                         "at_risk": int(r["at_risk"])}
+                        for r in km.at_risk.to_dict(orient="records")]})
+        out["km"][name] = km
+    return out
+
+
+def _pfsr(session: Session, chosen: list[str] | None) -> dict[str, Any]:
+    """PFS ratios of the MTB-guided lines of the selection and their summary."""
+    from tumorboard.outcomes.cohort import pfsr_analysis
+
+    out: dict[str, Any] = {"threshold": PFSR_THRESHOLD, "summary": None, "ratios": [],
+                           "frame": None, "message": None}
+    if chosen == []:
+        return out | {"message": "no patients selected"}
+    doc = pfsr_analysis(session, threshold=PFSR_THRESHOLD, patients=chosen)
+    s = doc["summary"]
+    summary = {k: _nan_none(s[k]) for k in (
+        "n_guided", "n_evaluable", "n_benefit", "n_no_benefit", "n_not_evaluable",
+        "share_benefit_evaluable", "share_benefit_guided", "median_pfs_ratio",
+        "texier_estimate", "texier_n")}
+    for k in ("share_benefit_evaluable_ci", "share_benefit_guided_ci", "texier_ci"):
+        ci = [_nan_none(x) for x in s[k]]
+        summary[k] = None if None in ci else [float(x) for x in ci]
+    out["summary"] = summary
+    ratios = doc["ratios"]
+    if not len(ratios):
+        return out | {"message": "no MTB-guided therapy line in the registry yet; enter "
+                                 "therapy lines with follow-up to see PFS ratios"}
+    cols = ["patient", "line", "previous_line", "pfs1_days", "pfs1_event", "pfs2_days",
+            "pfs2_event", "pfs_ratio", "verdict", "reason"]
+    rows = jsonable(ratios[[c for c in cols if c in ratios.columns]])
+    for r in rows:
+        r["pfs1_months"], r["pfs2_months"] = _months(r["pfs1_days"]), _months(r["pfs2_days"])
+    out["ratios"] = rows
+    out["frame"] = ratios
+    return out
+
+
+def _matrix(session: Session, filters: CohortFilters, chosen: list[str] | None,
+            genes: tuple[str, ...] | None, max_genes: int) -> dict[str, Any]:
+    from tumorboard.report.oncoprint import alteration_matrix, gene_summary
+
+    out: dict[str, Any] = {"frame": None, "genes": [], "cells": [], "patients": [],
+                           "message": None}
+    if chosen == []:
+        return out | {"message": "no patients selected"}
+    m = alteration_matrix(session, patients=chosen, genes=list(genes) if genes else None,
+                          max_genes=max_genes)
+    if not len(m):
+        return out | {"message": "no analysed patient in the selection: run "
+                                 "`tumorboard analyze` after importing cases"}
+    summary = gene_summary(m)
+    out.update(frame=m, patients=sorted(set(m["patient"])),
+               genes=[{"gene": r["gene"], "altered": int(r["altered"]),
+                       "share_altered": float(r["share_altered"]),
+                       **{k: int(r[k]) for k in KINDS}}
+                      for r in summary.to_dict(orient="records")],
+               cells=jsonable(m))
+    return out
+
+
+def _common(session: Session, filters: CohortFilters) -> dict[str, Any]:
+    from tumorboard.outcomes.records import all_simulated
+
+    chosen, why = selected_patients(session, filters)
+    current = (select(func.max(Diagnosis.id)).group_by(Diagnosis.patient_id))
+    entities = sorted(set(session.scalars(
+        select(Diagnosis.oncotree_code).where(Diagnosis.id.in_(current)).distinct())))
+    return {"chosen": chosen, "why": why, "simulated": all_simulated(session),
+            "entities": entities}
+
+
+def cohort_data(request: Request, filters: CohortFilters, part: str, *,
+                genes: tuple[str, ...] | None = None, max_genes: int = 30) -> dict[str, Any]:
+    """One part (``common``, ``survival``, ``matrix``, ``pfsr``) of the cohort page, cached
+    on the registry fingerprint and the filters."""
+    ws = request.app.state.workspace
+    with ws.session() as session:
+        fp = registry_fingerprint(session)
+        cache = _cache(request)
+        common = cache.get(("common", fp, filters.key()), lambda: _common(session, filters))
+        if part == "common":
+            return common
+        chosen = common["chosen"]
+        if part == "survival":
+            return cache.get(("survival", fp, filters.key()),
+                             lambda: _survival(session, filters, chosen))
+        if part == "pfsr":
+            return cache.get(("pfsr", fp, filters.key()), lambda: _pfsr(session, chosen))
+        return cache.get(("matrix", fp, filters.key(), genes, max_genes),
+                         lambda: _matrix(session, filters, chosen, genes, max_genes))
+
+
+def _svg(request: Request, key: tuple[Any, ...], draw: Callable[[], str]) -> Response:
+    ws = request.app.state.workspace
+    with ws.session() as session:
+        fp = registry_fingerprint(session)
+    svg = _cache(request).get(("svg", fp, *key), draw)
+    return Response(svg, media_type="image/svg+xml")
+
+
+# ------------------------------------------------------------------------------ pages
+
+
+def _km_svg(data: dict[str, Any], group: str, simulated: bool) -> str:
+    from tumorboard.report import outcome_plots as op
+    from tumorboard.report.plots import no_data_svg
+
+    km = data["km"].get(group)
+    if km is None:
+        return no_data_svg(data["message"] or f"no Kaplan–Meier grouping '{group}'")
+    name = "overall survival" if data["endpoint"] == "os" else "progression-free survival"
+    since = "diagnosis" if data["time_zero"] == "diagnosis" else "local ablative therapy"
+    title = f"{name.capitalize()} from {since}" + ("" if group == "overall" else f" by {group}")
+    return _standalone(op.kaplan_meier_plot(
+        km.curves, km.at_risk, title=title,
+        logrank_p=km.logrank["p"] if km.logrank else None, simulated=simulated))
+
+
+def _standalone(svg: str) -> str:
+    """Inline SVG markup as a file of its own (an ``<img>`` source needs the namespace)."""
+    if "xmlns=" not in svg[:300]:
+        svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    return svg
+
+
+@pages.get("/cohort", include_in_schema=False)
+def cohort_page(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+                filters: Filters) -> Response:
+    common = cohort_data(request, filters, "common")
+    survival = cohort_data(request, filters, "survival")
+    matrix = cohort_data(request, filters, "matrix")
+    pfsr = cohort_data(request, filters, "pfsr")
+    return render(request, "cohort.html", nav="cohort", filters=filters, common=common,
+                  survival=survival, matrix=matrix, pfsr=pfsr, query=filters.query(),
+                  kinds=KINDS)
+
+
+@pages.get("/cohort/plots/km.svg", include_in_schema=False)
+def km_svg(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+           filters: Filters,
+           group: Annotated[str, Query(max_length=40)] = "overall") -> Response:
+    def draw() -> str:
+        simulated = cohort_data(request, filters, "common")["simulated"]
+        return _km_svg(cohort_data(request, filters, "survival"), group, simulated)
+    return _svg(request, ("km", filters.key(), group), draw)
+
+
+@pages.get("/cohort/plots/oncoprint.svg", include_in_schema=False)
+def oncoprint_svg(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+                  filters: Filters,
+                  max_genes: Annotated[int, Query(ge=1, le=200)] = 30) -> Response:
+    def draw() -> str:
+        from tumorboard.report.oncoprint import oncoprint_plot
+        from tumorboard.report.plots import no_data_svg
+
+        data = cohort_data(request, filters, "matrix", max_genes=max_genes)
+        if data["frame"] is None:
+            return no_data_svg(data["message"] or "no data")
+        simulated = cohort_data(request, filters, "common")["simulated"]
+        return _standalone(oncoprint_plot(data["frame"], simulated=simulated))
+    return _svg(request, ("oncoprint", filters.key(), max_genes), draw)
+
+
+@pages.get("/cohort/plots/pfsr.svg", include_in_schema=False)
+def pfsr_svg(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+             filters: Filters) -> Response:
+    def draw() -> str:
+        from tumorboard.report.outcome_plots import pfsr_waterfall
+        from tumorboard.report.plots import no_data_svg
+
+        data = cohort_data(request, filters, "pfsr")
+        if data["frame"] is None:
+            return no_data_svg(data["message"] or "no data")
+        simulated = cohort_data(request, filters, "common")["simulated"]
+        return _standalone(pfsr_waterfall(data["frame"], threshold=PFSR_THRESHOLD,
+                                          simulated=simulated))
+    return _svg(request, ("pfsr", filters.key()), draw)
+
+
+# -------------------------------------------------------------------------------- API
+
+
+class MedianRow(BaseModel):
+    group: str
+    n: int
+    events: int
+    median_months: float | None = Field(description="None: not reached")
+    lower_months: float | None
+    upper_months: float | None
+
+
+class AtRiskRow(BaseModel):
+    group: str
+    months: float
+    at_risk: int
+
+
+class KaplanMeierGroups(BaseModel):
+    name: str = Field(description="overall, entity, or a grouping of the LAT cohort")
+    logrank_p: float | None
+    medians: list[MedianRow]
+    at_risk: list[AtRiskRow]
+
+
+class SurvivalResponse(BaseModel):
+    """Kaplan–Meier estimates of the selected patients."""
+
+    endpoint: Endpoint
+    time_zero: TimeZero
+    simulated: bool = Field(description="every outcome record came from the simulator")
+    n: int
+    groups: list[KaplanMeierGroups]
+    message: str | None = Field(description="why there are no estimates, if there are none")
+
+
+class GeneRow(BaseModel):
+    gene: str
+    altered: int = Field(description="patients with any counted alteration")
+    share_altered: float
+    amplification: int
+    deletion: int
+    fusion: int
+    mutation: int
+    overexpression: int
+    protein_high: int
+    activation: int
+
+
+class MatrixCell(BaseModel):
+    patient: str
+    entity: str | None
+    gene: str
+    amplification: bool
+    deletion: bool
+    fusion: bool
+    mutation: bool
+    overexpression: bool
+    protein_high: bool
+    activation: bool
+    altered: bool
+    target_state: str | None
+    features: str
+
+
+class MatrixResponse(BaseModel):
+    """The alteration/target matrix: one cell per profiled patient and chosen gene."""
+
+    simulated: bool
+    patients: list[str]
+    genes: list[GeneRow]
+    cells: list[MatrixCell]
+    message: str | None
+
+
+class PfsrSummary(BaseModel):
+    n_guided: int
+    n_evaluable: int
+    n_benefit: int
+    n_no_benefit: int
+    n_not_evaluable: int
+    share_benefit_evaluable: float | None
+    share_benefit_evaluable_ci: list[float] | None
+    share_benefit_guided: float | None
+    share_benefit_guided_ci: list[float] | None
+    median_pfs_ratio: float | None
+    texier_estimate: float | None
+    texier_ci: list[float] | None
+    texier_n: int
+
+
+class PfsrRow(BaseModel):
+    patient: str
+    line: int
+    previous_line: int | None
+    pfs1_days: float | None
+    pfs1_event: bool | None
+    pfs2_days: float | None
+    pfs2_event: bool | None
+    pfs1_months: float | None
+    pfs2_months: float | None
+    pfs_ratio: float | None
+    verdict: str
+    reason: str | None
+
+
+class PfsrResponse(BaseModel):
+    """PFS ratios of the MTB-guided lines (Von Hoff 2010) of the selected patients."""
+
+    threshold: float
+    simulated: bool
+    summary: PfsrSummary | None
+    ratios: list[PfsrRow]
+    message: str | None
+
+
+def _genes(genes: str | None) -> tuple[str, ...] | None:
+    names = tuple(g for g in re.split(r"[,\s]+", genes or "") if g)
+    return names or None
+
+
+@api.get("/cohort/survival", response_model=SurvivalResponse,
+         summary="Kaplan–Meier estimates of the cohort")
+def api_survival(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+                 filters: Filters) -> dict[str, Any]:
+    """Medians with 95 % CIs and numbers at risk per group; ``message`` says why there are
+    none (no outcome records, no patient matching)."""
+    common = cohort_data(request, filters, "common")
+    data = cohort_data(request, filters, "survival")
+    message = common["why"] or data["message"]
+    return {k: v for k, v in data.items() if k != "km"} | {"simulated": common["simulated"],
+                                                          "message": message}
+
+
+@api.get("/cohort/matrix", response_model=MatrixResponse,
+         summary="The alteration/target matrix of the cohort")
+def api_matrix(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+               filters: Filters,
+               genes: Annotated[str | None, Query(
+                   max_length=2000, description="genes to show, comma-separated; default "
+                                                "the most recurrently altered")] = None,
+               max_genes: Annotated[int, Query(ge=1, le=200)] = 30) -> dict[str, Any]:
+    common = cohort_data(request, filters, "common")
+    data = cohort_data(request, filters, "matrix", genes=_genes(genes), max_genes=max_genes)
+    return {"simulated": common["simulated"], "patients": data["patients"],
+            "genes": data["genes"], "cells": data["cells"],
+            "message": common["why"] or data["message"]}
+
+
+@api.get("/cohort/pfsr", response_model=PfsrResponse,
+         summary="PFS ratios of the MTB-guided lines")
+def api_pfsr(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+             filters: Filters) -> dict[str, Any]:
+    common = cohort_data(request, filters, "common")
+    data = cohort_data(request, filters, "pfsr")
+    return {"threshold": data["threshold"], "simulated": common["simulated"],
+            "summary": data["summary"], "ratios": data["ratios"],
+            "message": common["why"] or data["message"]}
+
+
+__all__ = ["CohortFilters", "api", "cohort_data", "pages", "registry_fingerprint",
+           "selected_patients"]
