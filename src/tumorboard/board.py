@@ -54,6 +54,7 @@ __all__ = [
     "SIGNED_FORMATS",
     "add_to_agenda",
     "create_session",
+    "ensure_recommendations",
     "list_sessions",
     "recommendation_brief",
     "record_decision",
@@ -190,6 +191,24 @@ def add_to_agenda(session: Session, board_date: dt.date | str, pseudonym: str, *
     audit.record(session, "board_agenda.add", "board_agenda", item.id, patient_id=patient.id,
                  after=after)
     return after
+
+
+def ensure_recommendations(workspace: Any, pseudonym: str) -> int:
+    """Compute and store a patient's recommendations when none are stored yet, so the board
+    can decide on them; returns how many the patient has (0 when not analysed)."""
+    from tumorboard.recommend import recommend_patient
+
+    with workspace.session() as s:
+        patient = find_patient(s, pseudonym)
+        stored = s.scalar(select(func.count()).select_from(Recommendation)
+                          .where(Recommendation.patient_id == patient.id)) or 0
+    if stored:
+        return int(stored)
+    try:
+        doc = recommend_patient(workspace, pseudonym)
+    except NotFoundError:  # not analysed: nothing to recommend yet
+        return 0
+    return len(doc["recommendations"]) + len(doc["resistance"])
 
 
 def remove_from_agenda(session: Session, board_date: dt.date | str, pseudonym: str

@@ -264,6 +264,7 @@ def agenda_add(request: Request, board_date: BoardDate,
     except InputError as exc:
         return _session_page(request, board_date, status_code=422, error=str(exc),
                              form={"pseudonym": pseudonym, "question": question})
+    board.ensure_recommendations(_ws(request), added["patient"])
     return _redirect(f"/board/{board_date.isoformat()}",
                      f"{added['patient']} added to the agenda")
 
@@ -365,8 +366,9 @@ def api_agenda_add(request: Request, board_date: BoardDate, body: NewAgendaItem,
                    user: Annotated[CurrentUser, Depends(require("board_member"))]
                    ) -> AgendaEntryOut:
     with transaction(_ws(request).engine) as s:
-        return AgendaEntryOut.model_validate(
-            board.add_to_agenda(s, board_date, body.patient, question=body.question))
+        added = board.add_to_agenda(s, board_date, body.patient, question=body.question)
+    board.ensure_recommendations(_ws(request), added["patient"])
+    return AgendaEntryOut.model_validate(added)
 
 
 @api.post("/board-sessions/{board_date}/sign-off",
