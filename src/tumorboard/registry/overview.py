@@ -135,6 +135,11 @@ def _filtered(*, entity: str | None, target_state: str | None, gene: str | None,
                 Finding.analysis_id.in_(_latest_analyses()), Finding.gene.in_(symbols),
                 Finding.kind.in_(_GENE_FINDING_KINDS),
                 or_(Finding.call.is_(None), Finding.call != "vus"))),
+            # a fusion's finding carries its 5' gene; the 3' partner is only in the feature
+            Patient.id.in_(select(Finding.patient_id).where(
+                Finding.analysis_id.in_(_latest_analyses()), Finding.kind == "fusion",
+                or_(*(Finding.feature.endswith(f"::{g}", autoescape=True)
+                      for g in symbols)))),
         ))
     return stmt
 
@@ -174,7 +179,7 @@ def patient_list(session: Session, *, entity: str | None = None,
     search
         Part of the pseudonym or of a recommended therapy's name (case-insensitive), or a
         gene symbol that is present as a target or altered (mutation except VUS, fusion,
-        amplification, homozygous deletion) in the latest analysis.
+        amplification, homozygous deletion; either partner of a fusion) in the latest analysis.
 
     Returns
     -------
