@@ -1,0 +1,609 @@
+"""Load benchmark of the browser tumour board: 50 concurrent users on a 1,000-patient registry.
+
+Target (issue 7): 50 concurrent users browsing patient pages of a 1,000-patient registry,
+p95 latency under 300 ms on 2 cores, no errors. Measured on SQLite and on PostgreSQL.
+
+For each database the script
+
+1. builds a 1,000-patient registry (:mod:`_registry1000`: a 36-patient cohort simulated,
+   imported, analysed and recommended once, cached, and cloned at the SQL level; 50 weekly
+   board sessions with agendas) and prints how long that took;
+2. creates the users (the first with ``tumorboard users add --password-stdin``, the others
+   with the same library call in one process, which saves ~2 s of start-up per account);
+3. per configuration starts ``tumorboard serve`` (subprocess, loopback, a free port,
+   ``--workers``) and lets the simulated users sign in through the form (CSRF token of the
+   form, each user from its own loopback address 127.0.0.x like people at their own
+   computers, so the per-address sign-in throttle sees one attempt each), then browse:
+
+   ========================  ======  ==============================================
+   page                      share   request
+   ========================  ======  ==============================================
+   patient page              60 %    ``GET /patients/{pseudonym}``, random patient
+   patient list              25 %    ``GET /patients?page=..``; a third of the time
+                                     with a random filter (entity, target state,
+                                     recommendation status, board date or search)
+   board session             10 %    ``GET /board`` or ``GET /board/{date}``
+   cohort                     5 %    ``GET /cohort``
+   ========================  ======  ==============================================
+
+   - *think time*: each user waits 0.5–1.5 s (uniform, seeded RNG) between requests, as a
+     person reading a page does (the issue's case);
+   - *closed loop*: no think time, every user fires its next request as soon as the last
+     answered: shows where the server saturates (no target).
+
+   A configuration stops at ``--max-requests`` (5,000) or ``--max-seconds`` (120 s),
+   whichever comes first. Every non-2xx/3xx answer and every exception is an error.
+   Latency is measured in the client from sending the request to having the whole body.
+   The server's peak RSS is the largest sum of ``VmRSS`` over the server process and its
+   children, sampled every 0.2 s from ``/proc`` (psutil is not a dependency).
+
+Usage::
+
+    python benchmarks/bench_web.py                     # SQLite, 1,000 patients, 50 users
+    python benchmarks/bench_web.py --db sqlite \\
+        --db postgresql+psycopg://postgres@127.0.0.1:55432/postgres --append
+    python benchmarks/bench_web.py --quick             # smoke run: 100 patients, 10 users,
+                                                       # 20 s per configuration
+
+A PostgreSQL URL names a server and a database to connect to for administration; the
+script creates a fresh database ``tb_bench_<random>`` on it and drops it afterwards.
+The target is reported (PASS/FAIL), never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from _docs import replace_section
+from _registry1000 import build_registry, table_counts
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+SECTION = "## Browser tumour board under load (issue 7)"
+TARGET_P95_MS = 300.0
+PASSWORD = "load-benchmark-password"
+#: Page mix: (kind, weight).
+MIX = (("patient", 0.60), ("patient list", 0.25), ("board", 0.10), ("cohort", 0.05))
+KINDS = [k for k, _ in MIX]
+TUMORBOARD = Path(sys.executable).with_name("tumorboard")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Sample:
+    kind: str
+    ms: float
+    ok: bool
+
+
+@dataclass
+class RunResult:
+    database: str
+    config: str
+    users: int
+    seconds: float
+    samples: list[Sample] = field(default_factory=list)
+    sign_in_ms: list[float] = field(default_factory=list)
+    sign_in_errors: int = 0
+    peak_rss_mib: float = 0.0
+    error_examples: list[str] = field(default_factory=list)
+
+
+def _pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of ``values``; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _row(label: str, samples: list[Sample], seconds: float) -> dict[str, object]:
+    ms = [s.ms for s in samples]
+    return {"kind": label, "requests": len(samples), "errors": sum(not s.ok for s in samples),
+            "p50": _pct(ms, 50), "p95": _pct(ms, 95), "p99": _pct(ms, 99),
+            "rps": len(samples) / seconds if seconds else float("nan")}
+
+
+def summarise(r: RunResult) -> list[dict[str, object]]:
+    """Rows per page kind and for all page requests together (sign-in apart)."""
+    rows = [_row(kind, [s for s in r.samples if s.kind == kind], r.seconds) for kind in KINDS]
+    rows.append(_row("all pages", r.samples, r.seconds))
+    return rows
+
+
+def verdict(r: RunResult) -> str:
+    """PASS when every page request succeeded and the overall p95 is under the target."""
+    allrow = summarise(r)[-1]
+    ok = allrow["errors"] == 0 and r.sign_in_errors == 0 and allrow["p95"] < TARGET_P95_MS
+    return "PASS" if ok else "FAIL"
+
+
+def render_table(results: list[RunResult]) -> str:
+    lines = ["| database | configuration | page | requests | errors | p50 ms | p95 ms | "
+             "p99 ms | requests/s | server peak RSS MiB | p95 < 300 ms, no errors |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        rows = summarise(r)
+        for i, row in enumerate(rows):
+            last = i == len(rows) - 1
+            cells = [r.database if i == 0 else "", r.config if i == 0 else "",
+                     f"**{row['kind']}**" if last else str(row["kind"]),
+                     f"{row['requests']:,}", f"{row['errors']:,}", f"{row['p50']:.0f}",
+                     f"{row['p95']:.0f}", f"{row['p99']:.0f}", f"{row['rps']:.1f}",
+                     f"{r.peak_rss_mib:,.0f}" if last else "",
+                     verdict(r) if last else ""]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def render_sign_in(results: list[RunResult]) -> str:
+    parts = []
+    for r in results:
+        parts.append(f"{r.database}, {r.config}: {len(r.sign_in_ms)} sign-ins, "
+                     f"{r.sign_in_errors} failed, p50 {_pct(r.sign_in_ms, 50):.0f} ms, "
+                     f"max {max(r.sign_in_ms, default=float('nan')):.0f} ms, "
+                     f"measured for {r.seconds:.0f} s")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tree_rss_mib(pid: int) -> float:
+    """Sum of VmRSS over ``pid`` and its descendants, from /proc."""
+    total, todo, seen = 0.0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024.0
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+class Server:
+    """``tumorboard serve`` in a subprocess, with a thread sampling its memory."""
+
+    def __init__(self, workspace: Path, db_url: str, workers: int, log: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [str(TUMORBOARD), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(workers), "--workspace", str(workspace), "--db", db_url],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.peak_mib = 0.0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mib = max(self.peak_mib, _tree_rss_mib(self.proc.pid))
+            self._stop.wait(0.2)
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; "
+                                   f"see {self.log.name}")
+            try:
+                if httpx.get(self.url + "/login", timeout=2.0).status_code == 200:
+                    self._sampler.start()
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"server not ready after {timeout_s:.0f} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+# --------------------------------------------------------------------------- users
+
+
+def create_users(workspace: Path, db_url: str, n: int) -> list[str]:
+    """Accounts bench-user-01.. (a third board members, the rest viewers)."""
+    names = [f"bench-user-{i:02d}" for i in range(1, n + 1)]
+    roles = ["board_member" if i % 3 == 0 else "viewer" for i in range(n)]
+    out = subprocess.run([str(TUMORBOARD), "users", "add", names[0], "--role", roles[0],
+                          "--password-stdin", "--workspace", str(workspace), "--db", db_url],
+                         input=PASSWORD + "\n", capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"tumorboard users add failed: {out.stderr.strip()}")
+    from tumorboard.accounts import add_user
+    from tumorboard.config import Settings
+    from tumorboard.registry.db import transaction
+    from tumorboard.workspace import Workspace
+
+    ws = Workspace.open(Settings.resolve(workspace, db_url))
+    with transaction(ws.engine) as s:
+        for name, role in zip(names[1:], roles[1:], strict=True):
+            add_user(s, name, PASSWORD, role=role, display_name=name)
+    ws.engine.dispose()
+    return names
+
+
+@dataclass
+class Catalogue:
+    """What the simulated users pick from: pseudonyms, filter values, board dates."""
+
+    patients: list[str]
+    entities: list[str]
+    board_dates: list[str]
+    pages: int
+
+
+def catalogue(workspace: Path, db_url: str) -> Catalogue:
+    from sqlalchemy import text
+
+    from tumorboard.config import Settings
+    from tumorboard.workspace import Workspace
+
+    ws = Workspace.open(Settings.resolve(workspace, db_url))
+    with ws.engine.connect() as c:
+        patients = [r[0] for r in c.execute(text("SELECT pseudonym FROM patients"))]
+        entities = sorted({r[0] for r in c.execute(text(
+            "SELECT DISTINCT oncotree_code FROM diagnoses"))})
+        dates = [str(r[0]) for r in c.execute(text("SELECT board_date FROM board_sessions"))]
+    ws.engine.dispose()
+    return Catalogue(sorted(patients), entities, sorted(dates), max(1, len(patients) // 50))
+
+
+TARGET_STATES = ("activated", "expressed_not_activated", "expressed_activation_unknown",
+                 "not_expressed")
+STATUSES = ("proposed", "accepted", "implemented")
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _next_request(rng: random.Random, cat: Catalogue) -> tuple[str, str]:
+    """(kind, path) of a user's next click."""
+    kind = rng.choices(KINDS, weights=[w for _, w in MIX])[0]
+    if kind == "patient":
+        return kind, f"/patients/{rng.choice(cat.patients)}"
+    if kind == "patient list":
+        page = rng.randint(1, cat.pages)
+        if rng.random() < 1 / 3:
+            which = rng.choice(("entity", "target_state", "status", "board_date", "q"))
+            value = {"entity": lambda: rng.choice(cat.entities),
+                     "target_state": lambda: rng.choice(TARGET_STATES),
+                     "status": lambda: rng.choice(STATUSES),
+                     "board_date": lambda: rng.choice(cat.board_dates),
+                     "q": lambda: rng.choice(cat.patients)[:-1]}[which]()
+            return kind, f"/patients?{which}={value}"  # filtered lists are short: page 1
+        return kind, f"/patients?page={page}"
+    if kind == "board":
+        if rng.random() < 0.3:
+            return kind, "/board"
+        return kind, f"/board/{rng.choice(cat.board_dates[-8:])}"
+    return kind, "/cohort"
+
+
+async def _sign_in(client: httpx.AsyncClient, name: str) -> None:
+    form = await client.get("/login")
+    form.raise_for_status()
+    token = _CSRF.search(form.text)
+    if token is None:
+        raise RuntimeError("no csrf_token in the sign-in form")
+    resp = await client.post("/login", data={"username": name, "password": PASSWORD,
+                                             "csrf_token": token.group(1), "next": "/"})
+    if resp.status_code != 303 or "tb_session" not in "".join(client.cookies.keys()):
+        raise RuntimeError(f"sign-in answered {resp.status_code}")
+
+
+async def run_load(url: str, users: list[str], cat: Catalogue, *, think: tuple[float, float]
+                   | None, max_requests: int, max_seconds: float, seed: int,
+                   result: RunResult) -> None:
+    """Sign every user in, then let them browse until the request or time budget is spent."""
+    clients = [httpx.AsyncClient(
+        base_url=url, timeout=60.0, follow_redirects=False,
+        transport=httpx.AsyncHTTPTransport(local_address=f"127.0.0.{2 + i}"))
+        for i in range(len(users))]
+    try:
+        async def sign_in(i: int) -> None:
+            t0 = time.perf_counter()
+            try:
+                await _sign_in(clients[i], users[i])
+                result.sign_in_ms.append((time.perf_counter() - t0) * 1000)
+            except Exception as exc:  # counted and reported
+                result.sign_in_errors += 1
+                result.error_examples.append(f"sign-in: {exc!r}"[:200])
+
+        await asyncio.gather(*(sign_in(i) for i in range(len(users))))
+        sent = 0
+        start = time.perf_counter()
+        deadline = start + max_seconds
+
+        async def browse(i: int) -> None:
+            nonlocal sent
+            rng = random.Random(seed * 1000 + i)
+            if think:
+                await asyncio.sleep(rng.uniform(0.0, think[1]))  # do not all click at once
+            while sent < max_requests and time.perf_counter() < deadline:
+                sent += 1
+                kind, path = _next_request(rng, cat)
+                t0 = time.perf_counter()
+                try:
+                    resp = await clients[i].get(path)
+                    ok = resp.status_code < 400
+                    if not ok and len(result.error_examples) < 10:
+                        result.error_examples.append(f"{resp.status_code} {kind}")
+                except Exception as exc:  # counted and reported
+                    ok = False
+                    if len(result.error_examples) < 10:
+                        result.error_examples.append(f"{kind}: {exc!r}"[:200])
+                result.samples.append(Sample(kind, (time.perf_counter() - t0) * 1000, ok))
+                if think:
+                    await asyncio.sleep(rng.uniform(*think))
+
+        await asyncio.gather(*(browse(i) for i in range(len(users))))
+        result.seconds = time.perf_counter() - start
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def _create_pg_database(admin_url: str) -> tuple[str, str]:
+    """A fresh database on the server of ``admin_url``: (its URL, its name)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"tb_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_pg_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _server_version(db_url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as c:
+        version = str(c.execute(text("SHOW server_version")).scalar())
+    engine.dispose()
+    return version.split()[0]
+
+
+def bench_database(label: str, db_arg: str, args: argparse.Namespace, work: Path,
+                   info: dict[str, object]) -> list[RunResult]:
+    """Build the registry on one database, then run both configurations against it."""
+    ws_dir = work / f"ws-{label}"
+    pg_name = None
+    if db_arg == "sqlite":
+        db_url = f"sqlite:///{ws_dir / 'registry.sqlite'}"
+    else:
+        db_url, pg_name = _create_pg_database(db_arg)
+        info["postgresql"] = _server_version(db_url)
+    results = []
+    try:
+        print(f"[{label}] building a {args.patients:,}-patient registry ...", flush=True)
+        t0 = time.perf_counter()
+        timings = build_registry(ws_dir, db_url, n_patients=args.patients,
+                                 base_folder=args.base_dir, progress=print)
+        from sqlalchemy import create_engine
+
+        engine = create_engine(db_url)
+        counts = table_counts(engine)
+        engine.dispose()
+        info.setdefault("builds", {})[label] = {**timings, "wall_s": time.perf_counter() - t0,
+                                                "counts": counts}
+        print(f"[{label}] registry built in {timings['clone_total_s']:.1f} s (base cohort "
+              f"{timings['base_s']:.1f} s; SQL clone {timings['registry_s']:.1f} s, Parquet "
+              f"{timings['parquet_s']:.1f} s for {timings['parquet_files']:,} files); "
+              f"{counts['patients']:,} patients, {counts['findings']:,} findings, "
+              f"{counts['recommendations']:,} recommendations", flush=True)
+        t0 = time.perf_counter()
+        users = create_users(ws_dir, db_url, args.users)
+        print(f"[{label}] {len(users)} users created in {time.perf_counter() - t0:.1f} s",
+              flush=True)
+        cat = catalogue(ws_dir, db_url)
+        configs = [("think time 0.5-1.5 s", (args.think_min, args.think_max)),
+                   ("closed loop", None)]
+        for name, think in configs:
+            server = Server(ws_dir, db_url, args.workers, work / f"server-{label}.log")
+            try:
+                server.wait_ready()
+                result = RunResult(label, name, len(users), 0.0)
+                asyncio.run(run_load(server.url, users, cat, think=think,
+                                     max_requests=args.max_requests,
+                                     max_seconds=args.max_seconds, seed=args.seed,
+                                     result=result))
+                result.peak_rss_mib = server.peak_mib
+            finally:
+                server.stop()
+            results.append(result)
+            print(render_table([result]), flush=True)
+            print(f"[{label}] {name}: {verdict(result)}; sign-in: {render_sign_in([result])}",
+                  flush=True)
+            for example in result.error_examples[:5]:
+                print(f"    error: {example}", flush=True)
+    finally:
+        if pg_name is not None and not args.keep:
+            _drop_pg_database(db_arg, pg_name)
+    return results
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _machine(info: dict[str, object]) -> str:
+    model = "unknown CPU"
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        for line in lscpu.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    parts = [f"{os.cpu_count()} cores (nproc), {model}, {mem_gib:.0f} GiB RAM",
+             f"Linux {platform.release()}", f"Python {platform.python_version()}",
+             f"SQLite {sqlite3.sqlite_version}"]
+    if "postgresql" in info:
+        parts.append(f"PostgreSQL {info['postgresql']} (local server, default settings)")
+    return ", ".join(parts)
+
+
+def _wrap(text: str, bullet: bool = False) -> str:
+    if bullet:
+        return textwrap.fill(text, 96, initial_indent="- ", subsequent_indent="  ")
+    return textwrap.fill(text, 96)
+
+
+def render_section(results: list[RunResult], info: dict[str, object],
+                   args: argparse.Namespace, command: str) -> str:
+    builds = info.get("builds", {})
+    build_lines = []
+    for label, b in builds.items():
+        c = b["counts"]
+        build_lines.append(_wrap(
+            f"{label}: {c['patients']:,} patients, {c['samples']:,} samples, "
+            f"{c['assays']:,} assays, {c['findings']:,} findings, {c['target_evidence']:,} "
+            f"target-evidence rows, {c['recommendations']:,} recommendations, "
+            f"{c['board_decisions']:,} board decisions, {c['board_sessions']} board sessions "
+            f"({c['board_agenda']} agenda items), {c['recist_measurements']:,} RECIST rows; "
+            f"built in {b['clone_total_s']:.1f} s (SQL clone {b['registry_s']:.1f} s, "
+            f"{b['parquet_files']:,} Parquet files rewritten in {b['parquet_s']:.1f} s) from "
+            f"the cached base cohort (building that once: simulate, import, outcomes, "
+            f"analyse, recommend 36 patients, about 50 s).", bullet=True))
+    method = (
+        f"{args.users} simulated users, each with its own `httpx.AsyncClient` and loopback "
+        f"address, sign in through the form and browse: patient page 60 %, patient list 25 % "
+        f"(a third of those with a random filter), board session 10 %, cohort 5 %. Think "
+        f"time: uniform {args.think_min}–{args.think_max} s between a user's requests "
+        f"(seeded RNG, seed {args.seed}); closed loop: none. Each configuration stops at "
+        f"{args.max_requests:,} requests or {args.max_seconds:.0f} s. `tumorboard serve "
+        f"--workers {args.workers}` in a subprocess, restarted for each configuration; "
+        f"latency measured in the client (whole body received); the load generator runs on "
+        f"the same 2 cores as the server. Server peak RSS: VmRSS of the server process "
+        f"tree sampled every 0.2 s.")
+    header = (f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {_machine(info)}; "
+              f"1-minute load average at the start {info['load']:.1f} (other work on the "
+              f"same cores lengthens latencies). Reproduce: `{command}`.")
+    notes = [_wrap(f"Sign-in (argon2id, deliberately slow, not part of the page figures): "
+                   f"{render_sign_in(results)}.", bullet=True)]
+    for r in results:
+        if r.error_examples:
+            notes.append(_wrap(f"{r.database}, {r.config}: errors, e.g. "
+                               f"{'; '.join(r.error_examples[:3])}", bullet=True))
+    notes.extend(_wrap(n, bullet=True) for n in info.get("notes", []))
+    return "\n\n".join([_wrap(method), _wrap(header), "\n".join(build_lines),
+                        render_table(results), "\n".join(notes)])
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", action="append", default=None,
+                    help="'sqlite' or a PostgreSQL admin URL (repeatable; default sqlite)")
+    ap.add_argument("--patients", type=int, default=1000)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=1, help="tumorboard serve --workers")
+    ap.add_argument("--max-requests", type=int, default=5000)
+    ap.add_argument("--max-seconds", type=float, default=120.0)
+    ap.add_argument("--think-min", type=float, default=0.5)
+    ap.add_argument("--think-max", type=float, default=1.5)
+    ap.add_argument("--seed", type=int, default=20261201)
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 100 patients, 10 users, 20 s per configuration")
+    ap.add_argument("--base-dir", type=Path,
+                    default=Path(tempfile.gettempdir()) / "tumorboard-bench-base",
+                    help="cache of the simulated, analysed base cohort")
+    ap.add_argument("--work-dir", type=Path, default=None,
+                    help="where workspaces and server logs go (default: a temporary folder)")
+    ap.add_argument("--keep", action="store_true", help="keep workspaces and databases")
+    ap.add_argument("--append", action="store_true", help="write the section to the docs")
+    args = ap.parse_args()
+    if args.quick:
+        args.patients, args.users, args.max_seconds = 100, 10, 20.0
+    dbs = args.db or ["sqlite"]
+    if args.users > 250:
+        ap.error("--users: at most 250 (one loopback address each)")
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="tumorboard-bench-web-"))
+    work.mkdir(parents=True, exist_ok=True)
+    info: dict[str, object] = {"load": os.getloadavg()[0], "notes": []}
+    results: list[RunResult] = []
+    try:
+        for db_arg in dbs:
+            label = "SQLite" if db_arg == "sqlite" else "PostgreSQL"
+            results.extend(bench_database(label, db_arg, args, work, info))
+    finally:
+        if not args.keep and args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(render_table(results))
+    print(render_sign_in(results))
+    print(json.dumps({"builds": info.get("builds")}, default=str))
+    if args.append:
+        command = "python benchmarks/bench_web.py " + " ".join(
+            f"--db {d if d == 'sqlite' else 'postgresql+psycopg://USER@HOST:PORT/postgres'}"
+            for d in dbs) + (f" --workers {args.workers}" if args.workers != 1 else "") + (
+            " --quick" if args.quick else "") + " --append"
+        replace_section(DOC, SECTION, render_section(results, info, args, command))
+
+
+if __name__ == "__main__":
+    main()
