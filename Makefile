@@ -46,6 +46,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_classifier.py
 	$(BIN)/python benchmarks/bench_pfsr.py
 	$(BIN)/python benchmarks/bench_survival.py
+	$(BIN)/python benchmarks/bench_web.py $(if $(BENCH_POSTGRES_URL),--db sqlite --db $(BENCH_POSTGRES_URL))
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache build src/*.egg-info
