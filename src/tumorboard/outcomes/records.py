@@ -541,6 +541,12 @@ ENTRY_ACTIONS = {"lines": "outcomes.add_line", "events": "outcomes.add_event",
 _ENTRY_KEYS = {"lines": ("line",), "events": ("date", "kind"),
                "recist": ("assessment_date",), "plasma": ("sample",),
                "local_therapies": ("date", "modality", "site")}
+#: Longest text the registry's columns hold (the others are unbounded ``Text``; 2,000
+#: characters is more than any regimen or note needs).
+_MAX_TEXT = {"lesion_id": 64, "status": 32, "technique": 64, "sample": 64, "variant": 128}
+_MAX_TEXT_DEFAULT = 2000
+#: Largest whole number a registry integer column holds (32-bit).
+_MAX_INT = 2**31 - 1
 _YES = frozenset({"yes", "y", "true", "1", "on"})
 _NO = frozenset({"no", "n", "false", "0", "off"})
 
@@ -594,10 +600,15 @@ def _entry_value(value: Any, col: Any, where: str) -> Any:
         return InputError(f"'{value}' is not valid here", file=where, column=col.name,
                           expected=expected, fix="correct the value")
 
-    if col.kind == "str":
-        return str(value)
-    if col.kind == "list":
-        items = value if isinstance(value, list | tuple) else re.split(r"[;+]", str(value))
+    if col.kind in ("str", "list"):
+        text = ";".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+        limit = _MAX_TEXT.get(col.name, _MAX_TEXT_DEFAULT)
+        if "\x00" in text or len(text) > limit:
+            value = text[:40] + ("…" if len(text) > 40 else "")
+            raise bad(f"text of at most {limit} characters without NUL characters")
+        if col.kind == "str":
+            return text
+        items = value if isinstance(value, list | tuple) else re.split(r"[;+]", text)
         return [str(a).strip() for a in items if str(a).strip()]
     if col.kind == "date":
         if isinstance(value, dt.datetime | pd.Timestamp):
@@ -618,7 +629,8 @@ def _entry_value(value: Any, col: Any, where: str) -> Any:
             number = float(value)
         except (TypeError, ValueError):
             number = math.nan
-        whole = col.kind != "int" or number == round(number)
+        whole = col.kind != "int" or (math.isfinite(number) and number == round(number)
+                                      and number <= _MAX_INT)
         if not math.isfinite(number) or number < 0 or not whole:
             raise bad("a whole number >= 0" if col.kind == "int" else "a number >= 0")
         return number
@@ -646,6 +658,19 @@ def _current_rows(session: Session, name: str, patient: str) -> pd.DataFrame:
     if name == "lines":
         current["agents"] = [a.split(";") if a else [] for a in current["agents"]]
     return current[[c.name for c in TEMPLATE[name]]]
+
+
+def _validate_patient(session: Session, patient: str) -> None:
+    """:func:`validate` on all of a patient's outcome rows as written: an entry in one table
+    must agree with the others (a death entered before a recorded line is refused)."""
+    from tumorboard.io.outcomes import typed_records
+
+    tables = {}
+    for name in ENTRY_ACTIONS:
+        df = _current_rows(session, name, patient).reset_index(drop=True)
+        df.insert(0, "source_line", np.nan)
+        tables[name] = typed_records(df, name)
+    validate(OutcomeRecords(tables, {}))
 
 
 def _records_of(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -713,6 +738,7 @@ def add_record(session: Session, name: str, row: dict[str, Any] | list[dict[str,
     table.insert(0, "source_line", np.nan)
     recs = OutcomeRecords({name: typed_records(table, name)}, {name: f"{name} entry"})
     result = import_records(session, recs, source=source)
+    _validate_patient(session, patient)
     if name == "recist":
         from tumorboard.outcomes.cohort import recist_responses
 
