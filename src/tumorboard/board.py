@@ -56,6 +56,7 @@ __all__ = [
     "create_session",
     "ensure_recommendations",
     "list_sessions",
+    "open_session",
     "recommendation_brief",
     "record_decision",
     "remove_from_agenda",
@@ -161,6 +162,16 @@ def create_session(session: Session, board_date: dt.date | str, *,
     audit.record(session, "board_session.create", "board_sessions", row.id,
                  after=_session_state(row))
     return {**_session_state(row), "n_patients": 0}
+
+
+def open_session(session: Session, board_date: dt.date | str, *,
+                 title: str | None = None) -> dict[str, Any]:
+    """The board session of a date, created (audited) when there is none yet."""
+    day = _board_date(board_date)
+    row = session.scalar(select(BoardSession).where(BoardSession.board_date == day))
+    if row is None:
+        return create_session(session, day, title=title)
+    return {**_session_state(row), "n_patients": len(row.items)}
 
 
 def add_to_agenda(session: Session, board_date: dt.date | str, pseudonym: str, *,

@@ -400,6 +400,86 @@ def board_list(
                    f" {history}")
 
 
+@board_app.command("session-add")
+def board_session_add(
+    board_date: Annotated[str, typer.Argument(help="Date of the board meeting, YYYY-MM-DD.")],
+    patients: Annotated[list[str], typer.Argument(help="Pseudonymous patient ids.")],
+    title: Annotated[str | None, typer.Option(help="Title of a new session.")] = None,
+    question: Annotated[str | None, typer.Option(help="The question to the board.")] = None,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Put patients on the agenda of a board session (created when new)."""
+    from tumorboard import board
+    from tumorboard.registry.db import transaction
+
+    ws = _open(workspace, db)
+
+    def add() -> list[dict[str, Any]]:
+        with transaction(ws.engine) as s:
+            board.open_session(s, board_date, title=title)
+            added = [board.add_to_agenda(s, board_date, p, question=question)
+                     for p in patients]
+        for item in added:  # so that the board has something to decide on
+            item["n_recommendations"] = board.ensure_recommendations(ws, item["patient"])
+        return added
+
+    added = _run(add)
+    if json_out:
+        _emit_json(added)
+        return
+    for item in added:
+        typer.echo(f"{item['board_date']} #{item['position']}: {item['patient']} "
+                   f"({item['n_recommendations']} recommendation(s))")
+
+
+@board_app.command("sign-off")
+def board_sign_off(
+    board_date: Annotated[str, typer.Argument(help="Date of the board meeting, YYYY-MM-DD.")],
+    signed_by: Annotated[str | None, typer.Option("--by", help="Who signs [default: your "
+                                                  "login name].")] = None,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Sign off a board session: freeze each agenda patient's report as a signed version."""
+    from tumorboard import board
+    from tumorboard.registry import audit
+
+    ws = _open(workspace, db)
+    done = _run(lambda: board.sign_off(ws, board_date,
+                                       signed_by=signed_by or audit.current_actor()))
+    if json_out:
+        _emit_json(done)
+        return
+    typer.echo(f"board session {done['board_date']} signed by {done['signed_by']}")
+    for r in done["reports"]:
+        typer.echo(f"  {r['patient']}: signed report version {r['version']} "
+                   f"({r['content_sha256'][:12]})")
+
+
+@board_app.command("sessions")
+def board_sessions(
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Board sessions, newest first, with their agenda size and sign-off."""
+    from tumorboard import board
+
+    ws = _open(workspace, db)
+    with ws.session() as session:
+        found = _run(lambda: board.list_sessions(session, limit=1000))
+    if json_out:
+        _emit_json(found)
+        return
+    for b in found["sessions"]:
+        signed = f" signed by {b['signed_by']} {b['signed_at']}" if b["signed_by"] else ""
+        typer.echo(f"{b['board_date']}  {b['status']:<6} {b['n_patients']:>3} patient(s)  "
+                   f"{b['title']}{signed}")
+
+
 @kb_app.command("list")
 def kb_list(
     gene: Annotated[str | None, typer.Option(help="Only rules about this gene.")] = None,
