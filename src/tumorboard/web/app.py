@@ -101,7 +101,8 @@ class AccessLog:
             await self.app(scope, receive, send_with_headers)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "(no route)"
+            template = getattr(route, "path", None) or (
+                "/static/…" if scope["path"].startswith("/static/") else "(no route)")
             log.info("%s %s %d %.0f ms", scope["method"], template, status["code"],
                      (time.perf_counter() - start) * 1000)
 
@@ -131,6 +132,10 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     for module in (admin, patients, board, followup, cohort):
         app.include_router(module.pages)
         app.include_router(module.api, prefix="/api")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return RedirectResponse("/static/favicon.svg", status_code=308)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -38,7 +38,7 @@ SESSION_COOKIE = "tb_session"
 LOGIN_CSRF_COOKIE = "tb_login_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Routes anyone may reach: sign-in, static files, the liveness probe.
-PUBLIC_PATHS = frozenset({"/login", "/static", "/healthz", "/api/openapi.json"})
+PUBLIC_PATHS = frozenset({"/login", "/static", "/healthz", "/favicon.ico", "/api/openapi.json"})
 
 
 class NotAuthenticated(TumorboardError):
