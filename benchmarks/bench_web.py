@@ -10,10 +10,11 @@ For each database the script
    board sessions with agendas) and prints how long that took;
 2. creates the users (the first with ``tumorboard users add --password-stdin``, the others
    with the same library call in one process, which saves ~2 s of start-up per account);
-3. per configuration starts ``tumorboard serve`` (subprocess, loopback, a free port,
-   ``--workers``) and lets the simulated users sign in through the form (CSRF token of the
-   form, each user from its own loopback address 127.0.0.x like people at their own
-   computers, so the per-address sign-in throttle sees one attempt each), then browse:
+3. starts ``tumorboard serve`` (subprocess, loopback, a free port, ``--workers``), lets the
+   simulated users sign in through the form (CSRF token of the form, each user from its own
+   loopback address 127.0.0.x like people at their own computers, so the per-address
+   sign-in throttle sees one attempt each), then, one configuration after the other, lets
+   them browse:
 
    ========================  ======  ==============================================
    page                      share   request
@@ -164,10 +165,10 @@ def render_table(results: list[RunResult]) -> str:
 def render_sign_in(results: list[RunResult]) -> str:
     parts = []
     for r in results:
-        parts.append(f"{r.database}, {r.config}: {len(r.sign_in_ms)} sign-ins, "
-                     f"{r.sign_in_errors} failed, p50 {_pct(r.sign_in_ms, 50):.0f} ms, "
-                     f"max {max(r.sign_in_ms, default=float('nan')):.0f} ms, "
-                     f"measured for {r.seconds:.0f} s")
+        if r.sign_in_ms or r.sign_in_errors:
+            parts.append(f"{r.database}: {len(r.sign_in_ms)} concurrent sign-ins, "
+                         f"{r.sign_in_errors} failed, p50 {_pct(r.sign_in_ms, 50):.0f} ms, "
+                         f"max {max(r.sign_in_ms, default=float('nan')):.0f} ms")
     return "; ".join(parts)
 
 
@@ -339,55 +340,142 @@ async def _sign_in(client: httpx.AsyncClient, name: str) -> None:
         raise RuntimeError(f"sign-in answered {resp.status_code}")
 
 
-async def run_load(url: str, users: list[str], cat: Catalogue, *, think: tuple[float, float]
-                   | None, max_requests: int, max_seconds: float, seed: int,
-                   result: RunResult) -> None:
-    """Sign every user in, then let them browse until the request or time budget is spent."""
+async def run_load(url: str, users: list[str], cat: Catalogue, *,
+                   configs: list[tuple[str, tuple[float, float] | None]], label: str,
+                   max_requests: int, max_seconds: float, seed: int, server: Server
+                   ) -> list[RunResult]:
+    """Sign every user in, then per configuration let them browse until its request or time
+    budget is spent (the same signed-in users, one after the other configuration)."""
     clients = [httpx.AsyncClient(
         base_url=url, timeout=60.0, follow_redirects=False,
         transport=httpx.AsyncHTTPTransport(local_address=f"127.0.0.{2 + i}"))
         for i in range(len(users))]
+    results = [RunResult(label, name, len(users), 0.0) for name, _ in configs]
     try:
+        first = results[0]
+
         async def sign_in(i: int) -> None:
             t0 = time.perf_counter()
             try:
                 await _sign_in(clients[i], users[i])
-                result.sign_in_ms.append((time.perf_counter() - t0) * 1000)
+                first.sign_in_ms.append((time.perf_counter() - t0) * 1000)
             except Exception as exc:  # counted and reported
-                result.sign_in_errors += 1
-                result.error_examples.append(f"sign-in: {exc!r}"[:200])
+                first.sign_in_errors += 1
+                first.error_examples.append(f"sign-in: {exc!r}"[:200])
 
         await asyncio.gather(*(sign_in(i) for i in range(len(users))))
-        sent = 0
-        start = time.perf_counter()
-        deadline = start + max_seconds
+        for n, ((_, think), result) in enumerate(zip(configs, results, strict=True)):
+            sent = 0
+            server.peak_mib = 0.0  # the peak of this configuration (RSS seldom shrinks)
+            start = time.perf_counter()
+            deadline = start + max_seconds
 
-        async def browse(i: int) -> None:
-            nonlocal sent
-            rng = random.Random(seed * 1000 + i)
-            if think:
-                await asyncio.sleep(rng.uniform(0.0, think[1]))  # do not all click at once
-            while sent < max_requests and time.perf_counter() < deadline:
-                sent += 1
-                kind, path = _next_request(rng, cat)
-                t0 = time.perf_counter()
-                try:
-                    resp = await clients[i].get(path)
-                    ok = resp.status_code < 400
-                    if not ok and len(result.error_examples) < 10:
-                        result.error_examples.append(f"{resp.status_code} {kind}")
-                except Exception as exc:  # counted and reported
-                    ok = False
-                    if len(result.error_examples) < 10:
-                        result.error_examples.append(f"{kind}: {exc!r}"[:200])
-                result.samples.append(Sample(kind, (time.perf_counter() - t0) * 1000, ok))
+            async def browse(i: int, think=think, result=result, n=n,
+                             deadline=deadline) -> None:
+                nonlocal sent
+                rng = random.Random((seed + n) * 1000 + i)
                 if think:
-                    await asyncio.sleep(rng.uniform(*think))
+                    await asyncio.sleep(rng.uniform(0.0, think[1]))  # not all at once
+                while sent < max_requests and time.perf_counter() < deadline:
+                    sent += 1
+                    kind, path = _next_request(rng, cat)
+                    t0 = time.perf_counter()
+                    try:
+                        resp = await clients[i].get(path)
+                        ok = resp.status_code < 400
+                        if not ok and len(result.error_examples) < 10:
+                            result.error_examples.append(f"{resp.status_code} {kind}")
+                    except Exception as exc:  # counted and reported
+                        ok = False
+                        if len(result.error_examples) < 10:
+                            result.error_examples.append(f"{kind}: {exc!r}"[:200])
+                    result.samples.append(Sample(kind, (time.perf_counter() - t0) * 1000, ok))
+                    if think:
+                        await asyncio.sleep(rng.uniform(*think))
 
-        await asyncio.gather(*(browse(i) for i in range(len(users))))
-        result.seconds = time.perf_counter() - start
+            await asyncio.gather(*(browse(i) for i in range(len(users))))
+            result.seconds = time.perf_counter() - start
+            result.peak_rss_mib = server.peak_mib
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
+    return results
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile_pages(workspace: Path, db_url: str, user: str, cat: Catalogue, *, seed: int,
+                  repeats: int = 5) -> list[dict[str, object]]:
+    """Each page kind requested in-process (TestClient, no other load): wall time per
+    request, and every SQL statement of one request re-run alone (execute and fetch all
+    rows, which is where SQLite does the work) so a slow page names its slow query."""
+    import warnings
+
+    from sqlalchemy import event
+
+    from tumorboard.config import Settings
+    from tumorboard.web import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    app = create_app(Settings.resolve(workspace, db_url))
+    engine = app.state.workspace.engine
+    statements: list[tuple[str, object]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(conn, cursor, statement, params, context, many):
+        if not many:
+            statements.append((statement, params))
+
+    client = TestClient(app)
+    token = _CSRF.search(client.get("/login").text)
+    client.post("/login", data={"username": user, "password": PASSWORD,
+                                "csrf_token": token.group(1) if token else "", "next": "/"},
+                follow_redirects=False)
+    rng = random.Random(seed)
+    out = []
+    for kind in KINDS:
+        paths: list[str] = []
+        while len(paths) < repeats:
+            k, path = _next_request(rng, cat)
+            if k == kind:
+                paths.append(path)
+        client.get(paths[0])  # warm caches the way a running server has them
+        wall = []
+        for path in paths:
+            statements.clear()
+            t0 = time.perf_counter()
+            status = client.get(path).status_code
+            wall.append((time.perf_counter() - t0) * 1000 if status < 400 else float("nan"))
+        timed = []
+        event.remove(engine, "before_cursor_execute", _seen)
+        with engine.connect() as c:
+            for statement, params in list(statements):
+                if not statement.lstrip().upper().startswith("SELECT"):
+                    continue
+                t0 = time.perf_counter()
+                c.exec_driver_sql(statement, params).fetchall()
+                timed.append(((time.perf_counter() - t0) * 1000, " ".join(statement.split())))
+        event.listen(engine, "before_cursor_execute", _seen)
+        timed.sort(reverse=True)
+        out.append({"kind": kind, "path": paths[-1], "wall_ms": sum(wall) / len(wall),
+                    "sql_ms": sum(ms for ms, _ in timed), "n_statements": len(statements),
+                    "top": timed[:3]})
+    client.close()
+    engine.dispose()
+    return out
+
+
+def render_profile(label: str, rows: list[dict[str, object]]) -> str:
+    lines = [f"[{label}] in-process, one request at a time (wall: mean of 5 requests; SQL: "
+             f"the statements of the last one, re-run alone):"]
+    for r in rows:
+        lines.append(f"  {r['kind']}: {r['wall_ms']:.0f} ms; SQL {r['sql_ms']:.0f} ms in "
+                     f"{r['n_statements']} statements (last: {r['path']})")
+        for ms, statement in r["top"]:
+            lines.append(f"      {ms:6.1f} ms  {statement[:200]}")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- databases
@@ -458,26 +546,29 @@ def bench_database(label: str, db_arg: str, args: argparse.Namespace, work: Path
         print(f"[{label}] {len(users)} users created in {time.perf_counter() - t0:.1f} s",
               flush=True)
         cat = catalogue(ws_dir, db_url)
-        configs = [("think time 0.5-1.5 s", (args.think_min, args.think_max)),
-                   ("closed loop", None)]
-        for name, think in configs:
-            server = Server(ws_dir, db_url, args.workers, work / f"server-{label}.log")
-            try:
-                server.wait_ready()
-                result = RunResult(label, name, len(users), 0.0)
-                asyncio.run(run_load(server.url, users, cat, think=think,
-                                     max_requests=args.max_requests,
-                                     max_seconds=args.max_seconds, seed=args.seed,
-                                     result=result))
-                result.peak_rss_mib = server.peak_mib
-            finally:
-                server.stop()
-            results.append(result)
+        if args.profile:
+            profile = render_profile(label, profile_pages(ws_dir, db_url, users[0], cat,
+                                                          seed=args.seed))
+            info.setdefault("profiles", {})[label] = profile
+            print(profile, flush=True)
+        configs = [(f"think time {args.think_min:g}-{args.think_max:g} s",
+                    (args.think_min, args.think_max)), ("closed loop", None)]
+        configs = [c for c in configs if c[0].split()[0] in args.configs]
+        server = Server(ws_dir, db_url, args.workers, work / f"server-{label}.log")
+        try:
+            server.wait_ready()
+            results = asyncio.run(run_load(server.url, users, cat, configs=configs, label=label,
+                                           max_requests=args.max_requests,
+                                           max_seconds=args.max_seconds, seed=args.seed,
+                                           server=server))
+        finally:
+            server.stop()
+        for result in results:
             print(render_table([result]), flush=True)
-            print(f"[{label}] {name}: {verdict(result)}; sign-in: {render_sign_in([result])}",
-                  flush=True)
+            print(f"[{label}] {result.config}: {verdict(result)}", flush=True)
             for example in result.error_examples[:5]:
                 print(f"    error: {example}", flush=True)
+        print(f"[{label}] sign-in: {render_sign_in(results[:1])}", flush=True)
     finally:
         if pg_name is not None and not args.keep:
             _drop_pg_database(db_arg, pg_name)
@@ -548,8 +639,15 @@ def render_section(results: list[RunResult], info: dict[str, object],
             notes.append(_wrap(f"{r.database}, {r.config}: errors, e.g. "
                                f"{'; '.join(r.error_examples[:3])}", bullet=True))
     notes.extend(_wrap(n, bullet=True) for n in info.get("notes", []))
-    return "\n\n".join([_wrap(method), _wrap(header), "\n".join(build_lines),
-                        render_table(results), "\n".join(notes)])
+    parts = [_wrap(method), _wrap(header), "\n".join(build_lines), render_table(results),
+             "\n".join(notes)]
+    if info.get("profiles"):
+        parts.append(_wrap("Where the time goes: each page kind requested in-process "
+                           "(`--profile`: TestClient, no other load) before the load runs; "
+                           "the SQL statements of a request re-run alone, slowest first:"))
+        parts.append("```text\n" + "\n".join(info["profiles"].values()) + "\n```")
+    parts.extend(_wrap(n) for n in info.get("analysis", []))
+    return "\n\n".join(parts)
 
 
 # --------------------------------------------------------------------------- main
@@ -576,6 +674,10 @@ def main() -> None:
                     help="where workspaces and server logs go (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep workspaces and databases")
     ap.add_argument("--append", action="store_true", help="write the section to the docs")
+    ap.add_argument("--profile", action="store_true",
+                    help="also time each page kind in-process and list its slowest SQL")
+    ap.add_argument("--configs", nargs="+", choices=("think", "closed"),
+                    default=["think", "closed"], help="which load configurations to run")
     args = ap.parse_args()
     if args.quick:
         args.patients, args.users, args.max_seconds = 100, 10, 20.0
