@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -49,6 +50,8 @@ _TARGET_ORDER = {"activated": 0, "expressed_not_activated": 1,
                  "expressed_activation_unknown": 2}
 TOP_TARGETS = 3
 DEFAULT_TITLE = "Molecular tumour board"
+#: Pseudonyms as the case reader accepts them (:mod:`tumorboard.io.case`).
+_PSEUDONYM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 __all__ = [
     "SIGNED_FORMATS",
@@ -133,6 +136,9 @@ def _require_open(row: BoardSession) -> None:
 
 
 def _patient_for_agenda(session: Session, pseudonym: str) -> Patient:
+    if not _PSEUDONYM.fullmatch(pseudonym):
+        raise InputError(f"'{pseudonym[:80]}' is not a pseudonym",
+                         expected="letters, digits, '.', '_' or '-', as on the patient list")
     try:
         return find_patient(session, pseudonym)
     except NotFoundError as exc:  # typed by the user: an input problem, not a missing page

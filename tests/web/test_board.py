@@ -188,10 +188,12 @@ def test_agenda_changes_with_audit_and_bad_input(ws, sq_client_as):
                            "question": "options?"}
     n_items, n_audit = _count(ws, BoardAgendaItem), audit_count(ws)
     for data, message in (({"pseudonym": "NOPE-999"}, "no patient &#39;NOPE-999&#39;"),
+                          ({"pseudonym": "a\x00b"}, "is not a pseudonym"),
                           ({"pseudonym": DSRCT}, "already on the agenda")):
         r = member.post(f"/board/{DATE}/agenda", data={**data, "csrf_token": member.csrf})
         assert r.status_code == 422 and message in r.text
-        assert f'value="{data["pseudonym"]}"' in r.text  # input kept
+        if "\x00" not in data["pseudonym"]:
+            assert f'value="{data["pseudonym"]}"' in r.text  # input kept
     r = member.post("/board", data={"board_date": "3 Dec", "title": "x",
                                     "csrf_token": member.csrf})
     assert r.status_code == 422 and "is not a board date" in r.text

@@ -286,8 +286,9 @@ def board_sign_off(request: Request, board_date: BoardDate,
                    user: Annotated[CurrentUser, Depends(require("board_member"))]) -> Response:
     try:
         done = board.sign_off(_ws(request), board_date, signed_by=user.display_name)
-    except InputError as exc:
-        return _session_page(request, board_date, status_code=422, error=str(exc))
+    except (InputError, ConflictError) as exc:
+        return _session_page(request, board_date, error=str(exc),
+                             status_code=409 if isinstance(exc, ConflictError) else 422)
     return _redirect(f"/board/{board_date.isoformat()}",
                      f"signed off: {len(done['reports'])} report(s) frozen")
 
