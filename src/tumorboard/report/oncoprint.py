@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -74,6 +74,8 @@ GLYPH_LABELS: dict[str, str] = {
 }
 UNALTERED = "#d3d3d3"  # cBioPortal's grey of a profiled, unaltered cell
 MATRIX_COLUMNS = ["patient", "entity", "gene", *KINDS, "altered", "target_state", "features"]
+DENSE_PATIENTS = 150
+"""Above this many patients the columns touch and the glyphs are rasterised."""
 MAX_PATIENT_LABELS = 80
 """Patient names are written under the columns up to this many patients."""
 
@@ -115,13 +117,15 @@ def _profiled(session: Session, patients: Sequence[str] | None, entity: str | No
                         columns=["patient_id", "patient", "entity", "analysis_id"])
 
 
-def _finding_rows(session: Session, analysis_ids: list[int],
-                  genes: Sequence[str] | None, *, targets_only: bool) -> pd.DataFrame:
+def _finding_rows(session: Session, who: pd.DataFrame, genes: Sequence[str] | None, *,
+                  targets_only: bool) -> pd.DataFrame:
     """patient_id, gene, kind (matrix kind), feature of the counted findings (one query)."""
     wanted = {f for spec in ALTERATION_KINDS.values() for f, _ in spec}
     stmt = (select(Finding.patient_id, Finding.gene, Finding.kind, Finding.call,
                    Finding.feature)
-            .where(Finding.analysis_id.in_(analysis_ids))
+            # patient and kind first: the (patient_id, kind) index finds the rows
+            .where(Finding.patient_id.in_([int(x) for x in who["patient_id"]]))
+            .where(Finding.analysis_id.in_([int(x) for x in who["analysis_id"]]))
             .where(Finding.kind.in_(sorted(wanted))))
     if targets_only:
         targets = (select(TargetEvidence.gene)
@@ -205,8 +209,7 @@ def alteration_matrix(session: Session, *, patients: Sequence[str] | None = None
     who = _profiled(session, patients, entity)
     if who.empty:
         return pd.DataFrame(columns=MATRIX_COLUMNS)
-    found = _finding_rows(session, [int(x) for x in who["analysis_id"]], genes,
-                          targets_only=expression_targets_only)
+    found = _finding_rows(session, who, genes, targets_only=expression_targets_only)
     if genes is None:
         recurrence = (found.groupby("gene")["patient_id"].nunique()
                       .rename("n").reset_index())
@@ -227,9 +230,10 @@ def alteration_matrix(session: Session, *, patients: Sequence[str] | None = None
     flags = (found.assign(flag=True)
              .pivot_table(index=["patient_id", "gene"], columns="kind", values="flag",
                           aggfunc="any", fill_value=False))
-    features = (found.sort_values(["kind", "feature"])
-                .groupby(["patient_id", "gene"])["feature"]
-                .agg(lambda s: "; ".join(dict.fromkeys(s.astype(str)))).rename("features"))
+    features = (found[["patient_id", "gene", "kind", "feature"]].astype({"feature": str})
+                .drop_duplicates(["patient_id", "gene", "feature"])
+                .sort_values(["kind", "feature"])
+                .groupby(["patient_id", "gene"])["feature"].agg("; ".join).rename("features"))
     grid = grid.merge(flags.reset_index(), on=["patient_id", "gene"], how="left")
     grid = grid.merge(features.reset_index(), on=["patient_id", "gene"], how="left")
     for kind in KINDS:
@@ -316,7 +320,8 @@ def oncoprint_plot(matrix: pd.DataFrame, *, image: str = "svg", title: str | Non
     blue), a fusion is a purple bar of two thirds of the height, a mutation a green bar of
     one third, RNA high a red outline, protein high a dark-red bar along the top, kinase
     activation an orange bar along the bottom. With ``show_target_state`` a dot in the
-    top-right corner gives an expressed target's state (:data:`STATE_COLOURS`). The entity
+    top-right corner gives an expressed target's state (:data:`STATE_COLOURS`; not drawn
+    above :data:`DENSE_PATIENTS` patients, where the cells are too narrow). The entity
     of each patient is an annotation track above the genes.
 
     Parameters
@@ -352,11 +357,17 @@ def oncoprint_plot(matrix: pd.DataFrame, *, image: str = "svg", title: str | Non
     width = min(18.0, 3.2 + 0.16 * n_patients)
     fig = _figure(width, 1.9 + 0.26 * (n_genes + 1))
     ax = fig.add_subplot()
-    cell_w = 0.9 if n_patients <= 150 else 1.0
+    # Many patients: columns touch, each gene row gets one grey band instead of a cell per
+    # patient, and the glyphs are rasterised (one image in the SVG, not 10^4 paths); the text
+    # stays text.
+    dense = n_patients > DENSE_PATIENTS
+    cell_w = 1.0 if dense else 0.9
     cell_h = 0.8
+    background = ([((n_patients - 1) / 2, y) for y in row.values()] if dense else
+                  [(x, y) for x in range(n_patients) for y in row.values()])
     ax.add_collection(PolyCollection(
-        _rects([(x, y) for x in range(n_patients) for y in row.values()], width=cell_w,
-               height=cell_h), facecolors=UNALTERED, edgecolors="none", gid="oncoprint-cells"))
+        _rects(background, width=n_patients if dense else cell_w, height=cell_h),
+        facecolors=UNALTERED, edgecolors="none", gid="oncoprint-cells"))
     shapes = {  # kind -> (height fraction, vertical offset fraction, outline only)
         "amplification": (1.0, 0.0, False), "deletion": (1.0, 0.0, False),
         "overexpression": (1.0, 0.0, True), "fusion": (2 / 3, 0.0, False),
@@ -376,9 +387,10 @@ def oncoprint_plot(matrix: pd.DataFrame, *, image: str = "svg", title: str | Non
         ax.add_collection(PolyCollection(
             verts, facecolors="none" if outline else GLYPH_COLOURS[kind],
             edgecolors=GLYPH_COLOURS[kind] if outline else "none",
-            linewidths=1.2 if outline else 0, gid=f"oncoprint-{kind}"))
+            linewidths=(0.6 if dense else 1.2) if outline else 0, gid=f"oncoprint-{kind}",
+            rasterized=dense))
     states_drawn: list[str] = []
-    if show_target_state and "target_state" in m.columns:
+    if show_target_state and not dense and "target_state" in m.columns:
         shown = m[m["target_state"].isin(TARGET_STATES[:3])]
         for state, part in shown.groupby("target_state"):
             ax.scatter(part["x"] + cell_w * 0.3, part["y"] - cell_h * 0.3, s=7,
@@ -393,11 +405,7 @@ def oncoprint_plot(matrix: pd.DataFrame, *, image: str = "svg", title: str | Non
     ax.add_collection(PolyCollection(
         _rects([(x, 0.0) for x in range(n_patients)], width=cell_w, height=0.6),
         facecolors=[colour[e] for e in entity_of], edgecolors="none",
-        gid="oncoprint-entity"))
-    if n_patients > 150:  # too narrow for gaps: thin white lines keep rows apart only
-        ax.add_collection(LineCollection([[(-0.5, y + cell_h / 2), (n_patients - 0.5,
-                                            y + cell_h / 2)] for y in row.values()],
-                                         colors="white", linewidths=0.5))
+        gid="oncoprint-entity", rasterized=dense))
     summary = gene_summary(matrix).set_index("gene")
     ax.set_yticks([0.0, *row.values()],
                   ["entity", *[f"{g}  {summary.loc[g, 'share_altered']:.0%}" for g in genes]],

@@ -55,33 +55,58 @@ TimeZero = Literal["diagnosis", "lat"]
 #: doi:10.1200/JCO.2009.26.5983 (as :data:`tumorboard.report.outcome_plots.PFSR_THRESHOLD`).
 PFSR_THRESHOLD = 1.3
 CACHE_SIZE = 128
+PER_PAGE = 50  # rows of the PFS-ratio table per page
+MAX_WATERFALL_LABELS = 120  # above this many guided lines the bars go unlabelled
 
 # ------------------------------------------------------------------------ fingerprint
 
-#: Tables whose rows the cohort analyses read, fingerprinted by row count and highest id
-#: (deletions lower the count, re-imports raise the id). Findings and target evidence are
-#: written with a new analysis, so the analyses stand for them.
-_FINGERPRINTED = (Patient, Diagnosis, Analysis, TherapyLine, ClinicalEvent, RecistMeasurement,
-                  LocalTherapy, PlasmaMeasurement, BoardDecision)
-#: In-place edits of these tables leave count and id alone but write an audit entry.
-_AUDITED_ENTITIES = tuple(m.__tablename__ for m in _FINGERPRINTED)
+_OUTCOMES = (TherapyLine, ClinicalEvent, RecistMeasurement, LocalTherapy, PlasmaMeasurement)
+#: Tables each part of the page reads. Findings and target evidence are written with a new
+#: analysis, so the analyses stand for them; board decisions change none of the parts but
+#: are in the registry-wide fingerprint.
+_PARTS: dict[str, tuple[Any, ...]] = {
+    "matrix": (Patient, Diagnosis, Analysis),
+    "survival": (Patient, Diagnosis, *_OUTCOMES),
+    "pfsr": (Patient, *_OUTCOMES),
+    "common": (Patient, Diagnosis, *_OUTCOMES),
+    "all": (Patient, Diagnosis, Analysis, *_OUTCOMES, BoardDecision),
+}
 
 
-def registry_fingerprint(session: Session) -> str:
-    """A short hash that changes whenever the data of the cohort page changes (one query).
+def registry_state(session: Session) -> dict[str, tuple[Any, ...]]:
+    """Per table the cohort page reads: row count, highest id and the latest audit entry
+    about it (one query of primary-key and index lookups).
 
-    Counts and highest ids of :data:`_FINGERPRINTED` plus the latest audit entry about
-    them: cheap (primary-key and index lookups) and enough to notice a new therapy line,
-    event, RECIST assessment, analysis or decision.
+    Deletions lower the count, imports (which replace a patient's rows) raise the id, and
+    in-place edits through the library write an audit entry.
     """
     columns: list[Any] = []
-    for model in _FINGERPRINTED:
-        columns.append(select(func.count()).select_from(model).scalar_subquery())
-        columns.append(select(func.max(model.id)).scalar_subquery())
-    columns.append(select(func.max(AuditEntry.id))
-                   .where(AuditEntry.entity.in_(_AUDITED_ENTITIES)).scalar_subquery())
-    row = session.execute(select(*columns)).one()
-    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:16]
+    models = _PARTS["all"]
+    for model in models:
+        columns += [select(func.count()).select_from(model).scalar_subquery(),
+                    select(func.max(model.id)).scalar_subquery(),
+                    select(func.max(AuditEntry.id))
+                    .where(AuditEntry.entity == model.__tablename__).scalar_subquery()]
+    row = tuple(session.execute(select(*columns)).one())
+    return {m.__tablename__: row[3 * i:3 * i + 3] for i, m in enumerate(models)}
+
+
+def _digest(state: dict[str, tuple[Any, ...]], part: str) -> str:
+    values = [state[m.__tablename__] for m in _PARTS[part]]
+    return hashlib.sha256(repr(values).encode()).hexdigest()[:16]
+
+
+def registry_fingerprint(session: Session, part: str = "all") -> str:
+    """A short hash that changes whenever the data of the cohort page (or of one ``part``:
+    matrix, survival, pfsr, common) changes: a new therapy line, event, RECIST assessment,
+    plasma sample, analysis, diagnosis or board decision (:func:`registry_state`)."""
+    return _digest(registry_state(session), part)
+
+
+def _content_hash(frame: pd.DataFrame) -> str:
+    """A hash of a table's values: figures drawn from equal tables are drawn once."""
+    values = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return hashlib.sha256(values.tobytes() + repr(list(frame.columns)).encode()).hexdigest()
 
 
 class _Cache:
@@ -153,11 +178,20 @@ def cohort_filters(
             description="diagnosis (overall survival by entity) or lat (after local "
                         "ablative therapy)")] = "diagnosis") -> CohortFilters:
     """The cohort filters of a request (dependency)."""
+    _no_nul(entity=entity, patients=patients)
     return CohortFilters((entity or "").strip(), (patients or "").strip(), endpoint,
                          time_zero)
 
 
 Filters = Annotated[CohortFilters, Depends(cohort_filters)]
+
+
+def _no_nul(**values: str | None) -> None:
+    # PostgreSQL refuses NUL in text parameters; say so as a 422 instead of failing later.
+    for name, value in values.items():
+        if value and "\x00" in value:
+            raise InputError(f"{name} contains a NUL character", column=name,
+                             fix="remove the control character")
 
 
 def selected_patients(session: Session, filters: CohortFilters) -> tuple[list[str] | None, str]:
@@ -198,6 +232,7 @@ def _survival(session: Session, filters: CohortFilters, chosen: list[str] | None
 
     out: dict[str, Any] = {"endpoint": filters.endpoint, "time_zero": filters.time_zero,
                            "n": 0, "groups": [], "km": {}, "message": None}
+    out["digest"] = "none"
     if chosen == []:
         return out | {"message": "no patients selected"}
     try:
@@ -219,6 +254,9 @@ def _survival(session: Session, filters: CohortFilters, chosen: list[str] | None
                          "at_risk": int(r["at_risk"])}
                         for r in km.at_risk.to_dict(orient="records")]})
         out["km"][name] = km
+    out["digest"] = hashlib.sha256(repr([
+        filters.endpoint, filters.time_zero, out["groups"],
+        *(_content_hash(km.curves) for km in out["km"].values())]).encode()).hexdigest()
     return out
 
 
@@ -227,7 +265,7 @@ def _pfsr(session: Session, chosen: list[str] | None) -> dict[str, Any]:
     from tumorboard.outcomes.cohort import pfsr_analysis
 
     out: dict[str, Any] = {"threshold": PFSR_THRESHOLD, "summary": None, "ratios": [],
-                           "frame": None, "message": None}
+                           "frame": None, "message": None, "digest": "none"}
     if chosen == []:
         return out | {"message": "no patients selected"}
     doc = pfsr_analysis(session, threshold=PFSR_THRESHOLD, patients=chosen)
@@ -249,8 +287,7 @@ def _pfsr(session: Session, chosen: list[str] | None) -> dict[str, Any]:
     rows = jsonable(ratios[[c for c in cols if c in ratios.columns]])
     for r in rows:
         r["pfs1_months"], r["pfs2_months"] = _months(r["pfs1_days"]), _months(r["pfs2_days"])
-    out["ratios"] = rows
-    out["frame"] = ratios
+    out.update(ratios=rows, frame=ratios, digest=_content_hash(ratios))
     return out
 
 
@@ -259,7 +296,7 @@ def _matrix(session: Session, filters: CohortFilters, chosen: list[str] | None,
     from tumorboard.report.oncoprint import alteration_matrix, gene_summary
 
     out: dict[str, Any] = {"frame": None, "genes": [], "cells": [], "patients": [],
-                           "message": None}
+                           "message": None, "digest": "none"}
     if chosen == []:
         return out | {"message": "no patients selected"}
     m = alteration_matrix(session, patients=chosen, genes=list(genes) if genes else None,
@@ -273,7 +310,7 @@ def _matrix(session: Session, filters: CohortFilters, chosen: list[str] | None,
                        "share_altered": float(r["share_altered"]),
                        **{k: int(r[k]) for k in KINDS}}
                       for r in summary.to_dict(orient="records")],
-               cells=jsonable(m))
+               digest=_content_hash(m))
     return out
 
 
@@ -291,29 +328,27 @@ def _common(session: Session, filters: CohortFilters) -> dict[str, Any]:
 def cohort_data(request: Request, filters: CohortFilters, part: str, *,
                 genes: tuple[str, ...] | None = None, max_genes: int = 30) -> dict[str, Any]:
     """One part (``common``, ``survival``, ``matrix``, ``pfsr``) of the cohort page, cached
-    on the registry fingerprint and the filters."""
+    on the fingerprint of the tables it reads and the filters."""
     ws = request.app.state.workspace
     with ws.session() as session:
-        fp = registry_fingerprint(session)
+        state = registry_state(session)
         cache = _cache(request)
-        common = cache.get(("common", fp, filters.key()), lambda: _common(session, filters))
+        common = cache.get(("common", _digest(state, "common"), filters.key()),
+                           lambda: _common(session, filters))
         if part == "common":
             return common
         chosen = common["chosen"]
+        key = (part, _digest(state, part), filters.key())
         if part == "survival":
-            return cache.get(("survival", fp, filters.key()),
-                             lambda: _survival(session, filters, chosen))
+            return cache.get(key, lambda: _survival(session, filters, chosen))
         if part == "pfsr":
-            return cache.get(("pfsr", fp, filters.key()), lambda: _pfsr(session, chosen))
-        return cache.get(("matrix", fp, filters.key(), genes, max_genes),
+            return cache.get(key, lambda: _pfsr(session, chosen))
+        return cache.get((*key, genes, max_genes),
                          lambda: _matrix(session, filters, chosen, genes, max_genes))
 
 
 def _svg(request: Request, key: tuple[Any, ...], draw: Callable[[], str]) -> Response:
-    ws = request.app.state.workspace
-    with ws.session() as session:
-        fp = registry_fingerprint(session)
-    svg = _cache(request).get(("svg", fp, *key), draw)
+    svg = _cache(request).get(("svg", *key), draw)
     return Response(svg, media_type="image/svg+xml")
 
 
@@ -344,56 +379,72 @@ def _standalone(svg: str) -> str:
 
 @pages.get("/cohort", include_in_schema=False)
 def cohort_page(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
-                filters: Filters) -> Response:
+                filters: Filters,
+                page: Annotated[int, Query(ge=1, le=100_000,
+                                           description="page of the PFS-ratio table")] = 1
+                ) -> Response:
     common = cohort_data(request, filters, "common")
     survival = cohort_data(request, filters, "survival")
     matrix = cohort_data(request, filters, "matrix")
     pfsr = cohort_data(request, filters, "pfsr")
+    query = filters.query()
     return render(request, "cohort.html", nav="cohort", filters=filters, common=common,
-                  survival=survival, matrix=matrix, pfsr=pfsr, query=filters.query(),
-                  kinds=KINDS)
+                  survival=survival, matrix=matrix, pfsr=pfsr, query=query, kinds=KINDS,
+                  page=page, per_page=PER_PAGE,
+                  ratios=pfsr["ratios"][(page - 1) * PER_PAGE:page * PER_PAGE],
+                  pager_base="/cohort?" + (query + "&" if query else ""))
 
 
 @pages.get("/cohort/plots/km.svg", include_in_schema=False)
 def km_svg(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
            filters: Filters,
            group: Annotated[str, Query(max_length=40)] = "overall") -> Response:
-    def draw() -> str:
-        simulated = cohort_data(request, filters, "common")["simulated"]
-        return _km_svg(cohort_data(request, filters, "survival"), group, simulated)
-    return _svg(request, ("km", filters.key(), group), draw)
+    simulated = cohort_data(request, filters, "common")["simulated"]
+    data = cohort_data(request, filters, "survival")
+    return _svg(request, ("km", data["digest"], data["message"], group, simulated),
+                lambda: _km_svg(data, group, simulated))
 
 
 @pages.get("/cohort/plots/oncoprint.svg", include_in_schema=False)
 def oncoprint_svg(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
                   filters: Filters,
                   max_genes: Annotated[int, Query(ge=1, le=200)] = 30) -> Response:
-    def draw() -> str:
-        from tumorboard.report.oncoprint import oncoprint_plot
-        from tumorboard.report.plots import no_data_svg
+    from tumorboard.report.oncoprint import oncoprint_plot
+    from tumorboard.report.plots import no_data_svg
 
-        data = cohort_data(request, filters, "matrix", max_genes=max_genes)
+    simulated = cohort_data(request, filters, "common")["simulated"]
+    data = cohort_data(request, filters, "matrix", max_genes=max_genes)
+
+    def draw() -> str:
         if data["frame"] is None:
             return no_data_svg(data["message"] or "no data")
-        simulated = cohort_data(request, filters, "common")["simulated"]
         return _standalone(oncoprint_plot(data["frame"], simulated=simulated))
-    return _svg(request, ("oncoprint", filters.key(), max_genes), draw)
+    return _svg(request, ("oncoprint", data["digest"], data["message"], simulated), draw)
 
 
 @pages.get("/cohort/plots/pfsr.svg", include_in_schema=False)
 def pfsr_svg(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
              filters: Filters) -> Response:
-    def draw() -> str:
-        from tumorboard.report.outcome_plots import pfsr_waterfall
-        from tumorboard.report.plots import no_data_svg
+    from tumorboard.report.outcome_plots import pfsr_waterfall
+    from tumorboard.report.plots import markup, no_data_svg
 
-        data = cohort_data(request, filters, "pfsr")
+    simulated = cohort_data(request, filters, "common")["simulated"]
+    data = cohort_data(request, filters, "pfsr")
+
+    def draw() -> str:
         if data["frame"] is None:
             return no_data_svg(data["message"] or "no data")
-        simulated = cohort_data(request, filters, "common")["simulated"]
-        return _standalone(pfsr_waterfall(data["frame"], threshold=PFSR_THRESHOLD,
-                                          simulated=simulated))
-    return _svg(request, ("pfsr", filters.key()), draw)
+        fig = pfsr_waterfall(data["frame"], threshold=PFSR_THRESHOLD, simulated=simulated,
+                             image="figure")
+        if len(data["frame"]) > MAX_WATERFALL_LABELS:
+            # hundreds of rotated labels are unreadable and slow to lay out; the table
+            # under the figure names the lines
+            ax = fig.axes[0]
+            ax.set_xticks([])
+            ax.set_xlabel(f"{len(data['frame'])} MTB-guided lines, largest ratio first",
+                          fontsize=8)
+        return _standalone(markup(fig, "pfsr-waterfall", "svg"))
+    return _svg(request, ("pfsr", data["digest"], data["message"], simulated), draw)
 
 
 # -------------------------------------------------------------------------------- API
@@ -513,6 +564,7 @@ class PfsrResponse(BaseModel):
 
 
 def _genes(genes: str | None) -> tuple[str, ...] | None:
+    _no_nul(genes=genes)
     names = tuple(g for g in re.split(r"[,\s]+", genes or "") if g)
     return names or None
 
@@ -540,6 +592,9 @@ def api_matrix(request: Request, user: Annotated[CurrentUser, Depends(require("v
                max_genes: Annotated[int, Query(ge=1, le=200)] = 30) -> dict[str, Any]:
     common = cohort_data(request, filters, "common")
     data = cohort_data(request, filters, "matrix", genes=_genes(genes), max_genes=max_genes)
+    if data["frame"] is not None and not data["cells"]:
+        # built on the first API request only: the page does not need the cells
+        data["cells"] = data["frame"].to_dict(orient="records")
     return {"simulated": common["simulated"], "patients": data["patients"],
             "genes": data["genes"], "cells": data["cells"],
             "message": common["why"] or data["message"]}
