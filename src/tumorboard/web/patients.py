@@ -39,6 +39,8 @@ RecommendationStatus = Literal["proposed", "accepted", "rejected", "implemented"
 ReportFormat = Literal["html", "pdf", "json", "fhir", "phenopacket"]
 ApiReportFormat = Literal["json", "fhir", "phenopacket"]
 PlotName = Literal["activation", "percentiles", "copy-number"]
+#: Filter text: printable (PostgreSQL refuses NUL; control characters are never meant).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
                "json": "application/json", "fhir": "application/fhir+json",
@@ -252,6 +254,19 @@ class FindingPage(BaseModel):
     findings: list[FindingOut]
 
 
+class ErrorOut(BaseModel):
+    """What a refused request answers (tumorboard.web.app)."""
+
+    error: str = Field(description="kind of error, e.g. NotFoundError")
+    message: str
+    detail: Any = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "not signed in"},
+    404: {"model": ErrorOut, "description": "no such patient, or not analysed"}}
+
+
 # ------------------------------------------------------------------------- helpers
 
 def _ws(request: Request) -> Any:
@@ -447,15 +462,16 @@ def patient_report(request: Request, pseudonym: Pseudonym, fmt: ReportFormat, us
 
 # ----------------------------------------------------------------------------- API
 
-@api.get("/patients", summary="Patients, filtered and paginated", response_model=PatientList)
+@api.get("/patients", summary="Patients, filtered and paginated", response_model=PatientList,
+         responses={401: ERRORS[401]})
 def api_patients(request: Request, user: Viewer,
-                 entity: Annotated[str | None, Query(max_length=32,
+                 entity: Annotated[str | None, Query(max_length=32, pattern=PRINTABLE,
                                                      description="OncoTree code")] = None,
                  target_state: TargetState | None = None,
-                 gene: Annotated[str | None, Query(max_length=64)] = None,
+                 gene: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
                  status: RecommendationStatus | None = None,
                  board_date: dt.date | None = None,
-                 q: Annotated[str | None, Query(max_length=100, description=(
+                 q: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE, description=(
                      "part of the pseudonym or a therapy, or a gene symbol"))] = None,
                  page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                  per_page: Annotated[int, Query(ge=1, le=500)] = overview.PER_PAGE
@@ -468,7 +484,7 @@ def api_patients(request: Request, user: Viewer,
 
 
 @api.get("/patients/{pseudonym}", summary="One patient's overview",
-         response_model=PatientOverview)
+         response_model=PatientOverview, responses=ERRORS)
 def api_patient(request: Request, pseudonym: Pseudonym, user: Viewer) -> Any:
     """Diagnosis, concordance, layers with QC, key findings, targets, recommendations,
     board sessions and signed report versions."""
@@ -476,11 +492,11 @@ def api_patient(request: Request, pseudonym: Pseudonym, user: Viewer) -> Any:
 
 
 @api.get("/patients/{pseudonym}/findings", summary="All findings of the latest analysis",
-         response_model=FindingPage)
+         response_model=FindingPage, responses=ERRORS)
 def api_findings(request: Request, pseudonym: Pseudonym, user: Viewer,
-                 layer: Annotated[str | None, Query(max_length=32)] = None,
-                 kind: Annotated[str | None, Query(max_length=32)] = None,
-                 gene: Annotated[str | None, Query(max_length=64)] = None,
+                 layer: Annotated[str | None, Query(max_length=32, pattern=PRINTABLE)] = None,
+                 kind: Annotated[str | None, Query(max_length=32, pattern=PRINTABLE)] = None,
+                 gene: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
                  page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                  per_page: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
     with _ws(request).session() as s:
@@ -495,7 +511,8 @@ _REPORT_SCHEMA = {"type": "object", "description": "the report document, FHIR Bu
 @api.get("/patients/{pseudonym}/report.{fmt}", summary="The draft report as JSON, FHIR or "
          "Phenopacket", response_class=Response,
          responses={200: {"content": {"application/json": {"schema": _REPORT_SCHEMA},
-                                      "application/fhir+json": {"schema": _REPORT_SCHEMA}}}})
+                                      "application/fhir+json": {"schema": _REPORT_SCHEMA}}},
+                    **ERRORS})
 def api_report(request: Request, pseudonym: Pseudonym, fmt: ApiReportFormat, user: Viewer
                ) -> Response:
     """``json``: the report document; ``fhir``: a FHIR R4 Bundle (genomics reporting);
