@@ -210,6 +210,13 @@ def test_agenda_changes_with_audit_and_bad_input(ws, sq_client_as):
     r = member.post(f"/api/board-sessions/{DATE}/agenda", json={"patient": "GIST-001"},
                     headers={"X-CSRF-Token": member.csrf})
     assert r.status_code == 201 and r.json()["patient"] == "GIST-001"
+    r = member.delete(f"/api/board-sessions/{DATE}/agenda/GIST-001")
+    assert r.status_code == 403  # no CSRF token
+    r = member.delete(f"/api/board-sessions/{DATE}/agenda/GIST-001",
+                      headers={"X-CSRF-Token": member.csrf})
+    assert r.status_code == 200 and r.json()["position"] == 1
+    assert member.delete(f"/api/board-sessions/{DATE}/agenda/GIST-001",
+                         headers={"X-CSRF-Token": member.csrf}).status_code == 404
     assert member.get(f"/board/{DATE}/nope").status_code == 404
     assert member.get("/board/2031-01-01").status_code == 404
 
@@ -343,6 +350,8 @@ def test_viewer_cannot_write_and_csrf_is_required(ws, sq_client_as):
                        (f"/api/recommendations/{tdxd['id']}/decisions",
                         {"decision": "accepted", "version": tdxd["version"]})):
         assert viewer.post(path, json=body, headers=headers).status_code == 403, path
+    assert viewer.delete(f"/api/board-sessions/{DATE}/agenda/{DSRCT}",
+                         headers=headers).status_code == 403
     # a board member without the form's token
     r = member.post(f"/recommendations/{tdxd['id']}/decision",
                     data={"decision": "accepted", "version": tdxd["version"]})

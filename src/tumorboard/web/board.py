@@ -372,6 +372,15 @@ def api_agenda_add(request: Request, board_date: BoardDate, body: NewAgendaItem,
     return AgendaEntryOut.model_validate(added)
 
 
+@api.delete("/board-sessions/{board_date}/agenda/{pseudonym}",
+            summary="Take a patient off the agenda", responses=ERRORS)
+def api_agenda_remove(request: Request, board_date: BoardDate, pseudonym: Pseudonym,
+                      user: Annotated[CurrentUser, Depends(require("board_member"))]
+                      ) -> AgendaEntryOut:
+    with transaction(_ws(request).engine) as s:
+        return AgendaEntryOut.model_validate(board.remove_from_agenda(s, board_date, pseudonym))
+
+
 @api.post("/board-sessions/{board_date}/sign-off",
           summary="Sign off: freeze each agenda patient's report", responses=ERRORS)
 def api_sign_off(request: Request, board_date: BoardDate,
