@@ -130,6 +130,12 @@ def test_matrix_api_agrees_with_the_findings(sqlite_web_workspace, sqlite_client
     default = viewer.get("/api/cohort/matrix?max_genes=5").json()
     assert [g["gene"] for g in default["genes"]][:2] == ["EWSR1", "WT1"]
     assert len(default["genes"]) == 5
+    second = viewer.get("/api/cohort/matrix?max_genes=5&per_page=4&page=2").json()
+    assert second["patients"] == profiled[4:8]
+    assert second["total_patients"] == len(profiled)
+    assert {c["patient"] for c in second["cells"]} == set(profiled[4:8])
+    assert len(second["cells"]) == 4 * 5
+    assert second["genes"] == default["genes"]  # counted over the whole selection
 
 
 def test_filters_narrow_the_cohort(with_outcomes, sqlite_client_as) -> None:

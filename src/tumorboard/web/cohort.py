@@ -54,7 +54,7 @@ TimeZero = Literal["diagnosis", "lat"]
 #: PFS ratio counted as benefit: Von Hoff et al., J Clin Oncol 2010;28:4877-83,
 #: doi:10.1200/JCO.2009.26.5983 (as :data:`tumorboard.report.outcome_plots.PFSR_THRESHOLD`).
 PFSR_THRESHOLD = 1.3
-CACHE_SIZE = 128
+CACHE_SIZE = 64  # results of a 1,000-patient registry take a few MB each
 PER_PAGE = 50  # rows of the PFS-ratio table per page
 MAX_WATERFALL_LABELS = 120  # above this many guided lines the bars go unlabelled
 
@@ -295,7 +295,7 @@ def _matrix(session: Session, filters: CohortFilters, chosen: list[str] | None,
             genes: tuple[str, ...] | None, max_genes: int) -> dict[str, Any]:
     from tumorboard.report.oncoprint import alteration_matrix, gene_summary
 
-    out: dict[str, Any] = {"frame": None, "genes": [], "cells": [], "patients": [],
+    out: dict[str, Any] = {"frame": None, "genes": [], "patients": [],
                            "message": None, "digest": "none"}
     if chosen == []:
         return out | {"message": "no patients selected"}
@@ -516,9 +516,12 @@ class MatrixResponse(BaseModel):
     """The alteration/target matrix: one cell per profiled patient and chosen gene."""
 
     simulated: bool
-    patients: list[str]
-    genes: list[GeneRow]
-    cells: list[MatrixCell]
+    patients: list[str] = Field(description="the patients of this page")
+    total_patients: int = Field(description="profiled patients in the selection")
+    page: int
+    per_page: int
+    genes: list[GeneRow] = Field(description="over all patients of the selection")
+    cells: list[MatrixCell] = Field(description="the cells of this page's patients")
     message: str | None
 
 
@@ -589,14 +592,22 @@ def api_matrix(request: Request, user: Annotated[CurrentUser, Depends(require("v
                genes: Annotated[str | None, Query(
                    max_length=2000, description="genes to show, comma-separated; default "
                                                 "the most recurrently altered")] = None,
-               max_genes: Annotated[int, Query(ge=1, le=200)] = 30) -> dict[str, Any]:
+               max_genes: Annotated[int, Query(ge=1, le=200)] = 30,
+               page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+               per_page: Annotated[int, Query(ge=1, le=500,
+                                              description="patients per page")] = 100
+               ) -> dict[str, Any]:
+    """Per gene the patients altered (over the whole selection), and the cells of one page
+    of patients (in pseudonym order)."""
     common = cohort_data(request, filters, "common")
     data = cohort_data(request, filters, "matrix", genes=_genes(genes), max_genes=max_genes)
-    if data["frame"] is not None and not data["cells"]:
-        # built on the first API request only: the page does not need the cells
-        data["cells"] = data["frame"].to_dict(orient="records")
-    return {"simulated": common["simulated"], "patients": data["patients"],
-            "genes": data["genes"], "cells": data["cells"],
+    shown = data["patients"][(page - 1) * per_page:page * per_page]
+    frame = data["frame"]
+    cells = ([] if frame is None or not shown else
+             frame[frame["patient"].isin(set(shown))].to_dict(orient="records"))
+    return {"simulated": common["simulated"], "patients": shown,
+            "total_patients": len(data["patients"]), "page": page, "per_page": per_page,
+            "genes": data["genes"], "cells": cells,
             "message": common["why"] or data["message"]}
 
 
