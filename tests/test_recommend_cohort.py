@@ -181,3 +181,20 @@ def test_recommendations_and_decisions_on_both_databases(workspace, tmp_path) ->
     kept = next(r for r in again["recommendations"] if r["id"] == imatinib["id"])
     assert kept["status"] == "implemented"
     assert [d["on"] for d in kept["decisions"]] == ["2026-12-01", "2026-12-15"]
+
+
+def test_reports_in_parallel_workers_match_the_serial_run(recommended, tmp_path) -> None:
+    from tumorboard.report.mtb import write_reports
+
+    ws, truth, _ = recommended
+    patients = sorted(p.patient_id for p in truth.patients)[:3]
+    serial, _ = write_reports(ws, patients, formats="json", out_dir=tmp_path / "one", jobs=1)
+    parallel, index = write_reports(ws, patients, formats="json", out_dir=tmp_path / "two",
+                                    jobs=2)
+    assert list(parallel) == patients  # in the order asked, whichever finished first
+    for p in patients:
+        one = json.loads(serial[p]["json"].read_text("utf-8"))
+        two = json.loads(parallel[p]["json"].read_text("utf-8"))
+        assert one["report"]["content_sha256"] == two["report"]["content_sha256"]
+    page = index.read_text("utf-8")
+    assert all(p in page for p in patients)

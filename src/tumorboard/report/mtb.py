@@ -192,34 +192,81 @@ def _write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str,
     return paths, document
 
 
+def _index_row(pseudonym: str, paths: dict[str, Path], doc: dict[str, Any]) -> dict[str, Any]:
+    recs = doc["recommendations"]
+    conc = doc["diagnosis"]["concordance"]
+    return {"patient": pseudonym, "entity": doc["diagnosis"]["oncotree_code"],
+            "concordance": conc["status"], "message": conc["message"],
+            "n_recommendations": len(recs), "top": recs[0] if recs else None,
+            "files": {f: path.name for f, path in paths.items()}}
+
+
+_worker_workspace: Any = None
+
+
+def _open_worker_workspace(settings: Any) -> None:
+    """Process-pool initialiser: each worker opens the workspace once."""
+    global _worker_workspace
+    from tumorboard.workspace import Workspace
+
+    _worker_workspace = Workspace.open(settings)
+
+
+def _report_in_worker(pseudonym: str, formats: list[str], out_dir: Path
+                      ) -> tuple[dict[str, Path], dict[str, Any]]:
+    paths, doc = _write_report(_worker_workspace, pseudonym, formats=formats, out_dir=out_dir)
+    return paths, _index_row(pseudonym, paths, doc)
+
+
 def write_reports(workspace: Any, patients: list[str], *,
                   formats: list[str] | str = ("html", "pdf", "json"),
-                  out_dir: Path | None = None,
-                  progress: Any = None) -> tuple[dict[str, dict[str, Path]], Path]:
-    """Reports for several patients and an index page linking them; returns (paths, index)."""
+                  out_dir: Path | None = None, progress: Any = None,
+                  jobs: int | None = None) -> tuple[dict[str, dict[str, Path]], Path]:
+    """Reports for several patients and an index page linking them; returns (paths, index).
+
+    ``jobs`` worker processes (default: the CPU count, at most 4) render reports in
+    parallel: laying out figures and PDFs is CPU-bound and each patient is independent.
+    """
     import datetime as dt
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
 
     from tumorboard import __version__
 
+    formats = parse_formats(formats)
     out = Path(out_dir) if out_dir else workspace.reports_dir / "mtb"
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = min(jobs or min(os.cpu_count() or 1, 4), len(patients))
     written: dict[str, dict[str, Path]] = {}
-    rows = []
-    for i, p in enumerate(patients, 1):
-        written[p], doc = _write_report(workspace, p, formats=formats, out_dir=out)
-        recs = doc["recommendations"]
-        conc = doc["diagnosis"]["concordance"]
-        rows.append({"patient": p, "entity": doc["diagnosis"]["oncotree_code"],
-                     "concordance": conc["status"], "message": conc["message"],
-                     "n_recommendations": len(recs), "top": recs[0] if recs else None,
-                     "files": {f: path.name for f, path in written[p].items()}})
+    rows: dict[str, dict[str, Any]] = {}
+
+    def done(i: int, p: str, paths: dict[str, Path], row: dict[str, Any]) -> None:
+        written[p], rows[p] = paths, row
         if progress:
-            progress(f"[{i}/{len(patients)}] report {p}: {len(recs)} recommendation(s)")
+            progress(f"[{i}/{len(patients)}] report {p}: {row['n_recommendations']} "
+                     "recommendation(s)")
+
+    if jobs <= 1:
+        for i, p in enumerate(patients, 1):
+            paths, doc = _write_report(workspace, p, formats=formats, out_dir=out)
+            done(i, p, paths, _index_row(p, paths, doc))
+    else:
+        # spawn, not fork: the parent holds database connections and matplotlib state
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"),
+                                 initializer=_open_worker_workspace,
+                                 initargs=(workspace.settings,)) as pool:
+            futures = {pool.submit(_report_in_worker, p, formats, out): p for p in patients}
+            for i, future in enumerate(as_completed(futures), 1):
+                paths, row = future.result()
+                done(i, futures[future], paths, row)
     index = out / "index.html"
     html = template_environment().get_template("mtb_index.html").render(
-        rows=rows, covered=sum(r["n_recommendations"] > 0 for r in rows), version=__version__,
+        rows=[rows[p] for p in patients],
+        covered=sum(rows[p]["n_recommendations"] > 0 for p in patients), version=__version__,
         footer="MTB reports: drafts until signed by the board",
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
     tmp = index.with_name("index.html.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(index)
-    return written, index
+    return {p: written[p] for p in patients}, index
