@@ -566,6 +566,7 @@ def recommend_patient(workspace: Any, pseudonym: str) -> dict[str, Any]:
                          rules=rules, hla_alleles=inputs["hla"], solid=inputs["solid"])
         patient = inputs["patient"]
         existing = {r.key: r for r in s.scalars(select(Row).where(Row.patient_id == patient.id))}
+        before = _proposed_state(existing.values())
         keys = set()
         for rec in recs:
             keys.add(rec.key)
@@ -596,7 +597,20 @@ def recommend_patient(workspace: Any, pseudonym: str) -> dict[str, Any]:
             if row.status == "proposed":
                 s.delete(row)
         s.flush()
+        after = _proposed_state(s.scalars(select(Row).where(Row.patient_id == patient.id)))
+        if after != before:  # re-running on unchanged data leaves no trace
+            from tumorboard.registry import audit
+
+            audit.record(s, "recommendation.compute", "recommendations", pseudonym,
+                         patient_id=patient.id, before={"proposed": before},
+                         after={"proposed": after, "knowledge_release": kb_release})
         return patient_recommendations(s, pseudonym)
+
+
+def _proposed_state(rows: Any) -> dict[str, Any]:
+    """The still-undecided recommendations by key, as the audit log records them."""
+    return {r.key: {"rank": r.rank, "evidence_level": r.evidence_level, "therapy": r.therapy}
+            for r in rows if r.status == "proposed"}
 
 
 def _rec_record(row: Any) -> dict[str, Any]:
