@@ -347,3 +347,21 @@ def test_findings_page(ws: Workspace) -> None:
     assert fusions["total"] == int((everything["layer"] == "fusions").sum())
     assert {f["layer"] for f in fusions["findings"]} == {"fusions"}
     assert gene["total"] == int((everything["gene"] == "WT1").sum()) > 0
+
+
+def test_warming_the_quality_cache_reads_every_current_assay_once(analysed, tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    ws = _copy(analysed, tmp_path / "ws")
+    with ws.session() as s:
+        n = sum(len(smp["assays"]) for p in queries.list_patients(s)
+                for smp in queries.patient_detail(s, p["patient"])["samples"])
+    assert overview.warm_quality_cache(ws) == n == 144
+
+    def no_store(*_args, **_kwargs):
+        raise AssertionError("the store was read again")
+
+    monkeypatch.setattr(ws.store, "read", no_store)
+    with ws.session() as s:
+        data = overview.with_quality(ws, overview.patient_overview(s, "IMT-001"))
+    assert all(q["qc"] for q in data["quality"])
+    ws.engine.dispose()

@@ -485,6 +485,28 @@ def assay_qc(workspace: Any, uid: str, tables: list[str] | tuple[str, ...]
     return qc
 
 
+def warm_quality_cache(workspace: Any, *, stop: threading.Event | None = None) -> int:
+    """Compute the QC figures of every current assay into the cache; returns how many.
+
+    For a server to call once in a background thread at start-up, so that the first visit
+    of each patient page does not read the store (about 20 ms per assay). ``stop`` ends it
+    early (server shutdown).
+    """
+    with workspace.session() as s:
+        rows = s.execute(select(Assay.sample_id, Assay.layer, Assay.label, Assay.version,
+                                Assay.uid, Assay.store_tables)).all()
+    newest: dict[tuple[int, str, str], Any] = {}
+    for r in sorted(rows, key=lambda r: r.version):
+        newest[(r.sample_id, r.layer, r.label)] = r
+    done = 0
+    for r in newest.values():
+        if stop is not None and stop.is_set():
+            break
+        assay_qc(workspace, r.uid, tuple(r.store_tables))
+        done += 1
+    return done
+
+
 def with_quality(workspace: Any, overview: dict[str, Any]) -> dict[str, Any]:
     """``overview`` with the QC figures of each assay added (``quality[i].qc``)."""
     for row in overview["quality"]:
@@ -504,5 +526,6 @@ __all__ = [
     "latest_analysis_id",
     "patient_list",
     "patient_overview",
+    "warm_quality_cache",
     "with_quality",
 ]
