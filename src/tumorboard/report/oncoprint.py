@@ -310,6 +310,18 @@ def _rects(cells: Iterable[tuple[float, float]], *, width: float, height: float,
     return np.asarray(out, dtype=float).reshape(-1, 4, 2)
 
 
+def _entity_colours(entities: Sequence[str]) -> dict[str, str]:
+    """Okabe–Ito colours (:data:`GROUP_COLOURS`) for up to eight entities; beyond that
+    matplotlib's 20-colour ``tab20`` palette, so that no two entities share a colour."""
+    if len(entities) <= len(GROUP_COLOURS):
+        return {e: GROUP_COLOURS[i] for i, e in enumerate(entities)}
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps["tab20"]
+    return {e: to_hex(cmap(i % 20)) for i, e in enumerate(entities)}
+
+
 def oncoprint_plot(matrix: pd.DataFrame, *, image: str = "svg", title: str | None = None,
                    simulated: bool = False, show_target_state: bool = True) -> Any:
     """The matrix as an OncoPrint: genes × patients with one glyph per alteration kind.
@@ -401,7 +413,7 @@ def oncoprint_plot(matrix: pd.DataFrame, *, image: str = "svg", title: str | Non
                 if "entity" in m.columns else pd.Series(dtype=object))
     entity_of = [str(entities.get(p) or "unknown") for p in patients]
     order = list(dict.fromkeys(sorted(set(entity_of))))
-    colour = {e: GROUP_COLOURS[i % len(GROUP_COLOURS)] for i, e in enumerate(order)}
+    colour = _entity_colours(order)
     ax.add_collection(PolyCollection(
         _rects([(x, 0.0) for x in range(n_patients)], width=cell_w, height=0.6),
         facecolors=[colour[e] for e in entity_of], edgecolors="none",
