@@ -25,7 +25,7 @@ from tumorboard import __version__
 from tumorboard.diagnosis.concordance import molecular_concordance
 from tumorboard.errors import NotFoundError
 from tumorboard.model import findings_frame, json_ready
-from tumorboard.registry import db
+from tumorboard.registry import audit, db
 from tumorboard.registry.models import (
     Analysis,
     Assay,
@@ -219,11 +219,17 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
         if target_rows:
             s.execute(insert(TargetEvidence), target_rows)
         by_patient = dict(tuple(findings.groupby("patient", sort=False)))
+        n_findings = findings["patient"].value_counts().to_dict()
+        n_targets = targets["patient"].value_counts().to_dict() if len(targets) else {}
         reviews = {}
         for pseudonym, pid in ids.items():
             review = molecular_concordance(cohort.patient_entities.get(pseudonym) or "",
                                            by_patient.get(pseudonym, findings.iloc[:0]))
             reviews[pseudonym] = review
+            audit.record(s, "analysis.run", "analyses", analyses[pseudonym].id, patient_id=pid,
+                         after={"cohort": digest, "findings": n_findings.get(pseudonym, 0),
+                                "targets": n_targets.get(pseudonym, 0),
+                                "concordance": review["status"]})
             s.add(DiagnosisReview(
                 patient_id=pid, analysis_id=analyses[pseudonym].id, status=review["status"],
                 alert=review["alert"], submitted_code=review["submitted"],

@@ -35,7 +35,7 @@ from tumorboard.io.case import CASE_FILE, Case, LayerFile, read_case
 from tumorboard.io.formats import FORMATS
 from tumorboard.io.hla import normalise_hla_allele
 from tumorboard.io.tables import LayerData, conform
-from tumorboard.registry import db
+from tumorboard.registry import audit, db
 from tumorboard.registry.models import Assay, Diagnosis, Patient, Sample
 from tumorboard.workspace import Workspace
 
@@ -458,6 +458,11 @@ def _apply(plan: CasePlan, session: Session, workspace: Workspace,
             workspace.store.stage(table, uid, frame, sample_id=f.sample_id)
             staged.append((table, uid))
     session.flush()
+    audit.record(session, "case.import", "patients", case.patient.id, patient_id=patient.id,
+                 after={"diagnosis": plan.diagnosis_action, "files": [
+                     {"sample": f.sample_id, "layer": f.layer, "label": f.label,
+                      "version": f.version, "file": f.file_name, "sha256": f.sha256,
+                      "action": f.action} for f in plan.files if f.action != "unchanged"]})
 
 
 def import_case(
