@@ -9,12 +9,12 @@ recomputes). The figure follows the OncoPrint of cBioPortal (Cerami et al., Canc
 patients altered on the left, patients as columns, one glyph per alteration kind in each
 cell, an annotation track (here the entity) on top.
 
-Which findings count as an alteration (:data:`ALTERATION_KINDS`) follows cBioPortal's
-defaults: focal amplification and deep deletion, not arm-level gains and losses (shown
-there only on request); mutations other than variants of unknown significance (cBioPortal's
-"putative passengers", hidden with the driver annotation filter); RNA and protein calls
-above the cohort (the layers' z ≥ 2 and 90th-percentile rule); kinase activation by
-phosphoproteomics.
+Which findings count as an alteration (:data:`ALTERATION_KINDS`): focal amplification and
+deep deletion, not arm-level gains and losses (cBioPortal's OncoPrint likewise draws only
+amplification and deep deletion unless asked for more); mutations other than variants of
+unknown significance (as cBioPortal with its "hide putative passengers" option); RNA and
+protein calls above the cohort (the layers' z ≥ 2 and 90th-percentile rule) and kinase
+activation by phosphoproteomics, for target genes only (:data:`EXPRESSION_FINDINGS`).
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from tumorboard.registry.models import (
     TherapyLine,
 )
 from tumorboard.report.oncoprint import KINDS
+from tumorboard.report.outcome_plots import PFSR_THRESHOLD  # 1.3, Von Hoff et al. 2010
 from tumorboard.web.core import CurrentUser, render, require
 
 pages = APIRouter(tags=["cohort"])
@@ -51,9 +52,6 @@ api = APIRouter(tags=["cohort"])
 Endpoint = Literal["os", "pfs"]
 TimeZero = Literal["diagnosis", "lat"]
 
-#: PFS ratio counted as benefit: Von Hoff et al., J Clin Oncol 2010;28:4877-83,
-#: doi:10.1200/JCO.2009.26.5983 (as :data:`tumorboard.report.outcome_plots.PFSR_THRESHOLD`).
-PFSR_THRESHOLD = 1.3
 CACHE_SIZE = 64  # results of a 1,000-patient registry take a few MB each
 PER_PAGE = 50  # rows of the PFS-ratio table per page
 MAX_WATERFALL_LABELS = 120  # above this many guided lines the bars go unlabelled
