@@ -144,6 +144,10 @@ def verdict(r: RunResult) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def _ms(value: object) -> str:
+    return "–" if not isinstance(value, float | int) or math.isnan(value) else f"{value:,.0f}"
+
+
 def render_table(results: list[RunResult]) -> str:
     lines = ["| database | configuration | page | requests | errors | p50 ms | p95 ms | "
              "p99 ms | requests/s | server peak RSS MiB | p95 < 300 ms, no errors |",
@@ -154,8 +158,8 @@ def render_table(results: list[RunResult]) -> str:
             last = i == len(rows) - 1
             cells = [r.database if i == 0 else "", r.config if i == 0 else "",
                      f"**{row['kind']}**" if last else str(row["kind"]),
-                     f"{row['requests']:,}", f"{row['errors']:,}", f"{row['p50']:.0f}",
-                     f"{row['p95']:.0f}", f"{row['p99']:.0f}", f"{row['rps']:.1f}",
+                     f"{row['requests']:,}", f"{row['errors']:,}", _ms(row["p50"]),
+                     _ms(row["p95"]), _ms(row["p99"]), f"{row['rps']:.1f}",
                      f"{r.peak_rss_mib:,.0f}" if last else "",
                      verdict(r) if last else ""]
             lines.append("| " + " | ".join(cells) + " |")
@@ -515,36 +519,55 @@ def _server_version(db_url: str) -> str:
 
 def bench_database(label: str, db_arg: str, args: argparse.Namespace, work: Path,
                    info: dict[str, object]) -> list[RunResult]:
-    """Build the registry on one database, then run both configurations against it."""
+    """Build the registry on one database (or reuse the one a ``--build-only`` run left in
+    ``--work-dir``), then run both configurations against it."""
     ws_dir = work / f"ws-{label}"
+    saved = work / f"build-{label}.json"
     pg_name = None
-    if db_arg == "sqlite":
+    results: list[RunResult] = []
+    reuse = args.reuse and saved.exists()
+    if reuse:
+        build = json.loads(saved.read_text())
+        db_url, pg_name = build.pop("db_url"), build.pop("pg_name")
+        users = build.pop("users")
+        info.setdefault("builds", {})[label] = build
+        print(f"[{label}] reusing the registry built {build['built_at']}", flush=True)
+    elif db_arg == "sqlite":
         db_url = f"sqlite:///{ws_dir / 'registry.sqlite'}"
     else:
         db_url, pg_name = _create_pg_database(db_arg)
+    if db_arg != "sqlite":
         info["postgresql"] = _server_version(db_url)
-    results = []
+    keep = args.keep or args.build_only
     try:
-        print(f"[{label}] building a {args.patients:,}-patient registry ...", flush=True)
-        t0 = time.perf_counter()
-        timings = build_registry(ws_dir, db_url, n_patients=args.patients,
-                                 base_folder=args.base_dir, progress=print)
-        from sqlalchemy import create_engine
+        if not reuse:
+            print(f"[{label}] building a {args.patients:,}-patient registry ...", flush=True)
+            t0 = time.perf_counter()
+            timings = build_registry(ws_dir, db_url, n_patients=args.patients,
+                                     base_folder=args.base_dir, progress=print)
+            from sqlalchemy import create_engine
 
-        engine = create_engine(db_url)
-        counts = table_counts(engine)
-        engine.dispose()
-        info.setdefault("builds", {})[label] = {**timings, "wall_s": time.perf_counter() - t0,
-                                                "counts": counts}
-        print(f"[{label}] registry built in {timings['clone_total_s']:.1f} s (base cohort "
-              f"{timings['base_s']:.1f} s; SQL clone {timings['registry_s']:.1f} s, Parquet "
-              f"{timings['parquet_s']:.1f} s for {timings['parquet_files']:,} files); "
-              f"{counts['patients']:,} patients, {counts['findings']:,} findings, "
-              f"{counts['recommendations']:,} recommendations", flush=True)
-        t0 = time.perf_counter()
-        users = create_users(ws_dir, db_url, args.users)
-        print(f"[{label}] {len(users)} users created in {time.perf_counter() - t0:.1f} s",
-              flush=True)
+            engine = create_engine(db_url)
+            counts = table_counts(engine)
+            engine.dispose()
+            build = {**timings, "wall_s": time.perf_counter() - t0, "counts": counts,
+                     "built_at": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+                     "load": os.getloadavg()[0]}
+            info.setdefault("builds", {})[label] = build
+            print(f"[{label}] registry built in {timings['clone_total_s']:.1f} s (base cohort "
+                  f"{timings['base_s']:.1f} s; SQL clone {timings['registry_s']:.1f} s, "
+                  f"Parquet {timings['parquet_s']:.1f} s for {timings['parquet_files']:,} "
+                  f"files); {counts['patients']:,} patients, {counts['findings']:,} findings, "
+                  f"{counts['recommendations']:,} recommendations", flush=True)
+            t0 = time.perf_counter()
+            users = create_users(ws_dir, db_url, args.users)
+            print(f"[{label}] {len(users)} users created in {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+            if keep:
+                saved.write_text(json.dumps({**build, "db_url": db_url, "pg_name": pg_name,
+                                             "users": users}, default=str))
+        if args.build_only:
+            return []
         cat = catalogue(ws_dir, db_url)
         if args.profile:
             profile = render_profile(label, profile_pages(ws_dir, db_url, users[0], cat,
@@ -570,7 +593,7 @@ def bench_database(label: str, db_arg: str, args: argparse.Namespace, work: Path
                 print(f"    error: {example}", flush=True)
         print(f"[{label}] sign-in: {render_sign_in(results[:1])}", flush=True)
     finally:
-        if pg_name is not None and not args.keep:
+        if pg_name is not None and not keep:
             _drop_pg_database(db_arg, pg_name)
     return results
 
@@ -614,7 +637,8 @@ def render_section(results: list[RunResult], info: dict[str, object],
             f"target-evidence rows, {c['recommendations']:,} recommendations, "
             f"{c['board_decisions']:,} board decisions, {c['board_sessions']} board sessions "
             f"({c['board_agenda']} agenda items), {c['recist_measurements']:,} RECIST rows; "
-            f"built in {b['clone_total_s']:.1f} s (SQL clone {b['registry_s']:.1f} s, "
+            f"built in {b['clone_total_s']:.1f} s at {b.get('built_at', '?')} (1-minute load "
+            f"average {b.get('load', float('nan')):.1f}; SQL clone {b['registry_s']:.1f} s, "
             f"{b['parquet_files']:,} Parquet files rewritten in {b['parquet_s']:.1f} s) from "
             f"the cached base cohort (building that once: simulate, import, outcomes, "
             f"analyse, recommend 36 patients, about 50 s).", bullet=True))
@@ -624,11 +648,13 @@ def render_section(results: list[RunResult], info: dict[str, object],
         f"(a third of those with a random filter), board session 10 %, cohort 5 %. Think "
         f"time: uniform {args.think_min}–{args.think_max} s between a user's requests "
         f"(seeded RNG, seed {args.seed}); closed loop: none. Each configuration stops at "
-        f"{args.max_requests:,} requests or {args.max_seconds:.0f} s. `tumorboard serve "
-        f"--workers {args.workers}` in a subprocess, restarted for each configuration; "
-        f"latency measured in the client (whole body received); the load generator runs on "
-        f"the same 2 cores as the server. Server peak RSS: VmRSS of the server process "
-        f"tree sampled every 0.2 s.")
+        f"{args.max_requests:,} requests or {args.max_seconds:.0f} s. One `tumorboard serve "
+        f"--workers {args.workers}` subprocess per database; the users sign in once, then "
+        f"the think-time and the closed-loop configuration run one after the other. Latency "
+        f"is measured in the client (whole body received; figures referenced by `<img>` are "
+        f"not fetched); the load generator runs on the same 2 cores as the server. Server "
+        f"peak RSS: VmRSS of the server process tree sampled every 0.2 s during the "
+        f"configuration.")
     header = (f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {_machine(info)}; "
               f"1-minute load average at the start {info['load']:.1f} (other work on the "
               f"same cores lengthens latencies). Reproduce: `{command}`.")
@@ -673,6 +699,10 @@ def main() -> None:
     ap.add_argument("--work-dir", type=Path, default=None,
                     help="where workspaces and server logs go (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep workspaces and databases")
+    ap.add_argument("--build-only", action="store_true",
+                    help="build the registries into --work-dir and keep them, no load run")
+    ap.add_argument("--reuse", action="store_true",
+                    help="run against the registries a --build-only run left in --work-dir")
     ap.add_argument("--append", action="store_true", help="write the section to the docs")
     ap.add_argument("--profile", action="store_true",
                     help="also time each page kind in-process and list its slowest SQL")
@@ -684,6 +714,8 @@ def main() -> None:
     dbs = args.db or ["sqlite"]
     if args.users > 250:
         ap.error("--users: at most 250 (one loopback address each)")
+    if (args.build_only or args.reuse) and args.work_dir is None:
+        ap.error("--build-only and --reuse need --work-dir")
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="tumorboard-bench-web-"))
     work.mkdir(parents=True, exist_ok=True)
     info: dict[str, object] = {"load": os.getloadavg()[0], "notes": []}
@@ -693,13 +725,13 @@ def main() -> None:
             label = "SQLite" if db_arg == "sqlite" else "PostgreSQL"
             results.extend(bench_database(label, db_arg, args, work, info))
     finally:
-        if not args.keep and args.work_dir is None:
+        if not (args.keep or args.build_only) and (args.work_dir is None or args.reuse):
             shutil.rmtree(work, ignore_errors=True)
     print()
     print(render_table(results))
     print(render_sign_in(results))
     print(json.dumps({"builds": info.get("builds")}, default=str))
-    if args.append:
+    if args.append and results:
         command = "python benchmarks/bench_web.py " + " ".join(
             f"--db {d if d == 'sqlite' else 'postgresql+psycopg://USER@HOST:PORT/postgres'}"
             for d in dbs) + (f" --workers {args.workers}" if args.workers != 1 else "") + (
