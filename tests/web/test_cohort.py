@@ -245,3 +245,58 @@ def test_new_therapy_line_changes_the_fingerprint_and_the_results(
     assert second["simulated"] is False  # a row not from the simulator: no longer all simulated
     assert f'href="/patients/{who}"' in viewer.get("/cohort").text
     _svg(viewer, "/cohort/plots/pfsr.svg")
+
+
+def test_results_are_computed_once_per_registry_state(sqlite_web_workspace, sqlite_client_as,
+                                                      monkeypatch) -> None:
+    from tumorboard.web import cohort
+
+    calls: list[str] = []
+    real = cohort._matrix
+
+    def counted(*args, **kwargs):
+        calls.append("matrix")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cohort, "_matrix", counted)
+    viewer = sqlite_client_as("viewer")
+    assert viewer.get("/cohort").status_code == 200
+    assert viewer.get("/api/cohort/matrix").status_code == 200
+    _svg(viewer, "/cohort/plots/oncoprint.svg")
+    assert calls == ["matrix"]  # page, API and figure share one computation
+    assert viewer.get("/api/cohort/matrix?entity=DSRCT").status_code == 200
+    assert calls == ["matrix", "matrix"]  # other filters, other result
+    with transaction(sqlite_web_workspace.engine) as s:  # follow-up leaves the matrix alone
+        pid = s.scalar(select(Patient.id).where(Patient.pseudonym == "DSRCT-001"))
+        s.add(TherapyLine(patient_id=pid, line_number=1, regimen="VDC/IE", agents=[],
+                          modality="chemotherapy", start_date=dt.date(2024, 1, 1)))
+    viewer.get("/api/cohort/matrix")
+    assert calls == ["matrix", "matrix"]
+
+
+def test_cache_computes_each_key_once_under_concurrency() -> None:
+    import threading
+    import time
+
+    from tumorboard.web.cohort import _Cache
+
+    cache, calls = _Cache(size=2), []
+
+    def slow() -> str:
+        calls.append(1)
+        time.sleep(0.05)
+        return "value"
+
+    threads = [threading.Thread(target=cache.get, args=(("k",), slow)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1]
+    assert cache.get(("k",), lambda: "other") == "value"
+    cache.get(("a",), lambda: 1)
+    cache.get(("b",), lambda: 2)  # evicts the least recently used, ("k",)
+    assert cache.get(("k",), lambda: "recomputed") == "recomputed"
+    with pytest.raises(ZeroDivisionError):
+        cache.get(("bad",), lambda: 1 / 0)
+    assert cache.get(("bad",), lambda: "fine") == "fine"  # a failure is not cached

@@ -108,24 +108,46 @@ def _content_hash(frame: pd.DataFrame) -> str:
 
 
 class _Cache:
-    """A small thread-safe LRU of computed results and figures, one per application."""
+    """A small thread-safe LRU of computed results and figures, one per application.
+
+    One computation per key at a time: when many users open the page just after new
+    follow-up, one request computes and the others wait for its result instead of all
+    computing the same thing.
+    """
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
         self._items: collections.OrderedDict[tuple[Any, ...], Any] = collections.OrderedDict()
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    def _hit(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
-        value = compute()  # outside the lock: two first requests may both compute, harmless
+                return True, self._items[key]
+            return False, None
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        found, value = self._hit(key)
+        if found:
+            return value
         with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
+            gate = self._computing.setdefault(key, threading.Lock())
+        with gate:
+            found, value = self._hit(key)  # computed by the request we waited for
+            if found:
+                return value
+            try:
+                value = compute()
+                with self._lock:
+                    self._items[key] = value
+                    while len(self._items) > self.size:
+                        self._items.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
+            return value
 
 
 _CACHE_LOCK = threading.Lock()
