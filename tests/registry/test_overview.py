@@ -251,6 +251,10 @@ def test_the_list_runs_a_bounded_number_of_statements(analysed, tmp_path: Path) 
     large = _statements(ws, run)
     with ws.session() as s:
         assert overview.patient_list(s, per_page=100)["total"] == 78
+        bare = overview.patient_overview(s, "ZZ-000")  # registry-only: not analysed
+    assert bare["analysis"] is None and bare["concordance"] is None
+    assert bare["targets"]["total"] == 0 and bare["findings"] == {} and bare["quality"] == []
+    assert bare["recommendations"][0]["therapy"] == "pazopanib"
     assert small == large <= 7
     assert _statements(ws, lambda s: overview.patient_list(
         s, entity="DSRCT", search="ERBB2", target_state="activated", status="proposed",

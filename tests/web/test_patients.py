@@ -457,6 +457,12 @@ def test_list_route_runs_a_bounded_number_of_statements_and_pages(
         assert 'href="?entity=ES&amp;page=2" rel="next"' in first
         second = client.get("/patients?entity=ES&page=2").text
         assert len(_listed(second)) == 12 and not set(_listed(first)) & set(_listed(second))
+        # a registry-only patient (no molecular data): page without plots, no report
+        bare = client.get("/patients/ZZ-000")
+        assert bare.status_code == 200 and "plots/activation.svg" not in bare.text
+        assert "not analysed yet" in bare.text
+        assert client.get("/patients/ZZ-000/plots/activation.svg").status_code == 404
+        assert client.get("/api/patients/ZZ-000").json()["analysis"] is None
 
 
 # --------------------------------------------------------------- both databases
