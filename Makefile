@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo serve test lint format benchmark clean sysdeps
+.PHONY: demo serve test lint format benchmark clean sysdeps screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_pfsr.py
 	$(BIN)/python benchmarks/bench_survival.py
 	$(BIN)/python benchmarks/bench_web.py $(if $(BENCH_POSTGRES_URL),--db sqlite --db $(BENCH_POSTGRES_URL))
+
+# Full-page screenshots of the main pages (real Chromium, /usr/bin/chromium) into docs/screenshots
+screenshots: $(STAMP)
+	TUMORBOARD_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/web/test_browser.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache build src/*.egg-info
