@@ -140,3 +140,37 @@ def test_line_replaces_by_number_and_keeps_the_others(ws) -> None:
         lines = records.lines_table(s, ["P1"])
     assert lines["line"].tolist() == [1, 2]
     assert lines["progression"].iloc[1] == dt.datetime(2021, 2, 1)
+
+
+def test_entry_must_agree_with_the_patients_other_tables(sqlite_workspace,
+                                                         tmp_path: Path) -> None:
+    """P1's lines run to 2021-01-15: a death before that is refused, nothing written."""
+    ws = sqlite_workspace
+    _import(ws, _write(tmp_path, patients=PATIENTS, lines=LINES))
+    with pytest.raises(InputError, match="lines stop 2021-01-15 is after the death on "
+                                         "2020-12-01"):
+        records.add_outcome(ws, "events", {"patient": "P1", "date": "2020-12-01",
+                                           "kind": "death"})
+    with ws.session() as s:
+        assert records.events_table(s, ["P1"]).empty
+    assert _audit(ws, "outcomes.add_event") == []
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0001-01-01", "a date from 1900-01-01 to 2199-12-31"),
+    (dt.date(2300, 1, 1), "a date from 1900-01-01"),
+])
+def test_implausible_dates_are_refused(ws, value, message) -> None:
+    with pytest.raises(InputError, match=message):
+        records.add_outcome(ws, "events", {"patient": "P2", "date": value,
+                                           "kind": "progression"})
+
+
+def test_text_with_nul_or_too_long_is_refused(ws) -> None:
+    row = {"patient": "P2", "date": "2019-01-01", "kind": "progression"}
+    with pytest.raises(InputError, match="without NUL characters"):
+        records.add_outcome(ws, "events", row | {"detail": "new\x00lesion"})
+    with pytest.raises(InputError, match="at most 64 characters"):
+        records.add_outcome(ws, "recist", {"patient": "P2", "assessment_date": "2019-01-01",
+                                           "lesion_id": "L" * 65, "kind": "target",
+                                           "diameter_mm": 12})

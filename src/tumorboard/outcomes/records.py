@@ -547,6 +547,8 @@ _MAX_TEXT = {"lesion_id": 64, "status": 32, "technique": 64, "sample": 64, "vari
 _MAX_TEXT_DEFAULT = 2000
 #: Largest whole number a registry integer column holds (32-bit).
 _MAX_INT = 2**31 - 1
+#: Plausible dates of a patient's follow-up.
+_FIRST_DAY, _LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 _YES = frozenset({"yes", "y", "true", "1", "on"})
 _NO = frozenset({"no", "n", "false", "0", "off"})
 
@@ -612,16 +614,20 @@ def _entry_value(value: Any, col: Any, where: str) -> Any:
         return [str(a).strip() for a in items if str(a).strip()]
     if col.kind == "date":
         if isinstance(value, dt.datetime | pd.Timestamp):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        text = str(value)
-        try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                raise ValueError
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise bad("an ISO 8601 date such as 2024-03-31") from None
+            day = value.date()
+        elif isinstance(value, dt.date):
+            day = value
+        else:
+            text = str(value)
+            try:
+                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                    raise ValueError
+                day = dt.date.fromisoformat(text)
+            except ValueError:
+                raise bad("an ISO 8601 date such as 2024-03-31") from None
+        if not _FIRST_DAY <= day <= _LAST_DAY:  # also keeps pandas' datetime64[ns] range
+            raise bad(f"a date from {_FIRST_DAY} to {_LAST_DAY}")
+        return day
     if col.kind in ("int", "float"):
         if isinstance(value, bool):
             raise bad("a number")
@@ -744,7 +750,14 @@ def add_record(session: Session, name: str, row: dict[str, Any] | list[dict[str,
 
         # as the follow-up page will read them: refuse a series it could not assess (the
         # caller's transaction then rolls back)
-        recist_responses(recist_table(session, [patient]))
+        try:
+            recist_responses(recist_table(session, [patient]))
+        except InputError as exc:
+            # recist_responses keys its series as patient + unit separator + line
+            problem = re.sub(r"\x1f(<NA>|\d+)", lambda m: "" if m.group(1) == "<NA>"
+                             else f" line {m.group(1)}", exc.problem)
+            raise InputError(problem, file="recist entry", column=exc.column,
+                             expected=exc.expected, fix=exc.fix) from None
     replaced, added = _records_of(current.loc[same]), _records_of(new)
     key = ", ".join(f"{k} {_fmt(new[k].iloc[0])}" for k in keys)
     audit.record(session, ENTRY_ACTIONS[name], _MODELS[name].__tablename__, key,
