@@ -103,8 +103,18 @@ class AccessLog:
             route = scope.get("route")
             template = getattr(route, "path", None) or (
                 "/static/…" if scope["path"].startswith("/static/") else "(no route)")
+            if scope["path"].startswith("/api/") and not template.startswith("/api"):
+                template = "/api" + template  # routes of an included router lack its prefix
             log.info("%s %s %d %.0f ms", scope["method"], template, status["code"],
                      (time.perf_counter() - start) * 1000)
+
+
+def mounted_routers() -> list[tuple[Any, str]]:
+    """Every router of the app with its path prefix: the pages, and the API under /api."""
+    from tumorboard.web import admin, board, cohort, followup, patients
+
+    return [(router, prefix) for m in (admin, patients, board, followup, cohort)
+            for router, prefix in ((m.pages, ""), (m.api, "/api"))]
 
 
 def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
@@ -116,7 +126,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
         Mark cookies ``Secure`` (sent over HTTPS only). Turn on whenever the app is served
         through TLS (a reverse proxy); plain HTTP on loopback needs it off.
     """
-    from tumorboard.web import admin, board, cohort, followup, patients
+    from tumorboard.web import admin
 
     app = FastAPI(title="tumorboard", version=__version__,
                   description="Molecular tumour board for rare sarcomas: patients, targets, "
@@ -129,9 +139,8 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app.state.login_throttle = admin.LoginThrottle()
     static = resources.files("tumorboard.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (admin, patients, board, followup, cohort):
-        app.include_router(module.pages)
-        app.include_router(module.api, prefix="/api")
+    for router, prefix in mounted_routers():
+        app.include_router(router, prefix=prefix)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
