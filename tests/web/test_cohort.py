@@ -180,7 +180,9 @@ def test_bad_parameters_are_refused_and_nothing_is_written(sqlite_web_workspace,
     for url, word in (("/api/cohort/matrix?max_genes=0", "max_genes"),
                       ("/api/cohort/matrix?max_genes=abc", "max_genes"),
                       ("/api/cohort/survival?endpoint=dfs", "endpoint"),
-                      ("/api/cohort/pfsr?entity=" + "X" * 40, "entity")):
+                      ("/api/cohort/pfsr?entity=" + "X" * 40, "entity"),
+                      ("/api/cohort/matrix?genes=ERBB2%00", "genes"),
+                      ("/api/cohort/survival?patients=DSRCT%00*", "patients")):
         r = viewer.get(url)
         assert r.status_code == 422, url
         assert word in r.json()["message"]

@@ -187,12 +187,17 @@ class CohortFilters:
         return [p for p in re.split(r"[,\s]+", self.patients) if p]
 
 
+#: Filter text: printable (PostgreSQL refuses NUL; control characters are never meant).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
 def cohort_filters(
-        entity: Annotated[str | None, Query(max_length=32,
+        entity: Annotated[str | None, Query(max_length=32, pattern=PRINTABLE,
                                             description="OncoTree code, e.g. DSRCT")] = None,
         patients: Annotated[str | None, Query(
-            max_length=200, description="patient patterns with * and ?, comma-separated, "
-                                        "e.g. DSRCT-0*")] = None,
+            max_length=200, pattern=PRINTABLE,
+            description="patient patterns with * and ?, comma-separated, e.g. DSRCT-0*")
+        ] = None,
         endpoint: Annotated[Endpoint, Query(description="os or pfs")] = "os",
         time_zero: Annotated[TimeZero, Query(
             description="diagnosis (overall survival by entity) or lat (after local "
@@ -470,6 +475,20 @@ def pfsr_svg(request: Request, user: Annotated[CurrentUser, Depends(require("vie
 # -------------------------------------------------------------------------------- API
 
 
+class ErrorOut(BaseModel):
+    """What a refused request answers (:mod:`tumorboard.web.app`)."""
+
+    error: str = Field(description="kind of error, e.g. RequestValidationError")
+    message: str
+    detail: Any = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "not signed in"},
+    403: {"model": ErrorOut, "description": "role too low"},
+    422: {"model": ErrorOut, "description": "invalid parameters"}}
+
+
 class MedianRow(BaseModel):
     group: str
     n: int
@@ -592,7 +611,7 @@ def _genes(genes: str | None) -> tuple[str, ...] | None:
     return names or None
 
 
-@api.get("/cohort/survival", response_model=SurvivalResponse,
+@api.get("/cohort/survival", response_model=SurvivalResponse, responses=ERRORS,
          summary="Kaplan–Meier estimates of the cohort")
 def api_survival(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
                  filters: Filters) -> dict[str, Any]:
@@ -605,13 +624,14 @@ def api_survival(request: Request, user: Annotated[CurrentUser, Depends(require(
                                                           "message": message}
 
 
-@api.get("/cohort/matrix", response_model=MatrixResponse,
+@api.get("/cohort/matrix", response_model=MatrixResponse, responses=ERRORS,
          summary="The alteration/target matrix of the cohort")
 def api_matrix(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
                filters: Filters,
                genes: Annotated[str | None, Query(
-                   max_length=2000, description="genes to show, comma-separated; default "
-                                                "the most recurrently altered")] = None,
+                   max_length=2000, pattern=PRINTABLE,
+                   description="genes to show, comma-separated; default the most "
+                               "recurrently altered")] = None,
                max_genes: Annotated[int, Query(ge=1, le=200)] = 30,
                page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                per_page: Annotated[int, Query(ge=1, le=500,
@@ -631,7 +651,7 @@ def api_matrix(request: Request, user: Annotated[CurrentUser, Depends(require("v
             "message": common["why"] or data["message"]}
 
 
-@api.get("/cohort/pfsr", response_model=PfsrResponse,
+@api.get("/cohort/pfsr", response_model=PfsrResponse, responses=ERRORS,
          summary="PFS ratios of the MTB-guided lines")
 def api_pfsr(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
              filters: Filters) -> dict[str, Any]:
