@@ -89,6 +89,42 @@ PASSWORD = "load-benchmark-password"
 MIX = (("patient", 0.60), ("patient list", 0.25), ("board", 0.10), ("cohort", 0.05))
 KINDS = [k for k, _ in MIX]
 TUMORBOARD = Path(sys.executable).with_name("tumorboard")
+#: What profiling the slow pages found (py-spy on the server under the think-time load, and
+#: the slow statements re-run alone on the 1,000-patient registries); kept in the section.
+ANALYSIS = (
+    "Where the time goes (py-spy 0.4.3 sampling `tumorboard serve` under the think-time load "
+    "on the SQLite registry, and the slow statements re-run alone on both registries):",
+    "1. Patient page, `registry.overview.key_findings`: `SELECT ... FROM findings WHERE "
+    "analysis_id = ? AND (kind IN (...) OR ...)` has no usable index (findings are indexed "
+    "on `(patient_id, kind)` and `gene`, not `analysis_id`), so every patient page scans all "
+    "372,632 findings: 60–400 ms on SQLite (`SCAN findings`), 220–320 ms on PostgreSQL "
+    "(parallel sequential scan), 0.9 ms with `Finding.patient_id == patient.id` added to the "
+    "WHERE (uses `ix_findings_patient_kind`) or with an index on `findings.analysis_id`. The "
+    "same scan serves the patient-list search (`q`: the fusion-partner and gene-finding "
+    "branches of `overview._filtered` filter findings by `analysis_id` and `kind` only): "
+    "~750 ms for the rows and again ~730 ms for the count.",
+    "2. Patient page, `overview.with_quality` → `assay_qc`: the first view of a patient reads "
+    "every current assay's Parquet tables (`OmicsStore.read` + `layer_qc`), ~180 ms for a "
+    "patient's 8 assays; cached by uid afterwards, but with 1,000 patients most views in a "
+    "two-minute run are first views (20 % of the server's samples). Computing the QC "
+    "figures once at import (stored with the assay) would take this off the request.",
+    "3. Patient list on SQLite, `overview._rows`: the current diagnosis as `diagnoses.id IN "
+    "(SELECT max(id) ... GROUP BY patient_id)` inside the LEFT JOIN's derived table is "
+    "re-evaluated for every patient row by SQLite 3.40 (~190 ms for one page of 50 at 1,000 "
+    "patients); joining `(SELECT patient_id, max(id) AS id FROM diagnoses GROUP BY "
+    "patient_id)` and then `diagnoses` by id takes 2–3 ms. PostgreSQL plans it well "
+    "(16 ms).",
+    "4. Cohort page, `web.cohort.cohort_data`: the first computation at 1,000 patients takes "
+    "~14 s (`_matrix` → `report.oncoprint.alteration_matrix` / `_finding_rows` over all "
+    "findings, and `_survival`), cached afterwards (~100 ms). `_Cache.get` computes outside "
+    "its lock, so every cohort request that arrives during those seconds computes the same "
+    "result again (a cache stampede), each slower for sharing the GIL: under load the "
+    "cohort requests ran into the client's 60 s timeout. One computation per key (a "
+    "per-key lock or future) and computing it when the server starts would avoid that.",
+    "5. One server process (`--workers 1`) runs every page in one Python interpreter, so "
+    "the pandas and template work of concurrent requests shares one core (GIL); sign-in "
+    "hashes (argon2id, ~0.5 s CPU each here) compete for the same cores at start.",
+)
 
 
 # --------------------------------------------------------------------------- results
@@ -672,7 +708,8 @@ def render_section(results: list[RunResult], info: dict[str, object],
                            "(`--profile`: TestClient, no other load) before the load runs; "
                            "the SQL statements of a request re-run alone, slowest first:"))
         parts.append("```text\n" + "\n".join(info["profiles"].values()) + "\n```")
-    parts.extend(_wrap(n) for n in info.get("analysis", []))
+    parts.append(_wrap(ANALYSIS[0]))
+    parts.append("\n".join(textwrap.fill(a, 96, subsequent_indent="   ") for a in ANALYSIS[1:]))
     return "\n\n".join(parts)
 
 
