@@ -284,7 +284,11 @@ def test_api_round_trip(web_workspace) -> None:
         assert bad.status_code == 422
         assert bad.json()["detail"]["column"] == "stop"
         assert "before the start 2023-08-01" in bad.json()["message"]
+        r = client.post(f"/api/patients/{P}/lines", headers=h,
+                        json=first | {"line": 3, "modality": "homeopathy"})
+        assert r.status_code == 422 and "modality" in r.json()["message"]
         doc = client.get(f"/api/patients/{P}/outcomes").json()
+        spec = client.get("/api/openapi.json").json()
     assert [x["line"] for x in doc["lines"]] == [1, 2]
     assert doc["lines"][1]["mtb_guided"] and doc["lines"][1]["recommendation_id"] == rec
     ratio = doc["pfs_ratios"][0]
@@ -297,3 +301,7 @@ def test_api_round_trip(web_workspace) -> None:
     with ws.session() as s:
         assert s.get(Recommendation, rec).status == "implemented"
     assert len(_entries(ws, "outcomes.add_line")) == 2
+    assert _counts(ws)["TherapyLine"] == 2
+    created = spec["paths"]["/api/patients/{pseudonym}/recist"]["post"]["responses"]["201"]
+    assert created["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/RecistEntryOut")

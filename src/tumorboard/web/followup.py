@@ -216,14 +216,90 @@ class EventIn(BaseModel):
     detail: Text | None = None
 
 
-class EntryOut(BaseModel):
-    """What an entry wrote: the new rows, the rows they replaced, and the recommendations
-    that became 'implemented'."""
+class LineRecord(BaseModel):
+    """A therapy line as stored (template columns of ``lines``)."""
 
+    patient: str
+    line: int
+    regimen: str
+    agents: list[str]
+    modality: str
+    intent: str | None
+    start: dt.date
+    stop: dt.date | None
+    stop_reason: str | None
+    progression: dt.date | None
+    recommendation_id: int | None
+    mtb_guided: bool | None
+
+
+class LesionRecord(BaseModel):
+    """A lesion measurement as stored (template columns of ``recist``)."""
+
+    patient: str
+    assessment_date: dt.date
+    lesion_id: str
+    kind: str
+    site: str | None
+    lymph_node: bool | None
+    diameter_mm: float | None
+    status: str | None
+    line: int | None
+
+
+class PlasmaRecord(BaseModel):
+    """A variant's plasma reads as stored (template columns of ``plasma``)."""
+
+    patient: str
+    sample: str
+    collected: dt.date
+    variant: str
+    alt_reads: int
+    depth: int
+    tumour_vaf: float | None
+    background_error: float | None
+
+
+class EventRecord(BaseModel):
+    """A clinical event as stored (template columns of ``events``)."""
+
+    patient: str
+    date: dt.date
+    kind: str
+    detail: str | None
+
+
+class _Entry(BaseModel):
     table: str
-    added: list[dict[str, Any]]
-    replaced: list[dict[str, Any]]
-    implemented: list[int]
+    implemented: list[int] = Field(description="Recommendations now 'implemented'")
+
+
+class LineEntryOut(_Entry):
+    """The line written and the line it replaced (if any)."""
+
+    added: list[LineRecord]
+    replaced: list[LineRecord]
+
+
+class RecistEntryOut(_Entry):
+    """The lesions of the assessment written and those of the same date it replaced."""
+
+    added: list[LesionRecord]
+    replaced: list[LesionRecord]
+
+
+class PlasmaEntryOut(_Entry):
+    """The variant rows of the sample written and those it replaced."""
+
+    added: list[PlasmaRecord]
+    replaced: list[PlasmaRecord]
+
+
+class EventEntryOut(_Entry):
+    """The event written and the one of the same date and kind it replaced."""
+
+    added: list[EventRecord]
+    replaced: list[EventRecord]
 
 
 class ProblemDetail(BaseModel):
@@ -556,22 +632,26 @@ def api_outcomes(request: Request, pseudonym: Pseudonym, user: Viewer) -> Outcom
     return OutcomesOut.model_validate(_read(request, pseudonym))
 
 
-def _created(table: str, result: dict[str, Any]) -> JSONResponse:
-    body = EntryOut(table=table, added=result["added"], replaced=result["replaced"],
-                    implemented=result.get("implemented", []))
-    return JSONResponse(body.model_dump(mode="json"), status_code=201)
+_ENTRY_OUT: dict[str, type[_Entry]] = {
+    "lines": LineEntryOut, "recist": RecistEntryOut, "plasma": PlasmaEntryOut,
+    "events": EventEntryOut}
 
 
 def _api_enter(request: Request, user: CurrentUser, pseudonym: str, table: str,
                rows: Any) -> JSONResponse:
-    return _created(table, _enter(request, user, pseudonym, table, rows))
+    result = _enter(request, user, pseudonym, table, rows)
+    body = _ENTRY_OUT[table](table=table, added=result["added"], replaced=result["replaced"],
+                             implemented=result.get("implemented", []))
+    return JSONResponse(body.model_dump(mode="json"), status_code=201)
 
 
-_CREATED: dict[int | str, dict[str, Any]] = {201: {"model": EntryOut}} | _ERRORS
+def _created(model: type[_Entry]) -> dict[int | str, dict[str, Any]]:
+    return {201: {"model": model}} | _ERRORS
 
 
-@api.post("/patients/{pseudonym}/lines", status_code=201, response_model=EntryOut,
-          responses=_CREATED, summary="Record (or correct) a therapy line")
+@api.post("/patients/{pseudonym}/lines", status_code=201,
+          response_model=LineEntryOut, responses=_created(LineEntryOut),
+          summary="Record (or correct) a therapy line")
 def api_add_line(request: Request, pseudonym: Pseudonym, body: LineIn, user: BoardMember
                  ) -> JSONResponse:
     row = body.model_dump() | {"patient": pseudonym}
@@ -579,8 +659,9 @@ def api_add_line(request: Request, pseudonym: Pseudonym, body: LineIn, user: Boa
     return _api_enter(request, user, pseudonym, "lines", row)
 
 
-@api.post("/patients/{pseudonym}/recist", status_code=201, response_model=EntryOut,
-          responses=_CREATED, summary="Record a RECIST assessment (all lesions of one date)")
+@api.post("/patients/{pseudonym}/recist", status_code=201,
+          response_model=RecistEntryOut, responses=_created(RecistEntryOut),
+          summary="Record a RECIST assessment (all lesions of one date)")
 def api_add_recist(request: Request, pseudonym: Pseudonym, body: RecistIn, user: BoardMember
                    ) -> JSONResponse:
     rows = [lesion.model_dump() | {"patient": pseudonym, "line": body.line,
@@ -589,8 +670,9 @@ def api_add_recist(request: Request, pseudonym: Pseudonym, body: RecistIn, user:
     return _api_enter(request, user, pseudonym, "recist", rows)
 
 
-@api.post("/patients/{pseudonym}/plasma", status_code=201, response_model=EntryOut,
-          responses=_CREATED, summary="Record a plasma (ctDNA) sample with its variants")
+@api.post("/patients/{pseudonym}/plasma", status_code=201,
+          response_model=PlasmaEntryOut, responses=_created(PlasmaEntryOut),
+          summary="Record a plasma (ctDNA) sample with its variants")
 def api_add_plasma(request: Request, pseudonym: Pseudonym, body: PlasmaIn, user: BoardMember
                    ) -> JSONResponse:
     rows = [v.model_dump() | {"patient": pseudonym, "sample": body.sample,
@@ -598,9 +680,9 @@ def api_add_plasma(request: Request, pseudonym: Pseudonym, body: PlasmaIn, user:
     return _api_enter(request, user, pseudonym, "plasma", rows)
 
 
-@api.post("/patients/{pseudonym}/events", status_code=201, response_model=EntryOut,
-          responses=_CREATED, summary="Record a progression, recurrence, death or last "
-                                      "follow-up")
+@api.post("/patients/{pseudonym}/events", status_code=201,
+          response_model=EventEntryOut, responses=_created(EventEntryOut),
+          summary="Record a progression, recurrence, death or last follow-up")
 def api_add_event(request: Request, pseudonym: Pseudonym, body: EventIn, user: BoardMember
                   ) -> JSONResponse:
     return _api_enter(request, user, pseudonym, "events",
