@@ -4,7 +4,10 @@
 count, one page of patients with their diagnosis, concordance, latest board date and signed
 version joined in, then one grouped query each for layers, target states, recommendation
 statuses and the top recommendation), so its cost does not grow with the number of patients
-on the page or in the registry beyond what the database's aggregates do.
+on the page or in the registry beyond what the database's aggregates do. What depends only
+on the analyses (which patients have a target in a state, a gene; the target counts) is
+cached in memory under an analysis stamp (:func:`_analysis_stamp`), so those scans of the
+target evidence and findings run once per new analysis, not per request.
 :func:`patient_overview` collects one patient's page from the registry only: no store reads
 (except the cached QC of :func:`assay_qc`), no plots, no report document.
 
@@ -20,7 +23,7 @@ from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, distinct, func, or_, select
+from sqlalchemy import Select, and_, distinct, func, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from tumorboard import reference
@@ -96,9 +99,49 @@ def _board_date(value: dt.date | str | None) -> dt.date | None:
         raise InputError(f"'{text}' is not a date", expected="YYYY-MM-DD") from exc
 
 
-def _filtered(*, entity: str | None, target_state: str | None, gene: str | None,
-              status: str | None, board_date: dt.date | None, search: str | None
-              ) -> Select[Any]:
+_ID_SETS: OrderedDict[tuple[Any, ...], frozenset[int]] = OrderedDict()
+_ID_SETS_LOCK = threading.Lock()
+_ID_SETS_MAX = 512
+
+
+def _analysis_stamp(session: Session) -> tuple[Any, ...]:
+    """What the analysis results of a registry are at: its URL and the newest ids of
+    analyses, target evidence and findings (primary-key maxima, read from the index).
+    Analyses only ever add rows (re-analysing writes a new analysis), so an unchanged stamp
+    means unchanged results."""
+    newest = session.execute(select(
+        select(func.max(Analysis.id)).scalar_subquery(),
+        select(func.max(TargetEvidence.id)).scalar_subquery(),
+        select(func.max(Finding.id)).scalar_subquery())).one()
+    return (str(session.get_bind().url), *newest)
+
+
+def _patients_where(session: Session, stamp: tuple[Any, ...], name: tuple[Any, ...],
+                    stmt: Select[Any]) -> list[int]:
+    """The patient ids ``stmt`` selects, cached under the analysis stamp.
+
+    The target-state and gene questions scan the target evidence and findings of every
+    patient (hundreds of thousands of rows in a 1,000-patient registry, no index on state),
+    yet their answer changes only with a new analysis: asked once per stamp, they cost the
+    list nothing afterwards.
+    """
+    key = (*stamp, *name)
+    with _ID_SETS_LOCK:
+        if key in _ID_SETS:
+            _ID_SETS.move_to_end(key)
+            return sorted(_ID_SETS[key])
+    ids = frozenset(session.scalars(stmt.distinct()))
+    with _ID_SETS_LOCK:
+        _ID_SETS[key] = ids
+        while len(_ID_SETS) > _ID_SETS_MAX:
+            _ID_SETS.popitem(last=False)
+    return sorted(ids)
+
+
+def _filtered(session: Session, *, entity: str | None, target_state: str | None,
+              gene: str | None, status: str | None, board_date: dt.date | None,
+              search: str | None) -> Select[Any]:
+    stamp = _analysis_stamp(session) if (target_state or gene or search) else ()
     stmt = select(Patient.id)
     if entity:
         stmt = stmt.where(Patient.id.in_(
@@ -110,8 +153,10 @@ def _filtered(*, entity: str | None, target_state: str | None, gene: str | None,
         targets = targets.where(TargetEvidence.state.in_([target_state] if target_state
                                                          else PRESENT_STATES))
         if gene:
-            targets = targets.where(TargetEvidence.gene.in_({gene, gene.upper()}))
-        stmt = stmt.where(Patient.id.in_(targets))
+            targets = targets.where(TargetEvidence.gene.in_(sorted({gene, gene.upper()})))
+        stmt = stmt.where(Patient.id.in_(_patients_where(
+            session, stamp, ("target", target_state, *sorted({gene, gene.upper()} if gene else ())),
+            targets)))
     if status:
         stmt = stmt.where(Patient.id.in_(
             select(Recommendation.patient_id).where(Recommendation.status == status)))
@@ -122,24 +167,27 @@ def _filtered(*, entity: str | None, target_state: str | None, gene: str | None,
             .where(BoardSession.board_date == board_date)))
     if search:
         text = search.lower()
-        symbols = {search, search.upper()}
+        symbols = sorted({search, search.upper()})
+        latest = _latest_analyses()
+        genes = union(
+            select(TargetEvidence.patient_id).where(
+                TargetEvidence.analysis_id.in_(latest), TargetEvidence.gene.in_(symbols),
+                TargetEvidence.state.in_(PRESENT_STATES)),
+            select(Finding.patient_id).where(
+                Finding.analysis_id.in_(latest), Finding.gene.in_(symbols),
+                Finding.kind.in_(_GENE_FINDING_KINDS),
+                or_(Finding.call.is_(None), Finding.call != "vus")),
+            # a fusion's finding carries its 5' gene; the 3' partner is only in the feature
+            select(Finding.patient_id).where(
+                Finding.analysis_id.in_(latest), Finding.kind == "fusion",
+                or_(*(Finding.feature.endswith(f"::{g}", autoescape=True)
+                      for g in symbols)))).subquery()
         stmt = stmt.where(or_(
             func.lower(Patient.pseudonym).contains(text, autoescape=True),
             Patient.id.in_(select(Recommendation.patient_id).where(
                 func.lower(Recommendation.therapy).contains(text, autoescape=True))),
-            Patient.id.in_(select(TargetEvidence.patient_id).where(
-                TargetEvidence.analysis_id.in_(_latest_analyses()),
-                TargetEvidence.gene.in_(symbols),
-                TargetEvidence.state.in_(PRESENT_STATES))),
-            Patient.id.in_(select(Finding.patient_id).where(
-                Finding.analysis_id.in_(_latest_analyses()), Finding.gene.in_(symbols),
-                Finding.kind.in_(_GENE_FINDING_KINDS),
-                or_(Finding.call.is_(None), Finding.call != "vus"))),
-            # a fusion's finding carries its 5' gene; the 3' partner is only in the feature
-            Patient.id.in_(select(Finding.patient_id).where(
-                Finding.analysis_id.in_(_latest_analyses()), Finding.kind == "fusion",
-                or_(*(Finding.feature.endswith(f"::{g}", autoescape=True)
-                      for g in symbols)))),
+            Patient.id.in_(_patients_where(session, stamp, ("gene", *symbols),
+                                           select(genes.c.patient_id))),
         ))
     return stmt
 
@@ -202,7 +250,7 @@ def patient_list(session: Session, *, entity: str | None = None,
     status = _choice(status, "recommendation status", RECOMMENDATION_STATUSES)
     board_date = _board_date(board_date)
     search = _text(search, "search text")
-    ids = _filtered(entity=entity, target_state=target_state, gene=gene, status=status,
+    ids = _filtered(session, entity=entity, target_state=target_state, gene=gene, status=status,
                     board_date=board_date, search=search).subquery()
     total = int(session.scalar(select(func.count()).select_from(ids)) or 0)
     return {"total": total, "page": page, "per_page": per_page,
@@ -240,14 +288,7 @@ def _rows(session: Session, ids: Any, *, limit: int, offset: int) -> list[dict[s
             select(Sample.patient_id, Assay.layer).join(Assay, Assay.sample_id == Sample.id)
             .where(Sample.patient_id.in_(pids)).distinct()):
         layers.setdefault(pid, set()).add(layer)
-    targets: dict[int, dict[str, int]] = {}
-    for pid, state, n in session.execute(
-            select(TargetEvidence.patient_id, TargetEvidence.state,
-                   func.count(distinct(TargetEvidence.gene)))
-            .where(TargetEvidence.patient_id.in_(pids),
-                   TargetEvidence.analysis_id.in_(_latest_analyses()))
-            .group_by(TargetEvidence.patient_id, TargetEvidence.state)):
-        targets.setdefault(pid, {})[state] = int(n)
+    targets = _target_counts(session, pids)
     statuses: dict[int, dict[str, int]] = {}
     for pid, status, n in session.execute(
             select(Recommendation.patient_id, Recommendation.status, func.count())
@@ -285,6 +326,38 @@ def _rows(session: Session, ids: Any, *, limit: int, offset: int) -> list[dict[s
         "latest_board_date": r.board_date,
         "latest_signed_version": r.version,
     } for r in page]
+
+
+_COUNTS: OrderedDict[tuple[Any, ...], dict[str, int]] = OrderedDict()
+_COUNTS_MAX = 50_000
+
+
+def _target_counts(session: Session, pids: list[int]) -> dict[int, dict[str, int]]:
+    """Judged genes by state in each patient's latest analysis, cached per analysis stamp
+    (counting distinct genes over a page's target evidence is the list's costliest step)."""
+    stamp = _analysis_stamp(session)
+    out: dict[int, dict[str, int]] = {}
+    with _ID_SETS_LOCK:
+        for pid in pids:
+            if (*stamp, pid) in _COUNTS:
+                out[pid] = _COUNTS[(*stamp, pid)]
+    missing = [pid for pid in pids if pid not in out]
+    if not missing:
+        return out
+    fresh: dict[int, dict[str, int]] = {pid: {} for pid in missing}
+    for pid, state, n in session.execute(
+            select(TargetEvidence.patient_id, TargetEvidence.state,
+                   func.count(distinct(TargetEvidence.gene)))
+            .where(TargetEvidence.patient_id.in_(missing),
+                   TargetEvidence.analysis_id.in_(_latest_analyses()))
+            .group_by(TargetEvidence.patient_id, TargetEvidence.state)):
+        fresh[pid][state] = int(n)
+    with _ID_SETS_LOCK:
+        for pid, counts in fresh.items():
+            _COUNTS[(*stamp, pid)] = counts
+        while len(_COUNTS) > _COUNTS_MAX:
+            _COUNTS.popitem(last=False)
+    return {**out, **fresh}
 
 
 # ------------------------------------------------------------------------- patient page
