@@ -203,20 +203,11 @@ def cohort_filters(
             description="diagnosis (overall survival by entity) or lat (after local "
                         "ablative therapy)")] = "diagnosis") -> CohortFilters:
     """The cohort filters of a request (dependency)."""
-    _no_nul(entity=entity, patients=patients)
     return CohortFilters((entity or "").strip(), (patients or "").strip(), endpoint,
                          time_zero)
 
 
 Filters = Annotated[CohortFilters, Depends(cohort_filters)]
-
-
-def _no_nul(**values: str | None) -> None:
-    # PostgreSQL refuses NUL in text parameters; say so as a 422 instead of failing later.
-    for name, value in values.items():
-        if value and "\x00" in value:
-            raise InputError(f"{name} contains a NUL character", column=name,
-                             fix="remove the control character")
 
 
 def selected_patients(session: Session, filters: CohortFilters) -> tuple[list[str] | None, str]:
@@ -606,7 +597,6 @@ class PfsrResponse(BaseModel):
 
 
 def _genes(genes: str | None) -> tuple[str, ...] | None:
-    _no_nul(genes=genes)
     names = tuple(g for g in re.split(r"[,\s]+", genes or "") if g)
     return names or None
 
