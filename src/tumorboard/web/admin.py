@@ -32,31 +32,35 @@ api = APIRouter(tags=["accounts"])
 
 
 class LoginThrottle:
-    """Sign-in attempts per client address in a sliding window (in this process).
+    """Failed sign-ins per client address in a sliding window (in this process).
 
     Complements the per-account lockout of :mod:`tumorboard.accounts`, which one address
-    trying many user names would not trip. 20 attempts per 15 minutes is generous for a
-    person and slow for a script.
+    trying many user names would not trip. Only failures count, so a board room behind one
+    hospital proxy address can sign in together; 20 failures per 15 minutes is generous for
+    people and slow for a script.
     """
 
     def __init__(self, limit: int = 20, window_s: float = 900.0) -> None:
         self.limit, self.window_s = limit, window_s
-        self._hits: dict[str, collections.deque[float]] = collections.defaultdict(
+        self._failures: dict[str, collections.deque[float]] = collections.defaultdict(
             collections.deque)
         self._lock = threading.Lock()
 
     def retry_after(self, client: str) -> int:
-        """Seconds until ``client`` may try again (0: now), counting this attempt."""
+        """Seconds until ``client`` may try again (0: now)."""
         now = time.monotonic()
         with self._lock:
-            hits = self._hits[client]
+            hits = self._failures[client]
             while hits and hits[0] <= now - self.window_s:
                 hits.popleft()
-            if len(hits) >= self.limit:
-                return int(hits[0] + self.window_s - now) + 1
-            hits.append(now)
-            return 0
+            if not hits:
+                del self._failures[client]  # keep the table small
+                return 0
+            return int(hits[0] + self.window_s - now) + 1 if len(hits) >= self.limit else 0
 
+    def failed(self, client: str) -> None:
+        with self._lock:
+            self._failures[client].append(time.monotonic())
 
 
 def _login_page(request: Request, *, next_url: str, error: str | None = None,
@@ -86,7 +90,8 @@ def login(request: Request, username: Annotated[str, Form()] = "",
         return _login_page(request, next_url=next_url, status_code=403, username=username,
                            error="The sign-in form expired; please try again.")
     client = request.client.host if request.client else "unknown"
-    wait = request.app.state.login_throttle.retry_after(client)
+    throttle = request.app.state.login_throttle
+    wait = throttle.retry_after(client)
     if wait:
         response = _login_page(request, next_url=next_url, status_code=429, username=username,
                                error=f"Too many sign-in attempts from this computer; try "
@@ -97,9 +102,11 @@ def login(request: Request, username: Annotated[str, Form()] = "",
         token, _ = accounts.sign_in(request.app.state.workspace.engine, username.strip(),
                                     password)
     except accounts.AccountLockedError as exc:
+        throttle.failed(client)
         return _login_page(request, next_url=next_url, status_code=429, username=username,
                            error=str(exc).capitalize() + ".")
     except accounts.AuthenticationError:
+        throttle.failed(client)
         return _login_page(request, next_url=next_url, status_code=401, username=username,
                            error="Wrong user name or password.")
     response = RedirectResponse(next_url, status_code=303)
