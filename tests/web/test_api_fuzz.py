@@ -9,8 +9,10 @@ Hypothesis database-free run), so CI sees the same inputs every time.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -48,7 +50,9 @@ KNOWN_BUGS: dict[str, str] = {
         "patients/{pseudonym}/events")},
 }
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 12
+KNOWN_PATIENT = "DSRCT-003"
+KNOWN_BOARD_DATE = "2026-11-30"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
@@ -70,13 +74,34 @@ def admin_token(fuzz_workspace: Workspace) -> str:
 
 
 @pytest.fixture(scope="module")
+def known_ids(fuzz_workspace: Workspace) -> dict[str, Any]:
+    """Path parameters that exist in the registry (a patient with recommendations, an open
+    board session with that patient on the agenda), so that writes get past the 404s."""
+    from sqlalchemy import select
+
+    from tumorboard.board import add_to_agenda, create_session, ensure_recommendations
+    from tumorboard.registry.models import Patient, Recommendation
+
+    ensure_recommendations(fuzz_workspace, KNOWN_PATIENT)
+    with db.transaction(fuzz_workspace.engine) as s:
+        create_session(s, KNOWN_BOARD_DATE, title="Fuzzing board")
+        add_to_agenda(s, KNOWN_BOARD_DATE, KNOWN_PATIENT)
+        rec = s.scalar(select(Recommendation.id).join(Patient)
+                       .where(Patient.pseudonym == KNOWN_PATIENT).order_by(Recommendation.id))
+    assert rec is not None
+    return {"pseudonym": KNOWN_PATIENT, "board_date": KNOWN_BOARD_DATE,
+            "recommendation_id": rec}
+
+
+@pytest.fixture(scope="module")
 def api_schema(fuzz_workspace: Workspace):
     app = create_app(fuzz_workspace.settings)
     return schemathesis.openapi.from_asgi("/api/openapi.json", app)
 
 
-def _fuzz_operation(operation, mode: GenerationMode, token: str) -> None:
-    @given(case=operation.as_strategy(generation_mode=mode))
+def _fuzz_operation(operation, mode: GenerationMode, token: str,
+                    path_parameters: dict[str, Any] | None = None) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
     @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink])
     def fuzz(case) -> None:
@@ -85,17 +110,26 @@ def _fuzz_operation(operation, mode: GenerationMode, token: str) -> None:
     fuzz()
 
 
-def test_api_operations(api_schema, admin_token: str, subtests) -> None:
+def test_api_operations(api_schema, admin_token: str, known_ids: dict[str, Any],
+                        subtests) -> None:
     """Every operation, valid and invalid input: 2xx/4xx only, status codes as declared,
-    bodies matching the declared schema. One subtest per operation and generation mode."""
+    bodies matching the declared schema. One subtest per operation and generation mode;
+    operations with path parameters once more with ids that exist ("known ids")."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 20, [op.label for op in operations]
     for operation in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            name = f"{operation.label} [{mode.value}]"
+        names = re.findall(r"{(\w+)}", operation.path)
+        runs: list[tuple[str, GenerationMode, dict[str, Any] | None]] = [
+            (GenerationMode.POSITIVE.value, GenerationMode.POSITIVE, None),
+            (GenerationMode.NEGATIVE.value, GenerationMode.NEGATIVE, None)]
+        known = {k: v for k, v in known_ids.items() if k in names}
+        if known:
+            runs.append(("known ids", GenerationMode.POSITIVE, known))
+        for label, mode, path_parameters in runs:
+            name = f"{operation.label} [{label}]"
             with subtests.test(msg=name):
                 try:
-                    _fuzz_operation(operation, mode, admin_token)
+                    _fuzz_operation(operation, mode, admin_token, path_parameters)
                 except Unsatisfiable:
                     if mode is GenerationMode.NEGATIVE:
                         pytest.skip("no parameter or body to make invalid")

@@ -173,13 +173,18 @@ class CohortFilters:
     endpoint: Endpoint
     time_zero: TimeZero
 
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.entity.upper(), self.patients, self.endpoint, self.time_zero)
+    def key(self, part: str = "survival") -> tuple[str, ...]:
+        """What a part's result depends on: the selection, and for survival the endpoint
+        and time zero too."""
+        selection = (self.entity.upper(), self.patients)
+        return (*selection, self.endpoint, self.time_zero) if part == "survival" else selection
 
-    def query(self, **extra: str) -> str:
-        """The filters as a query string (for figure URLs and links)."""
+    def query(self) -> str:
+        """The filters that differ from the defaults, as a query string (for figure URLs
+        and links)."""
         values = {"entity": self.entity, "patients": self.patients,
-                  "endpoint": self.endpoint, "time_zero": self.time_zero, **extra}
+                  "endpoint": "" if self.endpoint == "os" else self.endpoint,
+                  "time_zero": "" if self.time_zero == "diagnosis" else self.time_zero}
         return urlencode({k: v for k, v in values.items() if v})
 
     @property
@@ -349,12 +354,12 @@ def cohort_data(request: Request, filters: CohortFilters, part: str, *,
     with ws.session() as session:
         state = registry_state(session)
         cache = _cache(request)
-        common = cache.get(("common", _digest(state, "common"), filters.key()),
+        common = cache.get(("common", _digest(state, "common"), filters.key("common")),
                            lambda: _common(session, filters))
         if part == "common":
             return common
         chosen = common["chosen"]
-        key = (part, _digest(state, part), filters.key())
+        key = (part, _digest(state, part), filters.key(part))
         if part == "survival":
             return cache.get(key, lambda: _survival(session, filters, chosen))
         if part == "pfsr":
