@@ -386,7 +386,8 @@ def key_findings(session: Session, patient: Patient, analysis_id: int | None
         return {}
     samples = {s.id: s.sample_key for s in patient.samples}
     rows = session.scalars(select(Finding).where(
-        Finding.analysis_id == analysis_id,
+        # patient_id first: findings are indexed by patient and kind, not by analysis
+        Finding.patient_id == patient.id, Finding.analysis_id == analysis_id,
         or_(Finding.kind.in_(("mutation", "tmb", "amplification", "deletion", "gain", "loss",
                               "fusion")),
             and_(Finding.kind.in_(("overexpression", "protein_high")), Finding.call == "high"),
@@ -423,7 +424,8 @@ def findings_page(session: Session, pseudonym: str, *, layer: str | None = None,
     gene = _text(gene, "gene", max_length=64)
     patient = find_patient(session, pseudonym)
     analysis_id = latest_analysis_id(session, patient.id)
-    stmt = select(Finding).where(Finding.analysis_id == analysis_id)
+    stmt = select(Finding).where(Finding.patient_id == patient.id,
+                                 Finding.analysis_id == analysis_id)
     if layer:
         stmt = stmt.where(Finding.layer == layer)
     if kind:
