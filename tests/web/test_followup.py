@@ -230,7 +230,7 @@ def test_timeline_svg_is_cached_on_the_records(ws, client_on, monkeypatch) -> No
     real = outcome_plots.patient_timeline
     monkeypatch.setattr(outcome_plots, "patient_timeline",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
-    monkeypatch.setattr(followup, "_timelines", followup._TimelineCache(4))
+    monkeypatch.setattr(followup, "_timelines", followup._ContentCache(4))
     r = board.get(f"{BASE}/timeline.svg")
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
     assert r.text.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in r.text
