@@ -46,6 +46,13 @@ Usage::
     python benchmarks/bench_web.py --quick             # smoke run: 100 patients, 10 users,
                                                        # 20 s per configuration
 
+    # build first (the registries stay in the folder), measure later, e.g. when the
+    # machine is quiet; --profile also times each page kind in-process and lists its
+    # slowest SQL statements
+    python benchmarks/bench_web.py --db sqlite --db URL --work-dir DIR --build-only
+    python benchmarks/bench_web.py --db sqlite --db URL --work-dir DIR --reuse --profile \
+        --append
+
 A PostgreSQL URL names a server and a database to connect to for administration; the
 script creates a fresh database ``tb_bench_<random>`` on it and drops it afterwards.
 The target is reported (PASS/FAIL), never asserted.
