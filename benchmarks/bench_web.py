@@ -99,40 +99,42 @@ TUMORBOARD = Path(sys.executable).with_name("tumorboard")
 #: What profiling the slow pages found (py-spy on the server under the think-time load, and
 #: the slow statements re-run alone on the 1,000-patient registries); kept in the section.
 ANALYSIS = (
-    "Where the time goes (py-spy 0.4.3 sampling `tumorboard serve` under the think-time load "
-    "on the SQLite registry, and the slow statements re-run alone on both registries):",
-    "1. Patient page, `registry.overview.key_findings`: `SELECT ... FROM findings WHERE "
-    "analysis_id = ? AND (kind IN (...) OR ...)` has no usable index (findings are indexed "
-    "on `(patient_id, kind)` and `gene`, not `analysis_id`), so every patient page scans all "
-    "372,632 findings: 60–400 ms on SQLite (`SCAN findings`), 220–320 ms on PostgreSQL "
-    "(parallel sequential scan, on the database's own processes); 19 % of the request "
-    "handlers' samples on SQLite; 0.9 ms with `Finding.patient_id == patient.id` added to the "
-    "WHERE (uses `ix_findings_patient_kind`) or with an index on `findings.analysis_id`. The "
-    "same scan serves the patient-list search (`q`: the fusion-partner and gene-finding "
-    "branches of `overview._filtered` filter findings by `analysis_id` and `kind` only): "
-    "~750 ms for the rows and again ~730 ms for the count.",
-    "2. Patient page, `overview.with_quality` → `assay_qc`: the first view of a patient reads "
-    "every current assay's Parquet tables (`OmicsStore.read` + `layer_qc`), ~180 ms for a "
-    "patient's 8 assays; cached by uid afterwards, but with 1,000 patients most views in a "
-    "two-minute run are first views (20 % of the request handlers' samples on SQLite, 30 % "
-    "on PostgreSQL, where it is the largest single cost). Computing the QC "
-    "figures once at import (stored with the assay) would take this off the request.",
-    "3. Patient list on SQLite, `overview._rows`: the current diagnosis as `diagnoses.id IN "
-    "(SELECT max(id) ... GROUP BY patient_id)` inside the LEFT JOIN's derived table is "
-    "re-evaluated for every patient row by SQLite 3.40 (~190 ms for one page of 50 at 1,000 "
-    "patients); joining `(SELECT patient_id, max(id) AS id FROM diagnoses GROUP BY "
-    "patient_id)` and then `diagnoses` by id takes 2–3 ms. PostgreSQL plans it well "
-    "(16 ms).",
+    "Where the time goes (py-spy 0.4.3 sampling `tumorboard serve` for 60 s of the "
+    "think-time load on the 1,000-patient registries, shares of the samples in request "
+    "handlers; slow statements re-run alone):",
+    "1. Patient page, `registry.overview.with_quality` → `assay_qc`: the first view of a "
+    "patient reads every current assay's Parquet tables in full (`OmicsStore.read`, pyarrow "
+    "to pandas) to compute QC figures (`report.summary.layer_qc`), ~180 ms for a patient's 8 "
+    "assays. The result is cached by assay uid, but with 1,000 patients nearly every view "
+    "in a two-minute run is a first view: 42 % of the handlers' samples on SQLite (30 % on "
+    "PostgreSQL), the largest single cost. Computing the QC figures once at import and "
+    "storing them with the assay (or reading only the columns and Parquet statistics they "
+    "need) takes this off the request.",
+    "2. Patient page, `overview.key_findings` (10 %): since commit a6dc199 the findings are "
+    "read through the patient index (0.3 ms); before it, `WHERE analysis_id = ?` scanned "
+    "all 372,632 findings on every patient page (60–400 ms on SQLite, 220–320 ms on "
+    "PostgreSQL's parallel sequential scan; 19 % of the samples). What remains is pandas "
+    "(`model.findings_frame`, `report.document.key_findings`) on ~100 rows.",
+    "3. Patient list, `overview._rows` (8 %): on SQLite the current diagnosis as "
+    "`diagnoses.id IN (SELECT max(id) ... GROUP BY patient_id)` inside the LEFT JOIN's "
+    "derived table is re-evaluated per patient row by SQLite 3.40: 56–190 ms for one page "
+    "of 50 at 1,000 patients, 2–3 ms when joining `(SELECT patient_id, max(id) AS id FROM "
+    "diagnoses GROUP BY patient_id)` and then `diagnoses` by id (PostgreSQL plans the "
+    "original well, 16 ms). The per-page target counts (`count(DISTINCT gene)` over "
+    "target_evidence of 50 patients) take another 37–54 ms. The search `q` was the slowest "
+    "list (~1.5 s: two findings scans, for the rows and again for the count) before a6dc199.",
     "4. Cohort page, `web.cohort.cohort_data`: the first computation at 1,000 patients takes "
     "~14 s (`_matrix` → `report.oncoprint.alteration_matrix` / `_finding_rows` over all "
     "findings, and `_survival`), cached afterwards (~100 ms). `_Cache.get` computes outside "
     "its lock, so every cohort request that arrives during those seconds computes the same "
-    "result again (a cache stampede), each slower for sharing the GIL: under load the "
-    "cohort requests ran into the client's 60 s timeout. One computation per key (a "
-    "per-key lock or future) and computing it when the server starts would avoid that.",
-    "5. One server process (`--workers 1`) runs every page in one Python interpreter, so "
-    "the pandas and template work of concurrent requests shares one core (GIL); sign-in "
-    "hashes (argon2id, ~0.5 s CPU each here) compete for the same cores at start.",
+    "result again (a cache stampede), each slower for sharing the GIL: cohort p95 of "
+    "30–60 s under load, some past the client's 60 s timeout. One computation per key (a "
+    "per-key lock or future), started when the server starts, avoids that.",
+    "5. Sign-in (argon2id, ~0.5 s CPU each here, 10–15 % of the samples while 50 users sign "
+    "in at once) is deliberate. One server process (`--workers 1`) runs all pages in one "
+    "interpreter, so the pandas and template work of concurrent requests shares one core; "
+    "`--workers 2` uses both (a 60 s think-time trial on the loaded machine did not show a "
+    "difference while other work held the cores).",
 )
 
 
