@@ -160,3 +160,21 @@ def test_logs_carry_no_patient_identifiers(app, examples, caplog) -> None:
     assert "GET /api/patients/{pseudonym}/findings 200" in text
     for secret in (pseudonym, "NO-SUCH-PATIENT-42"):
         assert secret not in text
+
+
+def test_a_write_racing_another_is_a_409_not_a_server_error(app, monkeypatch) -> None:
+    """A unique-constraint failure (two simultaneous entries) answers 409 and says what to
+    do; the test forces one with a duplicate account name slipping past the check."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tumorboard import accounts
+
+    def racing(*_args, **_kwargs):
+        raise IntegrityError("INSERT INTO users ...", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(accounts, "add_user", racing)
+    admin = sign_in(TestClient(app, follow_redirects=False), "admin")
+    r = admin.post("/admin/users", data={"username": "twice", "password": "long enough pass",
+                                         "role": "viewer", "csrf_token": admin.csrf})
+    assert r.status_code == 409
+    assert "nothing was saved" in r.text

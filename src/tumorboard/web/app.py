@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tumorboard import __version__
@@ -178,6 +179,13 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
                                  "detail": jsonable_errors(exc)}, status_code=422)
         return render(request, "error.html", status_code=422, status=422,
                       message="; ".join(problems))
+
+    @app.exception_handler(IntegrityError)
+    async def concurrent_write(request: Request, exc: IntegrityError) -> Response:
+        # two requests wrote the same record at once; the transaction was rolled back
+        return await domain_error(request, ConflictError(
+            "someone changed the same record at the same moment; nothing was saved. Reload "
+            "the page and enter it again"))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
