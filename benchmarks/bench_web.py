@@ -104,7 +104,7 @@ ANALYSIS = (
     "handlers; slow statements re-run alone):",
     "1. Patient page, `registry.overview.with_quality` → `assay_qc`: the first view of a "
     "patient reads every current assay's Parquet tables in full (`OmicsStore.read`, pyarrow "
-    "to pandas) to compute QC figures (`report.summary.layer_qc`), ~180 ms for a patient's 8 "
+    "to pandas) to compute QC figures (`report.summary.layer_qc`), 200–450 ms for a patient's 8 "
     "assays. The result is cached by assay uid, but with 1,000 patients nearly every view "
     "in a two-minute run is a first view: 42 % of the handlers' samples on SQLite (30 % on "
     "PostgreSQL), the largest single cost. Computing the QC figures once at import and "
