@@ -783,7 +783,8 @@ def main() -> None:
         command = "python benchmarks/bench_web.py " + " ".join(
             f"--db {d if d == 'sqlite' else 'postgresql+psycopg://USER@HOST:PORT/postgres'}"
             for d in dbs) + (f" --workers {args.workers}" if args.workers != 1 else "") + (
-            " --quick" if args.quick else "") + " --append"
+            " --quick" if args.quick else "") + (" --profile" if args.profile else "") + (
+            " --append")
         replace_section(DOC, SECTION, render_section(results, info, args, command))
 
 
