@@ -297,7 +297,12 @@ def test_board_member_flow(browser: Any, server: str) -> None:
     expect(page.get_by_text("still proposed")).to_have_count(0)
     _shoot(page, "board-session-open")
 
-    # sign-off asks for confirmation
+    # sign-off asks for confirmation: cancelling keeps the session open
+    sign_off = page.get_by_role("button", name="Sign off the session")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    sign_off.click()
+    expect(page.get_by_role("heading", name="Signed", exact=True)).to_have_count(0)
+    expect(sign_off).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Sign off the session").click()
     expect(page.get_by_role("heading", name="Signed", exact=True)).to_be_visible()
