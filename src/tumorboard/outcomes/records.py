@@ -295,15 +295,17 @@ def _patient_filter(stmt: Any, patients: Iterable[str] | None) -> Any:
 
 def lines_table(session: Session, patients: Iterable[str] | None = None) -> pd.DataFrame:
     """Therapy lines in the ``lines`` convention of :mod:`tumorboard.outcomes`."""
-    stmt = _patient_filter(select(Patient.pseudonym, TherapyLine).join(
-        TherapyLine, TherapyLine.patient_id == Patient.id), patients)
-    rows = [{"patient": p, "line": t.line_number, "regimen": t.regimen,
-             "agents": ";".join(t.agents), "modality": t.modality, "intent": t.intent,
-             "start": t.start_date, "stop": t.stop_date, "stop_reason": t.stop_reason,
-             "progression": t.progression_date, "recommendation_id": t.recommendation_id,
-             "mtb_guided": bool(t.mtb_guided), "systemic": t.modality in SYSTEMIC_MODALITIES}
-            for p, t in session.execute(stmt.order_by(Patient.pseudonym,
-                                                      TherapyLine.line_number))]
+    t = TherapyLine  # columns, not ORM objects: a registry-wide read stays fast
+    stmt = _patient_filter(select(
+        Patient.pseudonym, t.line_number, t.regimen, t.agents, t.modality, t.intent,
+        t.start_date, t.stop_date, t.stop_reason, t.progression_date, t.recommendation_id,
+        t.mtb_guided).join(t, t.patient_id == Patient.id), patients)
+    rows = [{"patient": r.pseudonym, "line": r.line_number, "regimen": r.regimen,
+             "agents": ";".join(r.agents), "modality": r.modality, "intent": r.intent,
+             "start": r.start_date, "stop": r.stop_date, "stop_reason": r.stop_reason,
+             "progression": r.progression_date, "recommendation_id": r.recommendation_id,
+             "mtb_guided": bool(r.mtb_guided), "systemic": r.modality in SYSTEMIC_MODALITIES}
+            for r in session.execute(stmt.order_by(Patient.pseudonym, t.line_number))]
     cols = ["patient", "line", "regimen", "agents", "modality", "intent", "start", "stop",
             "stop_reason", "progression", "recommendation_id", "mtb_guided", "systemic"]
     df = _frame(rows, cols, ("start", "stop", "progression"))
@@ -313,11 +315,11 @@ def lines_table(session: Session, patients: Iterable[str] | None = None) -> pd.D
 
 def events_table(session: Session, patients: Iterable[str] | None = None) -> pd.DataFrame:
     """Clinical events: patient, date, kind, detail."""
-    stmt = _patient_filter(select(Patient.pseudonym, ClinicalEvent).join(
-        ClinicalEvent, ClinicalEvent.patient_id == Patient.id), patients)
-    rows = [{"patient": p, "date": e.event_date, "kind": e.kind, "detail": e.detail}
-            for p, e in session.execute(stmt.order_by(Patient.pseudonym,
-                                                      ClinicalEvent.event_date))]
+    e = ClinicalEvent
+    stmt = _patient_filter(select(Patient.pseudonym, e.event_date, e.kind, e.detail).join(
+        e, e.patient_id == Patient.id), patients)
+    rows = [{"patient": r.pseudonym, "date": r.event_date, "kind": r.kind, "detail": r.detail}
+            for r in session.execute(stmt.order_by(Patient.pseudonym, e.event_date))]
     return _frame(rows, ["patient", "date", "kind", "detail"], ("date",))
 
 
