@@ -198,3 +198,27 @@ def test_reports_in_parallel_workers_match_the_serial_run(recommended, tmp_path)
         assert one["report"]["content_sha256"] == two["report"]["content_sha256"]
     page = index.read_text("utf-8")
     assert all(p in page for p in patients)
+
+
+def test_a_format_written_alone_does_not_mark_the_others_current(recommended, tmp_path,
+                                                                 monkeypatch) -> None:
+    """Each format has its own stamp: after the content changes, writing JSON only must
+    leave the old HTML to be rewritten on the next request, not pass it as current."""
+    from tumorboard.report import mtb
+
+    ws, truth, _ = recommended
+    p = sorted(x.patient_id for x in truth.patients)[0]
+    first = mtb.write_report(ws, p, formats="html,json", out_dir=tmp_path)
+    old_html = first["html"].read_bytes()
+    real = mtb.mtb_report
+
+    def changed(workspace, pseudonym):
+        doc = real(workspace, pseudonym)
+        doc["report"]["content_sha256"] = "0" * 64  # as if the registry had changed
+        doc["patient"]["ecog"] = 3
+        return doc
+
+    monkeypatch.setattr(mtb, "mtb_report", changed)
+    mtb.write_report(ws, p, formats="json", out_dir=tmp_path)
+    again = mtb.write_report(ws, p, formats="html", out_dir=tmp_path)
+    assert again["html"].read_bytes() != old_html

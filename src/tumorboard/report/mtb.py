@@ -150,26 +150,27 @@ def _write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str,
     """Write the report of one patient; returns (paths by format, the report document).
 
     Files go to ``out_dir`` (default ``<workspace>/reports/mtb``) as
-    ``<patient><suffix>``, each written to a temporary name and renamed. When the report's
-    content, knowledge release and software versions are those of the files already there
-    (a hidden ``.<patient>.stamp``), nothing is rewritten, so re-running the demo is quick.
+    ``<patient><suffix>``, each written to a temporary name and renamed. A format whose file
+    was written from the same content, knowledge release and software versions (a hidden
+    ``.<patient>.<format>.stamp`` beside it) is not rewritten, so re-running the demo is quick.
     """
     formats = parse_formats(formats)
     out = Path(out_dir) if out_dir else workspace.reports_dir / "mtb"
     out.mkdir(parents=True, exist_ok=True)
     document = mtb_report(workspace, pseudonym)
-    stamp = out / f".{pseudonym}.stamp"
     key = json.dumps({"content": document["report"]["content_sha256"],
                       "knowledge": document["report"]["knowledge_release"],
                       "software": document["report"]["software"]}, sort_keys=True)
     paths = {fmt: out / f"{pseudonym}{SUFFIX[fmt]}" for fmt in formats}
-    if stamp.is_file() and stamp.read_text("utf-8") == key and all(
-            p.is_file() for p in paths.values()):
-        return paths, document  # nothing changed since these files were written
-    stamp.unlink(missing_ok=True)
+    stamps = {fmt: out / f".{pseudonym}.{fmt}.stamp" for fmt in formats}
+    todo = [fmt for fmt in formats if not (
+        paths[fmt].is_file() and stamps[fmt].is_file()
+        and stamps[fmt].read_text("utf-8") == key)]
     figures = (report_figures(workspace, document, image="figure")
-               if {"html", "pdf"} & set(formats) else {})
-    for fmt, path in paths.items():
+               if {"html", "pdf"} & set(todo) else {})
+    for fmt in todo:
+        path = paths[fmt]
+        stamps[fmt].unlink(missing_ok=True)
         if fmt in ("html", "pdf"):  # SVG on screen, PNG in the PDF (laid out 3x faster)
             image = "svg" if fmt == "html" else "png"
             html = render_html(document, {title: markup(fig, f"f{i}", image)
@@ -188,7 +189,7 @@ def _write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str,
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
-    stamp.write_text(key, encoding="utf-8")
+        stamps[fmt].write_text(key, encoding="utf-8")
     return paths, document
 
 
