@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from fastapi.testclient import TestClient
 
@@ -128,3 +129,27 @@ def test_demoting_a_user_ends_their_sessions(app, client_as) -> None:
     r = admin.post("/admin/users/admin", data={"role": "viewer", "csrf_token": admin.csrf})
     assert r.status_code == 422
     assert "cannot demote or disable yourself" in r.text
+
+
+def test_error_pages_show_the_problem_once(app, client_as) -> None:
+    viewer = client_as("viewer")
+    r = viewer.get("/admin/users")
+    assert r.status_code == 403
+    assert r.text.count("this needs the role") == 1
+    assert 'class="flash ok"' not in r.text
+
+
+def test_serve_warms_the_qc_cache_in_the_background(web_workspace) -> None:
+    from tumorboard.registry import overview
+    from tumorboard.web import create_app
+
+    with overview._QC_LOCK:
+        overview._QC_CACHE.clear()
+    root = str(web_workspace.root)
+    with TestClient(create_app(web_workspace.settings, warm_caches=True)) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        for _ in range(200):  # the warm-up runs beside the requests
+            if any(k[0] == root for k in list(overview._QC_CACHE)):
+                break
+            time.sleep(0.05)
+    assert any(k[0] == root for k in list(overview._QC_CACHE))

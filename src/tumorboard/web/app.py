@@ -12,9 +12,12 @@ are logged with their type and traceback but not their message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 import traceback
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
@@ -118,7 +121,25 @@ def mounted_routers() -> list[tuple[Any, str]]:
             for router, prefix in ((m.pages, ""), (m.api, "/api"))]
 
 
-def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
+@contextlib.asynccontextmanager
+async def _warm_caches(app: FastAPI) -> AsyncIterator[None]:
+    """Server lifespan: compute every assay's QC figures in the background at start-up, so
+    that no visitor waits for the first read of a patient's store tables."""
+    from tumorboard.registry.overview import warm_quality_cache
+
+    stop = threading.Event()
+    worker = threading.Thread(target=warm_quality_cache, args=(app.state.workspace,),
+                              kwargs={"stop": stop}, name="tumorboard-warm-qc", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+
+def create_app(settings: Settings, *, secure_cookies: bool = False,
+               warm_caches: bool = False) -> FastAPI:
     """The web application over one workspace.
 
     Parameters
@@ -126,10 +147,13 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     secure_cookies
         Mark cookies ``Secure`` (sent over HTTPS only). Turn on whenever the app is served
         through TLS (a reverse proxy); plain HTTP on loopback needs it off.
+    warm_caches
+        Fill the per-assay QC cache in a background thread at start-up (``serve`` does).
     """
     from tumorboard.web import admin
 
-    app = FastAPI(title="tumorboard", version=__version__,
+    app = FastAPI(lifespan=_warm_caches if warm_caches else None,
+                  title="tumorboard", version=__version__,
                   description="Molecular tumour board for rare sarcomas: patients, targets, "
                               "recommendations, board decisions, follow-up and cohort "
                               "analyses. Authenticate with `Authorization: Bearer <token>` "
@@ -160,7 +184,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return JSONResponse(error_body(exc), status_code=status, headers=headers)
         return render(request, "error.html", status_code=status, status=status,
-                      message=str(exc))
+                      problem=str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -168,7 +192,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
             return JSONResponse({"error": "HTTPException", "message": exc.detail},
                                 status_code=exc.status_code, headers=exc.headers)
         return render(request, "error.html", status_code=exc.status_code,
-                      status=exc.status_code, message=exc.detail)
+                      status=exc.status_code, problem=exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def request_error(request: Request, exc: RequestValidationError) -> Response:
@@ -178,7 +202,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
                                  "message": "; ".join(problems),
                                  "detail": jsonable_errors(exc)}, status_code=422)
         return render(request, "error.html", status_code=422, status=422,
-                      message="; ".join(problems))
+                      problem="; ".join(problems))
 
     @app.exception_handler(IntegrityError)
     async def concurrent_write(request: Request, exc: IntegrityError) -> Response:
@@ -198,7 +222,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
                                  "message": "unexpected server error; see the server log"},
                                 status_code=500)
         return render(request, "error.html", status_code=500, status=500,
-                      message="Unexpected server error; the administrator finds the "
+                      problem="Unexpected server error; the administrator finds the "
                               "details in the server log.")
 
     app.add_middleware(AccessLog)
@@ -217,4 +241,5 @@ def app_from_environment() -> FastAPI:
     import os
 
     return create_app(Settings.resolve(),
-                      secure_cookies=bool(os.environ.get("TUMORBOARD_SECURE_COOKIES")))
+                      secure_cookies=bool(os.environ.get("TUMORBOARD_SECURE_COOKIES")),
+                      warm_caches=True)
