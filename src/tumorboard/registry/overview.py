@@ -459,6 +459,36 @@ def _recommendations(session: Session, patient: Patient) -> dict[str, Any]:
     return recs
 
 
+_ANALYSIS_CACHE: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+_ANALYSIS_LOCK = threading.Lock()
+_ANALYSIS_MAX = 2_000
+
+
+def analysis_view(session: Session, patient: Patient, analysis_id: int) -> dict[str, Any]:
+    """The judged targets and key findings of one analysis, cached by analysis id.
+
+    An analysis is immutable (re-analysing a patient writes a new analysis with new
+    findings and target evidence), so its view never goes stale; reading it is the costly
+    part of a patient page (thousands of JSON columns and the cohort snapshot).
+    """
+    from tumorboard.registry.queries import patient_targets
+
+    key = (session.get_bind().url.render_as_string(hide_password=True), analysis_id)
+    with _ANALYSIS_LOCK:
+        if key in _ANALYSIS_CACHE:
+            _ANALYSIS_CACHE.move_to_end(key)
+            return _ANALYSIS_CACHE[key]
+    view = {"judged": patient_targets(session, patient.pseudonym),
+            "findings": key_findings(session, patient, analysis_id)}
+    if view["judged"]["analysis"]["id"] != analysis_id:  # re-analysed meanwhile: no caching
+        return view
+    with _ANALYSIS_LOCK:
+        _ANALYSIS_CACHE[key] = view
+        while len(_ANALYSIS_CACHE) > _ANALYSIS_MAX:
+            _ANALYSIS_CACHE.popitem(last=False)
+    return view
+
+
 def patient_overview(session: Session, pseudonym: str) -> dict[str, Any]:
     """Everything the patient page shows, from the registry alone (JSON-ready).
 
@@ -473,7 +503,7 @@ def patient_overview(session: Session, pseudonym: str) -> dict[str, Any]:
         Unknown patient.
     """
     from tumorboard.board import signed_reports
-    from tumorboard.registry.queries import diagnosis_review, patient_detail, patient_targets
+    from tumorboard.registry.queries import diagnosis_review, patient_detail
     from tumorboard.report.document import report_targets
 
     detail = patient_detail(session, pseudonym)
@@ -482,8 +512,9 @@ def patient_overview(session: Session, pseudonym: str) -> dict[str, Any]:
     recs = _recommendations(session, patient)
     targets: dict[str, Any] = {"analysis": None, "counts": dict.fromkeys(TARGET_STATES, 0),
                                "total": 0, "shown": []}
-    if analysis_id is not None:
-        judged = patient_targets(session, pseudonym)
+    view = analysis_view(session, patient, analysis_id) if analysis_id is not None else None
+    if view is not None:
+        judged = view["judged"]
         for t in judged["targets"]:
             if t["state"] in targets["counts"]:
                 targets["counts"][t["state"]] += 1
@@ -515,7 +546,7 @@ def patient_overview(session: Session, pseudonym: str) -> dict[str, Any]:
              "genome_build": a["genome_build"], "imported_at": a["imported_at"],
              "uid": a["uid"], "rows": a["rows"], "notes": a["notes"]}
             for s in detail["samples"] for a in s["assays"]],
-        "findings": key_findings(session, patient, analysis_id),
+        "findings": view["findings"] if view is not None else {},
         "targets": {k: v for k, v in targets.items() if k != "analysis"},
         "recommendations": [_without_timestamps(r) for r in recs["recommendations"]],
         "resistance": [_without_timestamps(r) for r in recs["resistance"]],
