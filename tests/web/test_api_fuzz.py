@@ -9,6 +9,7 @@ Hypothesis database-free run), so CI sees the same inputs every time.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -48,7 +49,8 @@ KNOWN_BUGS: dict[str, str] = {
         "patients/{pseudonym}/events")},
 }
 
-MAX_EXAMPLES = 12
+#: Examples per operation and mode; raise it for a deeper run (e.g. TUMORBOARD_FUZZ_EXAMPLES=200).
+MAX_EXAMPLES = int(os.environ.get("TUMORBOARD_FUZZ_EXAMPLES", "12"))
 KNOWN_PATIENT = "DSRCT-003"
 KNOWN_BOARD_DATE = "2026-11-30"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
