@@ -290,9 +290,11 @@ def session_detail(session: Session, board_date: dt.date | str) -> dict[str, Any
         .group_by(Analysis.patient_id)).all()) if ids else {}
     targets: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if latest:
-        for t in session.scalars(select(TargetEvidence).where(
-                TargetEvidence.analysis_id.in_(list(latest.values())),
-                TargetEvidence.state.in_(list(_TARGET_ORDER)))):
+        te = TargetEvidence  # the four columns shown, not the JSON-heavy rows
+        for t in session.execute(select(te.patient_id, te.gene, te.state, te.is_antigen,
+                                        te.is_kinase).where(
+                te.analysis_id.in_(list(latest.values())),
+                te.state.in_(list(_TARGET_ORDER)))):
             targets[t.patient_id].append({"gene": t.gene, "state": t.state,
                                           "antigen": t.is_antigen, "kinase": t.is_kinase})
     recs: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -302,8 +304,9 @@ def session_detail(session: Session, board_date: dt.date | str) -> dict[str, Any
                 .options(selectinload(Recommendation.decisions))
                 .order_by(Recommendation.direction.desc(), Recommendation.rank)):
             recs[r.patient_id].append(_rec_record(r))
-    signed = {s.patient_id: s for s in session.scalars(
-        select(SignedReport).where(SignedReport.board_session_id == row.id))}
+    signed = {s.patient_id: s for s in session.execute(  # not the stored HTML and PDF
+        select(SignedReport.patient_id, SignedReport.version, SignedReport.content_sha256)
+        .where(SignedReport.board_session_id == row.id))}
     oncotree = reference.oncotree()
     agenda = []
     for item in items:
