@@ -107,14 +107,17 @@ ANALYSIS = (
     "to pandas) to compute QC figures (`report.summary.layer_qc`), 200–450 ms for a patient's 8 "
     "assays. The result is cached by assay uid, but with 1,000 patients nearly every view "
     "in a two-minute run is a first view: 42 % of the handlers' samples on SQLite (30 % on "
-    "PostgreSQL), the largest single cost. Computing the QC figures once at import and "
-    "storing them with the assay (or reading only the columns and Parquet statistics they "
-    "need) takes this off the request.",
+    "PostgreSQL), the largest single cost. Since commit 6c25423 (after the py-spy samples, "
+    "before the measured runs) `tumorboard serve` warms this cache in a background thread "
+    "at start-up (~20 ms per assay: minutes for 8,000 assays), which in the measured runs "
+    "shared the interpreter with the first configuration's requests. Computing the QC "
+    "figures once at import and storing them with the assay takes them off the server.",
     "2. Patient page, `overview.key_findings` (10 %): since commit a6dc199 the findings are "
     "read through the patient index (0.3 ms); before it, `WHERE analysis_id = ?` scanned "
     "all 372,632 findings on every patient page (60–400 ms on SQLite, 220–320 ms on "
-    "PostgreSQL's parallel sequential scan; 19 % of the samples). What remains is pandas "
-    "(`model.findings_frame`, `report.document.key_findings`) on ~100 rows.",
+    "PostgreSQL's parallel sequential scan; 19 % of the samples). What remained is pandas "
+    "(`model.findings_frame`, `report.document.key_findings`) on ~100 rows, which commit "
+    "d194f93 caches per analysis id (after the py-spy samples, before the measured runs).",
     "3. Patient list, `overview._rows` (8 %): on SQLite the current diagnosis as "
     "`diagnoses.id IN (SELECT max(id) ... GROUP BY patient_id)` inside the LEFT JOIN's "
     "derived table is re-evaluated per patient row by SQLite 3.40: 56–190 ms for one page "
@@ -130,7 +133,12 @@ ANALYSIS = (
     "result again (a cache stampede), each slower for sharing the GIL: cohort p95 of "
     "30–60 s under load, some past the client's 60 s timeout. One computation per key (a "
     "per-key lock or future), started when the server starts, avoids that.",
-    "5. Sign-in (argon2id, ~0.5 s CPU each here, 10–15 % of the samples while 50 users sign "
+    "5. Capacity: one server process answered 6–10 page requests per second (SQLite and "
+    "PostgreSQL alike) "
+    "however many users waited (closed loop), while 50 users with 0.5–1.5 s think time ask "
+    "for ~35 per second if pages are fast; so the target needs several times less CPU per "
+    "page (items 1–4) and both cores (`--workers 2`), not a faster database.",
+    "6. Sign-in (argon2id, ~0.5 s CPU each here, 10–15 % of the samples while 50 users sign "
     "in at once) is deliberate. One server process (`--workers 1`) runs all pages in one "
     "interpreter, so the pandas and template work of concurrent requests shares one core; "
     "`--workers 2` uses both (a 60 s think-time trial on the loaded machine did not show a "
