@@ -34,7 +34,8 @@ from tumorboard.errors import (
 from tumorboard.io.case import CASE_FILE, Case, LayerFile, read_case
 from tumorboard.io.formats import FORMATS
 from tumorboard.io.hla import normalise_hla_allele
-from tumorboard.io.tables import LayerData, conform
+from tumorboard.io.tables import LayerData, conform, layer_qc
+from tumorboard.model import json_ready
 from tumorboard.registry import audit, db
 from tumorboard.registry.models import Assay, Diagnosis, Patient, Sample
 from tumorboard.workspace import Workspace
@@ -453,6 +454,7 @@ def _apply(plan: CasePlan, session: Session, workspace: Workspace,
             genome_build=f.data.genome_build or f.declared_build,
             platform=f.data.platform, tool=f.tool, tool_version=f.tool_version,
             store_tables={t: len(df) for t, df in f.data.tables.items()},
+            qc=json_ready({t: layer_qc(t, df) for t, df in f.data.tables.items()}),
             notes=list(f.data.notes), imported_at=now))
         for table, frame in f.data.tables.items():
             workspace.store.stage(table, uid, frame, sample_id=f.sample_id)

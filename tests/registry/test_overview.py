@@ -8,6 +8,7 @@ recommendations, a decision, a board session and a signed report added.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -357,9 +358,25 @@ def test_findings_page(ws: Workspace) -> None:
     assert gene["total"] == int((everything["gene"] == "WT1").sum()) > 0
 
 
-def test_warming_the_quality_cache_reads_every_current_assay_once(analysed, tmp_path: Path,
-                                                                 monkeypatch) -> None:
+def test_qc_is_stored_at_import_and_warming_covers_older_assays(analysed, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    """The intake stores each assay's QC figures; they equal layer_qc of the stored table.
+    Assays imported before it did (qc empty) are computed once by the warm-up."""
+    from sqlalchemy import update
+
+    from tumorboard.io.tables import layer_qc
+    from tumorboard.registry.models import Assay
+
     ws = _copy(analysed, tmp_path / "ws")
+    with ws.session() as s:
+        stored = s.execute(select(Assay.uid, Assay.store_tables, Assay.qc)).all()
+    assert stored and all(r.qc and set(r.qc) == set(r.store_tables) for r in stored)
+    uid, tables, qc = stored[0]
+    assert qc == {t: json.loads(json.dumps(layer_qc(t, ws.store.read(t, [uid])),
+                                           default=float)) for t in tables}
+    assert overview.warm_quality_cache(ws) == 0  # nothing left to compute
+    with transaction(ws.engine) as s:
+        s.execute(update(Assay).values(qc={}))  # as if imported by an older tumorboard
     with ws.session() as s:
         n = sum(len(smp["assays"]) for p in queries.list_patients(s)
                 for smp in queries.patient_detail(s, p["patient"])["samples"])

@@ -11,7 +11,9 @@ Dtypes are pandas dtypes: ``string`` for text (nullable), ``Int64`` for nullable
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tumorboard.errors import InputError
@@ -179,3 +181,59 @@ def conform(df: pd.DataFrame, name: str, *, source: str | None = None) -> pd.Dat
                 column=col,
             ) from exc
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+
+
+# ---------------------------------------------------------------------------- quality
+
+def _median(series: pd.Series) -> float | None:
+    values = pd.to_numeric(series, errors="coerce").dropna()
+    return round(float(values.median()), 3) if len(values) else None
+
+
+def layer_qc(table: str, frame: pd.DataFrame) -> dict[str, Any]:
+    """Counts and simple quality figures of one sample's table (as the intake stores them
+    with the assay and the patient page shows them)."""
+    n = len(frame)
+    if table == "variants":
+        return {
+            "records": n,
+            "PASS": int((frame["filter"] == "PASS").sum()),
+            "genes": int(frame["gene"].nunique()),
+            "HIGH impact": int((frame["impact"] == "HIGH").sum()),
+            "MODERATE impact": int((frame["impact"] == "MODERATE").sum()),
+            "median depth": _median(frame["depth"]),
+            "median VAF": _median(frame["vaf"]),
+        }
+    if table == "segments":
+        length = (frame["end"] - frame["start"] + 1).astype("float64")
+        altered = length[(frame["log2_ratio"].abs() > 0.2).fillna(False)].sum()
+        return {
+            "segments": n,
+            "fraction of genome |log2| > 0.2": round(float(altered / length.sum()), 3)
+            if n else None,
+        }
+    if table == "gene_copy_number":
+        log2 = frame["log2_ratio"]
+        return {"genes": n, "genes log2 > 1": int((log2 > 1).sum()),
+                "genes log2 < -1": int((log2 < -1).sum())}
+    if table == "fusions":
+        top = frame.sort_values("split_reads", ascending=False, na_position="last").head(5)
+        return {
+            "fusions": n,
+            "top": [f"{r.fusion} ({r.split_reads} split reads, {r.reading_frame}, "
+                    f"{r.confidence})" for r in top.itertuples()],
+        }
+    if table == "expression":
+        tpm = frame["tpm"]
+        return {"genes": n, "genes TPM >= 1": int((tpm >= 1).sum()),
+                "sum of TPM": round(float(np.nansum(tpm)), 1)}
+    if table == "methylation":
+        return {"probes": n, "missing": int(frame["beta"].isna().sum()),
+                "median beta": _median(frame["beta"])}
+    if table in ("proteome", "phosphoproteome"):
+        quantified = int(frame["log2_abundance"].notna().sum())
+        return {"features": n, "quantified": quantified,
+                "missing fraction": round(1 - quantified / n, 3) if n else None}
+    if table == "hla":
+        return {"alleles": ", ".join(frame["allele"].astype(str))}
+    return {"rows": n}

@@ -165,6 +165,8 @@ class Assay(Base):
     tool: Mapped[str | None] = mapped_column(String(64))
     tool_version: Mapped[str | None] = mapped_column(String(64))
     store_tables: Mapped[dict[str, Any]] = mapped_column(default=dict)  # table -> row count
+    #: table -> QC figures (:func:`tumorboard.io.tables.layer_qc`), computed at import
+    qc: Mapped[dict[str, Any]] = mapped_column(default=dict)
     notes: Mapped[list[Any]] = mapped_column(default=list)
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

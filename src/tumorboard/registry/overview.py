@@ -544,7 +544,7 @@ def patient_overview(session: Session, pseudonym: str) -> dict[str, Any]:
              "label": a["label"], "version": a["version"], "format": a["format"],
              "file": a["file"], "tool": a["tool"], "tool_version": a["tool_version"],
              "genome_build": a["genome_build"], "imported_at": a["imported_at"],
-             "uid": a["uid"], "rows": a["rows"], "notes": a["notes"]}
+             "uid": a["uid"], "rows": a["rows"], "stored_qc": a["qc"], "notes": a["notes"]}
             for s in detail["samples"] for a in s["assays"]],
         "findings": view["findings"] if view is not None else {},
         "targets": {k: v for k, v in targets.items() if k != "analysis"},
@@ -600,7 +600,7 @@ def warm_quality_cache(workspace: Any, *, stop: threading.Event | None = None) -
     """
     with workspace.session() as s:
         rows = s.execute(select(Assay.sample_id, Assay.layer, Assay.label, Assay.version,
-                                Assay.uid, Assay.store_tables)).all()
+                                Assay.uid, Assay.store_tables, Assay.qc)).all()
     newest: dict[tuple[int, str, str], Any] = {}
     for r in sorted(rows, key=lambda r: r.version):
         newest[(r.sample_id, r.layer, r.label)] = r
@@ -608,15 +608,20 @@ def warm_quality_cache(workspace: Any, *, stop: threading.Event | None = None) -
     for r in newest.values():
         if stop is not None and stop.is_set():
             break
+        if r.qc and set(r.qc) >= set(r.store_tables):
+            continue  # stored at import
         assay_qc(workspace, r.uid, tuple(r.store_tables))
         done += 1
     return done
 
 
 def with_quality(workspace: Any, overview: dict[str, Any]) -> dict[str, Any]:
-    """``overview`` with the QC figures of each assay added (``quality[i].qc``)."""
+    """``overview`` with the QC figures of each assay added (``quality[i].qc``): those the
+    intake stored with the assay, else (assays imported before it did) computed once."""
     for row in overview["quality"]:
-        row["qc"] = assay_qc(workspace, row["uid"], tuple(row["rows"]))
+        stored = row.pop("stored_qc", None)
+        row["qc"] = stored if stored and set(stored) >= set(row["rows"]) else assay_qc(
+            workspace, row["uid"], tuple(row["rows"]))
     return overview
 
 

@@ -70,7 +70,7 @@ def _patient_record(patient: Patient, *, detail: bool) -> dict[str, Any]:
                         "format": a.format, "file": a.file_name, "sha256": a.file_sha256,
                         "genome_build": a.genome_build, "platform": a.platform,
                         "tool": a.tool, "tool_version": a.tool_version,
-                        "rows": a.store_tables, "notes": a.notes,
+                        "rows": a.store_tables, "qc": a.qc, "notes": a.notes,
                         "imported_at": a.imported_at.isoformat(timespec="seconds"),
                         "uid": a.uid,
                     }

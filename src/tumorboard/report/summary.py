@@ -11,69 +11,15 @@ import html
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tumorboard import __version__
 from tumorboard.errors import NotFoundError
+from tumorboard.io.tables import layer_qc
 from tumorboard.model import FINDING_KINDS
 from tumorboard.registry.queries import list_patients, patient_detail, patient_targets
 from tumorboard.report import plots
 from tumorboard.workspace import Workspace
-
-
-def _median(series: pd.Series) -> float | None:
-    values = pd.to_numeric(series, errors="coerce").dropna()
-    return round(float(values.median()), 3) if len(values) else None
-
-
-def layer_qc(table: str, frame: pd.DataFrame) -> dict[str, Any]:
-    """Counts and simple quality figures of one sample's store table."""
-    n = len(frame)
-    if table == "variants":
-        return {
-            "records": n,
-            "PASS": int((frame["filter"] == "PASS").sum()),
-            "genes": int(frame["gene"].nunique()),
-            "HIGH impact": int((frame["impact"] == "HIGH").sum()),
-            "MODERATE impact": int((frame["impact"] == "MODERATE").sum()),
-            "median depth": _median(frame["depth"]),
-            "median VAF": _median(frame["vaf"]),
-        }
-    if table == "segments":
-        length = (frame["end"] - frame["start"] + 1).astype("float64")
-        altered = length[(frame["log2_ratio"].abs() > 0.2).fillna(False)].sum()
-        return {
-            "segments": n,
-            "fraction of genome |log2| > 0.2": round(float(altered / length.sum()), 3)
-            if n else None,
-        }
-    if table == "gene_copy_number":
-        log2 = frame["log2_ratio"]
-        return {"genes": n, "genes log2 > 1": int((log2 > 1).sum()),
-                "genes log2 < -1": int((log2 < -1).sum())}
-    if table == "fusions":
-        top = frame.sort_values("split_reads", ascending=False, na_position="last").head(5)
-        return {
-            "fusions": n,
-            "top": [f"{r.fusion} ({r.split_reads} split reads, {r.reading_frame}, "
-                    f"{r.confidence})" for r in top.itertuples()],
-        }
-    if table == "expression":
-        tpm = frame["tpm"]
-        return {"genes": n, "genes TPM >= 1": int((tpm >= 1).sum()),
-                "sum of TPM": round(float(np.nansum(tpm)), 1)}
-    if table == "methylation":
-        return {"probes": n, "missing": int(frame["beta"].isna().sum()),
-                "median beta": _median(frame["beta"])}
-    if table in ("proteome", "phosphoproteome"):
-        quantified = int(frame["log2_abundance"].notna().sum())
-        return {"features": n, "quantified": quantified,
-                "missing fraction": round(1 - quantified / n, 3) if n else None}
-    if table == "hla":
-        return {"alleles": ", ".join(frame["allele"].astype(str))}
-    return {"rows": n}
 
 
 def patient_summary(workspace: Workspace, pseudonym: str) -> dict[str, Any]:
@@ -90,7 +36,7 @@ def patient_summary(workspace: Workspace, pseudonym: str) -> dict[str, Any]:
         record["targets"]["shown"] = report_targets(record["targets"]["targets"], {})
     for sample in record["samples"]:
         for assay in sample["assays"]:
-            assay["qc"] = {
+            assay["qc"] = assay.get("qc") or {  # computed at import; older assays: now
                 table: layer_qc(table, workspace.store.read(table, [assay["uid"]]))
                 for table in assay["rows"]
             }
