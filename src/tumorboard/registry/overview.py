@@ -261,8 +261,12 @@ def _rows(session: Session, ids: Any, *, limit: int, offset: int) -> list[dict[s
     """The list records of one page of ``ids``: pseudonym, entity, concordance, layers,
     target counts by state, top recommendation, recommendation counts by status, latest
     board date and latest signed report version."""
+    # a join on the grouped ids, not `id IN (...)`: SQLite re-evaluates the IN subquery for
+    # every row of an outer join (50-190 ms a page at 1,000 patients, 2-3 ms joined)
+    current = (select(func.max(Diagnosis.id).label("id"))
+               .group_by(Diagnosis.patient_id).subquery())
     diagnosis = (select(Diagnosis.patient_id, Diagnosis.oncotree_code, Diagnosis.histology)
-                 .where(Diagnosis.id.in_(_current_diagnoses())).subquery())
+                 .join(current, current.c.id == Diagnosis.id).subquery())
     boards = (select(BoardAgendaItem.patient_id,
                      func.max(BoardSession.board_date).label("board_date"))
               .join(BoardSession, BoardSession.id == BoardAgendaItem.board_session_id)
