@@ -23,6 +23,7 @@ from tumorboard.recommend import patient_recommendations, recommend_patient, rec
 from tumorboard.registry import overview, queries
 from tumorboard.registry.db import transaction
 from tumorboard.registry.models import (
+    Analysis,
     AuditEntry,
     BoardAgendaItem,
     BoardSession,
@@ -390,3 +391,22 @@ def test_qc_is_stored_at_import_and_warming_covers_older_assays(analysed, tmp_pa
         data = overview.with_quality(ws, overview.patient_overview(s, "IMT-001"))
     assert all(q["qc"] for q in data["quality"])
     ws.engine.dispose()
+
+
+def test_warming_the_analysis_views_makes_first_visits_cheap(ws: Workspace,
+                                                             monkeypatch) -> None:
+    from tumorboard.registry import queries as q
+
+    with overview._ANALYSIS_LOCK:
+        overview._ANALYSIS_CACHE.clear()
+    with ws.session() as s:
+        n = s.scalar(select(func.count(func.distinct(Analysis.patient_id))))
+    assert overview.warm_analysis_views(ws) == n > 0
+
+    def no_targets(*_args, **_kwargs):
+        raise AssertionError("target evidence read again")
+
+    monkeypatch.setattr(q, "patient_targets", no_targets)
+    with ws.session() as s:
+        data = overview.patient_overview(s, "DSRCT-003")
+    assert data["targets"]["shown"]

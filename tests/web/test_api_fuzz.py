@@ -39,15 +39,7 @@ from tumorboard.workspace import Workspace
 #: Subtests (operation [generation mode]) that fail the checks because of a known bug in the
 #: route, with the reason; they are expected to fail (xfail, not strict). Remove an entry once
 #: its route is fixed. Found by this file on 2026-12-01.
-_BODY_400 = ("a body that is not UTF-8 JSON gets FastAPI's 400 'There was an error parsing "
-             "the body', a status the operation does not declare")
-KNOWN_BUGS: dict[str, str] = {
-    **{f"POST /api/{path} [negative]": _BODY_400 for path in (
-        "board-sessions", "board-sessions/{board_date}/agenda",
-        "recommendations/{recommendation_id}/decisions", "patients/{pseudonym}/lines",
-        "patients/{pseudonym}/recist", "patients/{pseudonym}/plasma",
-        "patients/{pseudonym}/events")},
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 #: Examples per operation and mode; raise it for a deeper run (e.g. TUMORBOARD_FUZZ_EXAMPLES=200).
 MAX_EXAMPLES = int(os.environ.get("TUMORBOARD_FUZZ_EXAMPLES", "12"))

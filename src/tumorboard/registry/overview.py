@@ -619,6 +619,26 @@ def warm_quality_cache(workspace: Any, *, stop: threading.Event | None = None) -
     return done
 
 
+def warm_analysis_views(workspace: Any, *, stop: threading.Event | None = None,
+                        limit: int = _ANALYSIS_MAX) -> int:
+    """Compute the :func:`analysis_view` of every patient's latest analysis (at most
+    ``limit``, the cache's size) into the cache; returns how many. For a server's start-up,
+    beside :func:`warm_quality_cache`: the first visit of a patient page then costs what a
+    repeat visit does."""
+    done = 0
+    with workspace.session() as s:
+        latest = s.execute(select(Analysis.patient_id, func.max(Analysis.id))
+                           .group_by(Analysis.patient_id).limit(limit)).all()
+        patients = {p.id: p for p in s.scalars(select(Patient).where(
+            Patient.id.in_([pid for pid, _ in latest])))}
+        for pid, analysis_id in latest:
+            if stop is not None and stop.is_set():
+                break
+            analysis_view(s, patients[pid], analysis_id)
+            done += 1
+    return done
+
+
 def with_quality(workspace: Any, overview: dict[str, Any]) -> dict[str, Any]:
     """``overview`` with the QC figures of each assay added (``quality[i].qc``): those the
     intake stored with the assay, else (assays imported before it did) computed once."""
@@ -641,6 +661,7 @@ __all__ = [
     "latest_analysis_id",
     "patient_list",
     "patient_overview",
+    "warm_analysis_views",
     "warm_quality_cache",
     "with_quality",
 ]

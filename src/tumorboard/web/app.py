@@ -123,13 +123,17 @@ def mounted_routers() -> list[tuple[Any, str]]:
 
 @contextlib.asynccontextmanager
 async def _warm_caches(app: FastAPI) -> AsyncIterator[None]:
-    """Server lifespan: compute every assay's QC figures in the background at start-up, so
-    that no visitor waits for the first read of a patient's store tables."""
-    from tumorboard.registry.overview import warm_quality_cache
+    """Server lifespan: compute every assay's QC figures and every patient's analysis view
+    in the background at start-up, so that no visitor waits for them on a first visit."""
+    from tumorboard.registry.overview import warm_analysis_views, warm_quality_cache
 
     stop = threading.Event()
-    worker = threading.Thread(target=warm_quality_cache, args=(app.state.workspace,),
-                              kwargs={"stop": stop}, name="tumorboard-warm-qc", daemon=True)
+
+    def warm() -> None:
+        warm_quality_cache(app.state.workspace, stop=stop)
+        warm_analysis_views(app.state.workspace, stop=stop)
+
+    worker = threading.Thread(target=warm, name="tumorboard-warm-caches", daemon=True)
     worker.start()
     try:
         yield
@@ -188,6 +192,12 @@ def create_app(settings: Settings, *, secure_cookies: bool = False,
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request) and exc.status_code == 400:
+            # FastAPI's "error parsing the body" (not UTF-8, not JSON): an input error, 422
+            # as every other bad input of the API is, so the OpenAPI description holds
+            return JSONResponse({"error": "InputError",
+                                 "message": f"the request body cannot be read: {exc.detail}; "
+                                            "send UTF-8 JSON"}, status_code=422)
         if _wants_json(request):
             return JSONResponse({"error": "HTTPException", "message": exc.detail},
                                 status_code=exc.status_code, headers=exc.headers)
