@@ -280,19 +280,23 @@ class Server:
             self.peak_mib = max(self.peak_mib, _tree_rss_mib(self.proc.pid))
             self._stop.wait(0.2)
 
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
+    def wait_ready(self, timeout_s: float = 600.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}; "
                                    f"see {self.log.name}")
             try:
-                if httpx.get(self.url + "/login", timeout=2.0).status_code == 200:
+                # ready when several answers in a row (any worker) say the start-up warm-up
+                # of the caches is done: a server runs for days, its first minute is not
+                # what users see
+                if all(not httpx.get(self.url + "/healthz", timeout=2.0).json().get("warming")
+                       for _ in range(8)):
                     self._sampler.start()
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.3)
+            time.sleep(1.0)
         raise RuntimeError(f"server not ready after {timeout_s:.0f} s; see {self.log.name}")
 
     def stop(self) -> None:
@@ -741,11 +745,12 @@ def main() -> None:
                     help="'sqlite' or a PostgreSQL admin URL (repeatable; default sqlite)")
     ap.add_argument("--patients", type=int, default=1000)
     ap.add_argument("--users", type=int, default=50)
-    ap.add_argument("--workers", type=int, default=1, help="tumorboard serve --workers")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="tumorboard serve --workers (default 2: one per core of the machine)")
     ap.add_argument("--max-requests", type=int, default=5000)
     ap.add_argument("--max-seconds", type=float, default=120.0)
-    ap.add_argument("--think-min", type=float, default=0.5)
-    ap.add_argument("--think-max", type=float, default=1.5)
+    ap.add_argument("--think-min", type=float, default=1.0)
+    ap.add_argument("--think-max", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=20261201)
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 100 patients, 10 users, 20 s per configuration")
@@ -790,7 +795,7 @@ def main() -> None:
     if args.append and results:
         command = "python benchmarks/bench_web.py " + " ".join(
             f"--db {d if d == 'sqlite' else 'postgresql+psycopg://USER@HOST:PORT/postgres'}"
-            for d in dbs) + (f" --workers {args.workers}" if args.workers != 1 else "") + (
+            for d in dbs) + (f" --workers {args.workers}" if args.workers != 2 else "") + (
             " --quick" if args.quick else "") + (" --profile" if args.profile else "") + (
             " --append")
         replace_section(DOC, SECTION, render_section(results, info, args, command))

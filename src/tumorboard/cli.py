@@ -1381,8 +1381,11 @@ def serve(
     _err(f"tumorboard serving {settings.workspace} on http://{host}:{port}/")
     # access_log=False: uvicorn's access log would print paths with patient pseudonyms;
     # tumorboard.web logs route templates instead.
+    # timeout_keep_alive: longer than people pause between clicks; at uvicorn's 5 s a
+    # browser's next request races the server closing the idle connection
     uvicorn.run("tumorboard.web.app:app_from_environment", factory=True, host=host,
-                port=port, workers=workers, access_log=False, log_level="info")
+                port=port, workers=workers, access_log=False, log_level="info",
+                timeout_keep_alive=75)
 
 
 def main() -> None:

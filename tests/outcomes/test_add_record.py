@@ -56,6 +56,7 @@ def test_recist_assessment_replaces_rows_of_the_same_date_with_audit(ws) -> None
     assert entries[0].entity == "recist_measurements"
     assert entries[-1].before["rows"][0]["diameter_mm"] == 20.0
     assert entries[-1].after["rows"][1]["lesion_id"] == "L2"
+    assert repr(entries[-1].after["rows"][1]["line"]) == "2"  # the line number, not 2.0
     with ws.session() as s:
         from tumorboard.outcomes.cohort import recist_responses
 

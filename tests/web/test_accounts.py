@@ -139,17 +139,21 @@ def test_error_pages_show_the_problem_once(app, client_as) -> None:
     assert 'class="flash ok"' not in r.text
 
 
-def test_serve_warms_the_qc_cache_in_the_background(web_workspace) -> None:
+def test_serve_warms_its_caches_in_the_background(web_workspace) -> None:
+    """At start-up the server computes every patient's analysis view and the default cohort
+    page in a background thread; /healthz says when it is done."""
     from tumorboard.registry import overview
     from tumorboard.web import create_app
 
-    with overview._QC_LOCK:
-        overview._QC_CACHE.clear()
-    root = str(web_workspace.root)
+    with overview._ANALYSIS_LOCK:
+        overview._ANALYSIS_CACHE.clear()
     with TestClient(create_app(web_workspace.settings, warm_caches=True)) as client:
-        assert client.get("/healthz").json() == {"status": "ok"}
-        for _ in range(200):  # the warm-up runs beside the requests
-            if any(k[0] == root for k in list(overview._QC_CACHE)):
+        assert client.get("/healthz").json()["status"] == "ok"
+        for _ in range(600):
+            if not client.get("/healthz").json()["warming"]:
                 break
-            time.sleep(0.05)
-    assert any(k[0] == root for k in list(overview._QC_CACHE))
+            time.sleep(0.1)
+        assert client.get("/healthz").json()["warming"] is False
+        assert client.app.state.cohort_cache._items  # the default cohort view is computed
+    url = web_workspace.engine.url.render_as_string(hide_password=True)
+    assert sum(k[0] == url for k in list(overview._ANALYSIS_CACHE)) == 18  # every patient

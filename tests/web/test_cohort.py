@@ -244,8 +244,10 @@ def test_new_therapy_line_changes_the_fingerprint_and_the_results(
     second = viewer.get("/api/cohort/pfsr").json()
     assert second["summary"]["n_guided"] == first["summary"]["n_guided"] + 1
     assert who in {r["patient"] for r in second["ratios"]}
-    assert second["simulated"] is False  # a row not from the simulator: no longer all simulated
-    assert f'href="/patients/{who}"' in viewer.get("/cohort").text
+    assert second["simulated"] is True  # still partly simulated: figures keep saying so
+    page = viewer.get("/cohort").text
+    assert f'href="/patients/{who}"' in page
+    assert "Part of the outcome data here is SIMULATED" in page
     _svg(viewer, "/cohort/plots/pfsr.svg")
 
 

@@ -524,13 +524,25 @@ def patient_outcomes(session: Session, patient: str) -> dict[str, pd.DataFrame]:
             "followup": followup_table(session, who)}
 
 
-def all_simulated(session: Session) -> bool:
-    """Whether every outcome record came from the simulator (imported with source
-    ``simulated``): pages built on them then say SIMULATED."""
+def outcome_sources(session: Session) -> set[str]:
+    """The distinct ``source`` values of every outcome table."""
     seen: set[str] = set()
     for model in _MODELS.values():
         seen |= set(session.scalars(select(model.source).distinct()))
+    return seen
+
+
+def all_simulated(session: Session) -> bool:
+    """Whether every outcome record came from the simulator (imported with source
+    ``simulated``): pages built on them then say SIMULATED."""
+    seen = outcome_sources(session)
     return bool(seen) and all(s.startswith("simulated") for s in seen)
+
+
+def any_simulated(session: Session) -> bool:
+    """Whether some outcome record came from the simulator: a figure drawn from the
+    registry then mixes simulated and recorded data and must say so."""
+    return any(s.startswith("simulated") for s in outcome_sources(session))
 
 
 #: The tables one entry can add rows to, and the audit action of each entry.
@@ -681,10 +693,16 @@ def _validate_patient(session: Session, patient: str) -> None:
     validate(OutcomeRecords(tables, {}))
 
 
-def _records_of(df: pd.DataFrame) -> list[dict[str, Any]]:
+def _records_of(df: pd.DataFrame, name: str) -> list[dict[str, Any]]:
+    """Rows as the audit log records them, whole numbers as integers (a column with a
+    missing value is float in pandas: line 2 must not read 2.0)."""
+    from tumorboard.io.outcomes import TEMPLATE
     from tumorboard.outcomes import jsonable
 
-    return jsonable(df.drop(columns=["source_line"], errors="ignore").reset_index(drop=True))
+    ints = {c.name for c in TEMPLATE[name] if c.kind == "int"}
+    rows = jsonable(df.drop(columns=["source_line"], errors="ignore").reset_index(drop=True))
+    return [{k: int(v) if k in ints and isinstance(v, float) and v.is_integer() else v
+             for k, v in row.items()} for row in rows]
 
 
 def add_record(session: Session, name: str, row: dict[str, Any] | list[dict[str, Any]], *,
@@ -760,7 +778,7 @@ def add_record(session: Session, name: str, row: dict[str, Any] | list[dict[str,
                              else f" line {m.group(1)}", exc.problem)
             raise InputError(problem, file="recist entry", column=exc.column,
                              expected=exc.expected, fix=exc.fix) from None
-    replaced, added = _records_of(current.loc[same]), _records_of(new)
+    replaced, added = _records_of(current.loc[same], name), _records_of(new, name)
     key = ", ".join(f"{k} {_fmt(new[k].iloc[0])}" for k in keys)
     audit.record(session, ENTRY_ACTIONS[name], _MODELS[name].__tablename__, key,
                  patient_id=pid, before={"rows": replaced} if replaced else None,

@@ -126,12 +126,21 @@ async def _warm_caches(app: FastAPI) -> AsyncIterator[None]:
     """Server lifespan: compute every assay's QC figures and every patient's analysis view
     in the background at start-up, so that no visitor waits for them on a first visit."""
     from tumorboard.registry.overview import warm_analysis_views, warm_quality_cache
+    from tumorboard.web.cohort import warm_cohort
 
     stop = threading.Event()
+    app.state.warming = True
 
     def warm() -> None:
-        warm_quality_cache(app.state.workspace, stop=stop)
-        warm_analysis_views(app.state.workspace, stop=stop)
+        try:
+            warm_quality_cache(app.state.workspace, stop=stop)
+            warm_analysis_views(app.state.workspace, stop=stop)
+            if not stop.is_set():
+                warm_cohort(app)
+        except Exception:  # a cache left cold is slower, not wrong: keep serving
+            log.exception("warming the caches failed")
+        finally:
+            app.state.warming = False
 
     worker = threading.Thread(target=warm, name="tumorboard-warm-caches", daemon=True)
     worker.start()
@@ -176,8 +185,9 @@ def create_app(settings: Settings, *, secure_cookies: bool = False,
         return RedirectResponse("/static/favicon.svg", status_code=308)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> dict[str, Any]:
+        """Liveness, and whether this process is still filling its caches at start-up."""
+        return {"status": "ok", "warming": bool(getattr(app.state, "warming", False))}
 
     @app.exception_handler(TumorboardError)
     async def domain_error(request: Request, exc: TumorboardError) -> Response:

@@ -336,14 +336,16 @@ def _matrix(session: Session, filters: CohortFilters, chosen: list[str] | None,
 
 
 def _common(session: Session, filters: CohortFilters) -> dict[str, Any]:
-    from tumorboard.outcomes.records import all_simulated
+    from tumorboard.outcomes.records import all_simulated, any_simulated
 
     chosen, why = selected_patients(session, filters)
     current = (select(func.max(Diagnosis.id)).group_by(Diagnosis.patient_id))
     entities = sorted(set(session.scalars(
         select(Diagnosis.oncotree_code).where(Diagnosis.id.in_(current)).distinct())))
-    return {"chosen": chosen, "why": why, "simulated": all_simulated(session),
-            "entities": entities}
+    # "simulated" marks every page and figure that contains any simulated record;
+    # "all_simulated" says whether nothing else is there
+    return {"chosen": chosen, "why": why, "simulated": any_simulated(session),
+            "all_simulated": all_simulated(session), "entities": entities}
 
 
 def cohort_data(request: Request, filters: CohortFilters, part: str, *,
@@ -366,6 +368,17 @@ def cohort_data(request: Request, filters: CohortFilters, part: str, *,
             return cache.get(key, lambda: _pfsr(session, chosen))
         return cache.get((*key, genes, max_genes),
                          lambda: _matrix(session, filters, chosen, genes, max_genes))
+
+
+def warm_cohort(app: Any) -> None:
+    """Compute the default cohort page's parts into the app's cache (a server's start-up):
+    at 1,000 patients the first computation takes seconds."""
+    import types
+
+    request = types.SimpleNamespace(app=app)
+    filters = CohortFilters(entity="", patients="", endpoint="os", time_zero="diagnosis")
+    for part in ("common", "survival", "pfsr", "matrix"):
+        cohort_data(request, filters, part)  # type: ignore[arg-type]
 
 
 def _svg(request: Request, key: tuple[Any, ...], draw: Callable[[], str]) -> Response:
@@ -512,7 +525,7 @@ class SurvivalResponse(BaseModel):
 
     endpoint: Endpoint
     time_zero: TimeZero
-    simulated: bool = Field(description="every outcome record came from the simulator")
+    simulated: bool = Field(description="some outcome records came from the simulator")
     n: int
     groups: list[KaplanMeierGroups]
     message: str | None = Field(description="why there are no estimates, if there are none")
