@@ -99,50 +99,29 @@ TUMORBOARD = Path(sys.executable).with_name("tumorboard")
 #: What profiling the slow pages found (py-spy on the server under the think-time load, and
 #: the slow statements re-run alone on the 1,000-patient registries); kept in the section.
 ANALYSIS = (
-    "Where the time goes (py-spy 0.4.3 sampling `tumorboard serve` for 60 s of the "
-    "think-time load on the 1,000-patient registries, shares of the samples in request "
-    "handlers; slow statements re-run alone):",
-    "1. Patient page, `registry.overview.with_quality` → `assay_qc`: the first view of a "
-    "patient reads every current assay's Parquet tables in full (`OmicsStore.read`, pyarrow "
-    "to pandas) to compute QC figures (`report.summary.layer_qc`), 200–450 ms for a patient's 8 "
-    "assays. The result is cached by assay uid, but with 1,000 patients nearly every view "
-    "in a two-minute run is a first view: 42 % of the handlers' samples on SQLite (30 % on "
-    "PostgreSQL), the largest single cost. Since commit 6c25423 (after the py-spy samples, "
-    "before the measured runs) `tumorboard serve` warms this cache in a background thread "
-    "at start-up (~20 ms per assay: minutes for 8,000 assays), which in the measured runs "
-    "shared the interpreter with the first configuration's requests. Computing the QC "
-    "figures once at import and storing them with the assay takes them off the server.",
-    "2. Patient page, `overview.key_findings` (10 %): since commit a6dc199 the findings are "
-    "read through the patient index (0.3 ms); before it, `WHERE analysis_id = ?` scanned "
-    "all 372,632 findings on every patient page (60–400 ms on SQLite, 220–320 ms on "
-    "PostgreSQL's parallel sequential scan; 19 % of the samples). What remained is pandas "
-    "(`model.findings_frame`, `report.document.key_findings`) on ~100 rows, which commit "
-    "d194f93 caches per analysis id (after the py-spy samples, before the measured runs).",
-    "3. Patient list, `overview._rows` (8 %): on SQLite the current diagnosis as "
-    "`diagnoses.id IN (SELECT max(id) ... GROUP BY patient_id)` inside the LEFT JOIN's "
-    "derived table is re-evaluated per patient row by SQLite 3.40: 56–190 ms for one page "
-    "of 50 at 1,000 patients, 2–3 ms when joining `(SELECT patient_id, max(id) AS id FROM "
-    "diagnoses GROUP BY patient_id)` and then `diagnoses` by id (PostgreSQL plans the "
-    "original well, 16 ms). The per-page target counts (`count(DISTINCT gene)` over "
-    "target_evidence of 50 patients) take another 37–54 ms. The search `q` was the slowest "
-    "list (~1.5 s: two findings scans, for the rows and again for the count) before a6dc199.",
-    "4. Cohort page, `web.cohort.cohort_data`: the first computation at 1,000 patients takes "
-    "~14 s (`_matrix` → `report.oncoprint.alteration_matrix` / `_finding_rows` over all "
-    "findings, and `_survival`), cached afterwards (~100 ms). `_Cache.get` computes outside "
-    "its lock, so every cohort request that arrives during those seconds computes the same "
-    "result again (a cache stampede), each slower for sharing the GIL: cohort p95 of "
-    "30–60 s under load, some past the client's 60 s timeout. One computation per key (a "
-    "per-key lock or future), started when the server starts, avoids that.",
-    "5. Capacity: one server process answered 6–10 page requests per second (SQLite and "
-    "PostgreSQL alike) "
-    "however many users waited (closed loop), while 50 users with 0.5–1.5 s think time ask "
-    "for ~35 per second if pages are fast; so the target needs several times less CPU per "
-    "page (items 1–4) and both cores (`--workers 2`), not a faster database.",
-    "6. Sign-in (argon2id, ~0.5 s CPU each here, 10–15 % of the samples while 50 users sign "
-    "in at once) is deliberate. One server process (`--workers 1`) runs all pages in one "
-    "interpreter, so the pandas and template work of concurrent requests shares one core; "
-    "`--workers 2` uses both (a 60 s think-time trial on the loaded machine did not show a "
-    "difference while other work held the cores).",
+    "What made the pages fast (a first measurement on the same machine with one server "
+    "process and 0.5–1.5 s think time had p95 8–14 s, 6–10 pages per second; py-spy "
+    "sampled the server under that load and the slow statements were re-run alone):",
+    "1. QC figures per assay are computed at import and stored with the assay "
+    "(`assays.qc`); the patient page read every assay's Parquet tables to compute them "
+    "(200–450 ms a patient, 42 % of the samples).",
+    "2. A patient's judged targets and key findings are cached by analysis id (an analysis "
+    "is immutable) and warmed for every patient at start-up (`warm_analysis_views`); the "
+    "findings are read through the patient index, not a scan of all 372,632 by analysis id.",
+    "3. Patient list on SQLite: the current diagnosis is joined on grouped ids; SQLite "
+    "re-ran `id IN (SELECT max(id) ... GROUP BY patient_id)` for every row of the outer "
+    "join (56–190 ms a page, now 2–3 ms).",
+    "4. Cohort page: one computation per cache key (no stampede) and the default view "
+    "computed at start-up; the first computation at 1,000 patients takes ~10 s.",
+    "5. The board page reads the shown columns only (not the target evidence JSON, not the "
+    "stored HTML and PDF of signed reports).",
+    "6. Two server processes (`--workers 2`, one per core) and a 75 s keep-alive (at "
+    "uvicorn's 5 s a client's next request raced the server closing the idle connection: "
+    "the ReadErrors of an earlier run).",
+    "The server is measured once `/healthz` says its start-up warm-up is done. The closed "
+    "loop shows the capacity: about 60 pages per second on SQLite with two processes; with "
+    "50 users requesting without pause each waits for the 49 others. Sign-in costs ~0.5 s "
+    "of CPU on purpose (argon2id); 50 simultaneous sign-ins take 4–6 s each.",
 )
 
 
