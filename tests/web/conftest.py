@@ -30,12 +30,24 @@ PASSWORD = "board-room-secret"
 ROLE_USERS = ("viewer", "board_member", "admin")
 
 
+#: What other tests may have added to the shared ``analysed`` workspace (recommendations,
+#: decisions, board sessions, outcomes, accounts): a copy starts without them, as analysed.
+NOT_COPIED = frozenset({
+    "recommendations", "board_decisions", "board_sessions", "board_agenda", "signed_reports",
+    "users", "web_sessions", "audit_log", "therapy_lines", "local_therapies",
+    "recist_measurements", "clinical_events", "plasma_measurements"})
+
+
 def copy_registry(source: Workspace, target_url: str) -> None:
-    """Copy every row of ``source``'s registry into the (migrated, empty) ``target_url``."""
+    """Copy the analysed state of ``source``'s registry (patients, samples, assays, analyses,
+    findings, targets, reviews; not :data:`NOT_COPIED`) into the (migrated, empty)
+    ``target_url``, so that each test starts from the same state whatever ran before."""
     target = db.create_registry_engine(target_url)
     db.upgrade(target)
     with source.engine.connect() as src, target.begin() as dst:
         for table in Base.metadata.sorted_tables:
+            if table.name in NOT_COPIED:
+                continue
             rows = [dict(r._mapping) for r in src.execute(select(table))]
             if rows:
                 dst.execute(insert(table), rows)
