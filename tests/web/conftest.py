@@ -117,9 +117,7 @@ def app(web_workspace: Workspace):
     return create_app(web_workspace.settings)
 
 
-@pytest.fixture
-def client_as(app) -> Callable[[str], TestClient]:
-    """``client_as("board_member")``: a test client signed in with that role's account."""
+def _signed_in_clients(app) -> Iterator[Callable[[str], TestClient]]:
     clients: list[TestClient] = []
 
     def make(role: str) -> TestClient:
@@ -130,6 +128,18 @@ def client_as(app) -> Callable[[str], TestClient]:
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture
+def client_as(app) -> Iterator[Callable[[str], TestClient]]:
+    """``client_as("board_member")``: a test client signed in with that role's account."""
+    yield from _signed_in_clients(app)
+
+
+@pytest.fixture
+def sqlite_client_as(sqlite_web_workspace: Workspace) -> Iterator[Callable[[str], TestClient]]:
+    """As :func:`client_as`, over :func:`sqlite_web_workspace`."""
+    yield from _signed_in_clients(create_app(sqlite_web_workspace.settings))
 
 
 def audit_count(ws: Workspace) -> int:

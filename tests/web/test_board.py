@@ -4,13 +4,12 @@ sign-off freezing the signed reports, downloads, roles, CSRF and audit entries."
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.web.conftest import audit_count, sign_in
+from tests.web.conftest import audit_count
 from tumorboard.registry.models import (
     AuditEntry,
     BoardAgendaItem,
@@ -19,7 +18,6 @@ from tumorboard.registry.models import (
     Recommendation,
     SignedReport,
 )
-from tumorboard.web import create_app
 
 DATE = "2026-12-03"
 DSRCT = "DSRCT-001"
@@ -28,22 +26,6 @@ DSRCT = "DSRCT-001"
 @pytest.fixture
 def ws(sqlite_web_workspace):
     return sqlite_web_workspace
-
-
-@pytest.fixture
-def sq_client_as(ws) -> Iterator[Callable[[str], TestClient]]:
-    """As ``client_as``, on SQLite only."""
-    app = create_app(ws.settings)
-    clients: list[TestClient] = []
-
-    def make(role: str) -> TestClient:
-        client = TestClient(app, follow_redirects=False)
-        clients.append(client)
-        return sign_in(client, role)
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 def _entries(ws, action: str) -> list[AuditEntry]:
@@ -92,8 +74,8 @@ def _decide_all(client: TestClient, date: str = DATE) -> None:
                 assert res.status_code == 200, res.text
 
 
-def test_board_pages_show_agenda_and_decision_forms(ws, sq_client_as):
-    member = sq_client_as("board_member")
+def test_board_pages_show_agenda_and_decision_forms(ws, sqlite_client_as):
+    member = sqlite_client_as("board_member")
     _new_session(member, DATE, DSRCT)
     listing = member.get("/board")
     assert listing.status_code == 200
@@ -107,14 +89,14 @@ def test_board_pages_show_agenda_and_decision_forms(ws, sq_client_as):
     assert f'name="version" value="{tdxd["version"]}"' in page.text
     assert "data-confirm" in page.text and f'action="/board/{DATE}/sign-off"' in page.text
     assert "DSRCT" in page.text  # the entity
-    viewer = sq_client_as("viewer")
+    viewer = sqlite_client_as("viewer")
     seen = viewer.get(f"/board/{DATE}")
     assert seen.status_code == 200 and "trastuzumab deruxtecan" in seen.text.lower()
     assert "/decision" not in seen.text and "sign-off" not in seen.text  # no write forms
 
 
-def test_accept_trastuzumab_deruxtecan_on_the_page(ws, sq_client_as):
-    member = sq_client_as("board_member")
+def test_accept_trastuzumab_deruxtecan_on_the_page(ws, sqlite_client_as):
+    member = sqlite_client_as("board_member")
     _new_session(member, DATE, DSRCT)
     tdxd = _tdxd(_recs(member))
     before = audit_count(ws)
@@ -141,8 +123,8 @@ def test_accept_trastuzumab_deruxtecan_on_the_page(ws, sq_client_as):
     assert r.status_code == 303 and r.headers["location"].startswith("/?message=")
 
 
-def test_lost_update_on_the_page(ws, sq_client_as):
-    first, second = sq_client_as("board_member"), sq_client_as("admin")
+def test_lost_update_on_the_page(ws, sqlite_client_as):
+    first, second = sqlite_client_as("board_member"), sqlite_client_as("admin")
     _new_session(first, DATE, DSRCT)
     seen = _tdxd(_recs(first))  # both open the page at version v
     assert f'name="version" value="{seen["version"]}"' in second.get(f"/board/{DATE}").text
@@ -161,8 +143,8 @@ def test_lost_update_on_the_page(ws, sq_client_as):
     assert (_count(ws, BoardDecision), audit_count(ws)) == (n_decisions, n_audit)
 
 
-def test_reject_without_reason_is_refused_and_nothing_written(ws, sq_client_as):
-    member = sq_client_as("board_member")
+def test_reject_without_reason_is_refused_and_nothing_written(ws, sqlite_client_as):
+    member = sqlite_client_as("board_member")
     _new_session(member, DATE, DSRCT)
     tdxd = _tdxd(_recs(member))
     n_decisions, n_audit = _count(ws, BoardDecision), audit_count(ws)
@@ -178,8 +160,8 @@ def test_reject_without_reason_is_refused_and_nothing_written(ws, sq_client_as):
     assert _tdxd(_recs(member))["status"] == "proposed"
 
 
-def test_agenda_changes_with_audit_and_bad_input(ws, sq_client_as):
-    member = sq_client_as("board_member")
+def test_agenda_changes_with_audit_and_bad_input(ws, sqlite_client_as):
+    member = sqlite_client_as("board_member")
     _new_session(member, DATE, DSRCT)
     created = _entries(ws, "board_session.create")[-1]
     assert created.after["board_date"] == DATE and created.after["status"] == "open"
@@ -221,8 +203,8 @@ def test_agenda_changes_with_audit_and_bad_input(ws, sq_client_as):
     assert member.get("/board/2031-01-01").status_code == 404
 
 
-def test_sign_off_refused_while_recommendations_are_proposed(ws, sq_client_as):
-    member = sq_client_as("board_member")
+def test_sign_off_refused_while_recommendations_are_proposed(ws, sqlite_client_as):
+    member = sqlite_client_as("board_member")
     _new_session(member, DATE, DSRCT)
     tdxd = _tdxd(_recs(member))
     n_audit = audit_count(ws)
@@ -243,10 +225,10 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_sign_off_freezes_the_signed_report(ws, sq_client_as):
+def test_sign_off_freezes_the_signed_report(ws, sqlite_client_as):
     from tumorboard.recommend import recommend_patient
 
-    member = sq_client_as("board_member")
+    member = sqlite_client_as("board_member")
     _new_session(member, DATE, DSRCT)
     _decide_all(member)
     r = member.post(f"/board/{DATE}/sign-off", data={"csrf_token": member.csrf})
@@ -311,13 +293,13 @@ def test_sign_off_freezes_the_signed_report(ws, sq_client_as):
     assert member.get(f"/patients/{DSRCT}/signed/1.docx").status_code == 422
 
 
-def test_signed_pdf_downloads_and_is_cached(ws, sq_client_as):
-    member = sq_client_as("board_member")
+def test_signed_pdf_downloads_and_is_cached(ws, sqlite_client_as):
+    member = sqlite_client_as("board_member")
     _new_session(member, DATE, "GIST-001")
     _decide_all(member)
     assert member.post(f"/board/{DATE}/sign-off",
                        data={"csrf_token": member.csrf}).status_code == 303
-    viewer = sq_client_as("viewer")
+    viewer = sqlite_client_as("viewer")
     pdf = viewer.get("/patients/GIST-001/signed/1.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.headers["content-type"] == "application/pdf"
@@ -329,11 +311,11 @@ def test_signed_pdf_downloads_and_is_cached(ws, sq_client_as):
     assert len(_entries(ws, "signed_report.render_pdf")) == 1  # rendered once
 
 
-def test_viewer_cannot_write_and_csrf_is_required(ws, sq_client_as):
-    member = sq_client_as("board_member")
+def test_viewer_cannot_write_and_csrf_is_required(ws, sqlite_client_as):
+    member = sqlite_client_as("board_member")
     _new_session(member, DATE, DSRCT)
     tdxd = _tdxd(_recs(member))
-    viewer = sq_client_as("viewer")
+    viewer = sqlite_client_as("viewer")
     n_audit = audit_count(ws)
     form = {"csrf_token": viewer.csrf}
     for path, data in (("/board", {"board_date": "2026-12-24"}),
@@ -365,8 +347,8 @@ def test_viewer_cannot_write_and_csrf_is_required(ws, sq_client_as):
     assert anonymous.get("/api/board-sessions").status_code == 401
 
 
-def test_api_validates_input(ws, sq_client_as):
-    member = sq_client_as("board_member")
+def test_api_validates_input(ws, sqlite_client_as):
+    member = sqlite_client_as("board_member")
     h = {"X-CSRF-Token": member.csrf}
     n_audit = audit_count(ws)
     assert member.post("/api/board-sessions", json={"board_date": "soon"},

@@ -7,14 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.web.conftest import audit_count, sign_in
+from tests.web.conftest import audit_count
 from tumorboard.registry.db import transaction
 from tumorboard.registry.models import Analysis, Finding, Patient, TherapyLine
 from tumorboard.web import create_app
@@ -34,21 +33,6 @@ def import_simulated_outcomes(ws: Workspace, truth, folder: Path) -> None:
 
     simulate_outcomes(folder, truth, seed=20261122)
     import_outcome_files(ws, sorted(folder.glob("*.csv")), source="simulated")
-
-
-@pytest.fixture
-def sqlite_client_as(sqlite_web_workspace: Workspace) -> Iterator[Callable[[str], TestClient]]:
-    app = create_app(sqlite_web_workspace.settings)
-    clients: list[TestClient] = []
-
-    def make(role: str) -> TestClient:
-        client = TestClient(app, follow_redirects=False)
-        clients.append(client)
-        return sign_in(client, role)
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 @pytest.fixture
