@@ -28,6 +28,15 @@ Sources followed
   (PhosphoSitePlus, Hornbeck et al., Nucleic Acids Res 2015, doi:10.1093/nar/gku1267; UniProt;
   primary papers per entry).
 
+Scoring by blocks of features: site centring (batch medians per site, the site's cohort median)
+and the site scores depend on one site's values only; the sums run over the catalogue's sites
+(own sites, substrate sites) and the RTKs' sites only. So the cohort can be scored as the
+summed sites (:func:`summed_features`) with :func:`phospho_findings`, plus the other sites in
+any blocks with :func:`phospho_site_findings`, and together they give exactly the findings of
+the whole matrix. With batches the only step across all sites is the per-sample median of
+batch centring (:func:`tumorboard.layers.proteome.sample_medians`), passed as
+``sample_centres``.
+
 Missing values: a site not quantified in a sample is left out of that sample's sums (sum over the
 measured sites; the number of sites summed is recorded); a sum over zero measured sites is missing,
 never 0, and its calls are "not_measured".
@@ -46,6 +55,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from tumorboard.errors import InputError
 from tumorboard.layers import scoring
 from tumorboard.model import findings_frame
 
@@ -62,9 +72,11 @@ __all__ = [
     "kinase_catalogue",
     "parse_kinase_catalogue",
     "phospho_findings",
+    "phospho_site_findings",
     "protein_phosphorylation_scores",
     "rtk_activation_scores",
     "site_scores",
+    "summed_features",
 ]
 
 LAYER = "phosphoproteome"
@@ -463,13 +475,19 @@ def _column_medians(values: pd.DataFrame) -> np.ndarray:
     return scoring.nan_median_rows(values.T.to_numpy(dtype="float64", na_value=np.nan))
 
 
-def _batch_centred(sites: pd.DataFrame, batches: pd.Series | None) -> pd.DataFrame:
-    """Samples x features float64 (string labels), median-centred within batches if given."""
+def _batch_centred(sites: pd.DataFrame, batches: pd.Series | None, *,
+                   sample_centres: pd.Series | None = None) -> pd.DataFrame:
+    """Samples x features float64 (string labels), median-centred within batches if given.
+
+    ``sample_centres``: the per-sample medians of the whole matrix when ``sites`` is a block
+    of its features (:func:`tumorboard.layers.proteome.centre_by_batch`).
+    """
     xt, samples, features = _matrix_t(sites)
     if batches is not None:
         from tumorboard.layers.proteome import centre_by_batch_inplace
 
-        centre_by_batch_inplace(xt, samples, batches)  # no second copy of the matrix
+        # no second copy of the matrix
+        centre_by_batch_inplace(xt, samples, batches, sample_centres=sample_centres)
     return pd.DataFrame(xt.T, index=samples, columns=features, copy=False)
 
 
@@ -743,6 +761,7 @@ def phospho_findings(
     expression_z: pd.DataFrame | None = None,
     protein_z: pd.DataFrame | None = None,
     catalogue: KinaseCatalogue | None = None,
+    sample_centres: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Findings of the phosphoproteome layer for ``samples``, scored against the whole cohort.
 
@@ -794,32 +813,29 @@ def phospho_findings(
         Samples x genes z-scores of the RNA and proteome layers, for the RTK expression sub-score.
     catalogue
         Kinase catalogue (default: :func:`kinase_catalogue`).
+    sample_centres
+        With ``batches``, when ``sites`` is a block of the cohort's features (all samples, e.g.
+        its :func:`summed_features`): sample -> median over *all* features
+        (:func:`tumorboard.layers.proteome.sample_medians` of the whole matrix), subtracted in
+        the first step of batch centring instead of the block's own medians. None: the
+        medians of ``sites``.
 
     Raises
     ------
     ValueError
         A requested sample is not a row of ``sites``.
+    InputError
+        A sample has no entry in ``sample_centres``.
     """
-    cat = catalogue if catalogue is not None else kinase_catalogue()
-    values = _batch_centred(sites, batches)
-    report = pd.Index([str(s) for s in (samples if samples is not None else values.index)])
-    unknown = report.difference(values.index)
-    if len(unknown):
-        raise ValueError(f"samples not in the phospho matrix: {', '.join(unknown)}")
-    if entities is None:  # no entity labels: within-entity percentiles stay missing
-        entities = pd.Series(np.nan, index=values.index, dtype=object)
-    entities = pd.Series(entities).rename(index=str).reindex(values.index)
-    patients = pd.Series(patients).rename(index=str)
-    base = {"method": "", "thresholds": asdict(params), "cohort_size": len(values)}
-
-    ann = annotate_sites(site_genes, catalogue=cat, site_numbering=params.site_numbering)
-    ann = ann.loc[ann["feature"].astype(object).isin(values.columns)]  # object: hashed
-    own, subs = _catalogue_members(ann, cat)
+    ctx = _prepare(sites, site_genes=site_genes, entities=entities, patients=patients,
+                   batches=batches, samples=samples, params=params, catalogue=catalogue,
+                   sample_centres=sample_centres)
+    values, report, entities, cat, ann, base = (ctx.values, ctx.report, ctx.entities, ctx.cat,
+                                                ctx.ann, ctx.base)
+    own, subs, rtk_members = _sum_members(ann, cat)
     # Sums and their z-scores are needed for the catalogue kinases and, per protein, for the
     # RTKs only (the RTK sub-score): centre just the sites they sum over.
-    rtk_members = _protein_members(ann, groups=cat.rtks)
-    summed = pd.Index(pd.unique(pd.concat([own["feature"], subs["feature"],
-                                           rtk_members["feature"]]).astype(str)))
+    summed = _summed_index(own, subs, rtk_members)
     centred = _centre(values[summed.intersection(values.columns, sort=False)])
     frames: list[pd.DataFrame] = [_site_frame(values, report, entities, ann, own, subs, cat,
                                               params, base)]
@@ -853,13 +869,176 @@ def phospho_findings(
                                 kin["kinase_activity"].z, activation_z=kin["activation"].z,
                                 params=params, rtks=cat.rtks)
     frames.append(_rtk_frame(rtk, report, entities, params, base))
+    return _findings_table(frames, ctx.patients)
 
+
+class _Cohort(NamedTuple):
+    """What every findings function derives from its arguments (see :func:`_prepare`)."""
+
+    values: pd.DataFrame  # samples x features, batch-centred, string labels
+    report: pd.Index  # samples to report
+    entities: pd.Series  # aligned to values.index
+    patients: pd.Series
+    cat: KinaseCatalogue
+    ann: pd.DataFrame  # annotate_sites, restricted to the features of values
+    base: dict[str, Any]  # provenance shared by every finding
+
+
+def _prepare(sites: pd.DataFrame, *, site_genes: pd.Series | pd.DataFrame,
+             entities: pd.Series | None, patients: pd.Series, batches: pd.Series | None,
+             samples: list[str] | None, params: PhosphoParams,
+             catalogue: KinaseCatalogue | None, sample_centres: pd.Series | None) -> _Cohort:
+    """Batch-centre, check the reported samples, align labels and annotate the sites."""
+    cat = catalogue if catalogue is not None else kinase_catalogue()
+    values = _batch_centred(sites, batches, sample_centres=sample_centres)
+    report = pd.Index([str(s) for s in (samples if samples is not None else values.index)])
+    unknown = report.difference(values.index)
+    if len(unknown):
+        raise ValueError(f"samples not in the phospho matrix: {', '.join(unknown)}")
+    if entities is None:  # no entity labels: within-entity percentiles stay missing
+        entities = pd.Series(np.nan, index=values.index, dtype=object)
+    entities = pd.Series(entities).rename(index=str).reindex(values.index)
+    patients = pd.Series(patients).rename(index=str)
+    # cohort_size is the number of samples: the same for every block of features
+    base = {"method": "", "thresholds": asdict(params), "cohort_size": len(values)}
+    ann = annotate_sites(site_genes, catalogue=cat, site_numbering=params.site_numbering)
+    ann = ann.loc[ann["feature"].astype(object).isin(values.columns)]  # object: hashed
+    return _Cohort(values, report, entities, patients, cat, ann, base)
+
+
+def _sum_members(ann: pd.DataFrame, cat: KinaseCatalogue) -> tuple[
+        pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Members of every sum: own sites, substrate sites, RTK protein phosphorylation sites.
+
+    Membership of a feature depends on its own annotation rows only (a per-feature merge with
+    the catalogue), so the members among a subset of features are the members of the whole
+    annotation restricted to that subset.
+    """
+    own, subs = _catalogue_members(ann, cat)
+    return own, subs, _protein_members(ann, groups=cat.rtks)
+
+
+def _summed_index(own: pd.DataFrame, subs: pd.DataFrame, rtk_members: pd.DataFrame) -> pd.Index:
+    """The features entering any sum; they include every catalogue (always reported) site."""
+    return pd.Index(pd.unique(pd.concat([own["feature"], subs["feature"],
+                                         rtk_members["feature"]]).astype(str)))
+
+
+def _findings_table(frames: list[pd.DataFrame], patients: pd.Series) -> pd.DataFrame:
     out = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else None
     if out is None or out.empty:
         return findings_frame()
     out["patient"] = out["sample"].map(patients)
     out["layer"] = LAYER
     return findings_frame(out)
+
+
+def summed_features(
+    site_genes: pd.Series | pd.DataFrame,
+    *,
+    catalogue: KinaseCatalogue | None = None,
+    params: PhosphoParams = PhosphoParams(),
+    features: list[str] | pd.Index | None = None,
+) -> list[str]:
+    """The features that the kinase, substrate and RTK scores of :func:`phospho_findings` sum.
+
+    These are the catalogue kinases' own sites, their substrate sites (together the catalogue
+    sites, which :func:`phospho_findings` reports as ``phosphosite`` for every sample) and the
+    sites of the RTKs' protein phosphorylation sums (TOPAS protein phosphorylation and RTK
+    scores, module docstring). Every other site is scored on its own values only, so a cohort
+    too large for memory is scored as ``phospho_findings(sites[summed_features(...)])`` plus
+    :func:`phospho_site_findings` on blocks of the remaining features, which together equal
+    ``phospho_findings(sites)`` (per-feature statistics; :mod:`tumorboard.layers.scoring`).
+
+    Parameters
+    ----------
+    site_genes
+        Feature annotation, as for :func:`phospho_findings`.
+    catalogue
+        Kinase catalogue (default: :func:`kinase_catalogue`).
+    params
+        :class:`PhosphoParams`; its ``site_numbering`` decides which features match the
+        catalogue.
+    features
+        Features of the matrix (e.g. the store's columns): only those are returned. Default:
+        every feature of ``site_genes``.
+
+    Returns
+    -------
+    list of str
+        Feature ids (strings), each once, in the order the sums meet them.
+    """
+    cat = catalogue if catalogue is not None else kinase_catalogue()
+    ann = annotate_sites(site_genes, catalogue=cat, site_numbering=params.site_numbering)
+    if features is not None:
+        wanted = pd.Index([str(f) for f in features])
+        ann = ann.loc[ann["feature"].astype(object).isin(wanted)]
+    return _summed_index(*_sum_members(ann, cat)).tolist()
+
+
+def phospho_site_findings(
+    sites: pd.DataFrame,
+    *,
+    site_genes: pd.Series | pd.DataFrame,
+    entities: pd.Series | None,
+    patients: pd.Series,
+    batches: pd.Series | None = None,
+    samples: list[str] | None = None,
+    params: PhosphoParams = PhosphoParams(),
+    catalogue: KinaseCatalogue | None = None,
+    sample_centres: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Outlier findings of sites outside every sum, for a block of the cohort's features.
+
+    The ``phosphosite`` rows that ``params.report_site_outliers`` adds to
+    :func:`phospho_findings` for sites that are neither catalogue sites nor RTK sites (call
+    "high" only; none without ``report_site_outliers``). A site's centring, leave-one-out z,
+    percentiles and call depend only on its own values across the cohort
+    (:mod:`tumorboard.layers.scoring`; TOPAS-pipeline ``bin/metrics.py``), so scoring the
+    non-summed sites block by block gives exactly their rows of the whole matrix; the same code
+    (``_site_frame``) builds them in both functions.
+
+    Parameters
+    ----------
+    sites
+        All samples x a block of features that contains no :func:`summed_features`.
+    site_genes, entities, patients, batches, samples, params, catalogue
+        As for :func:`phospho_findings`.
+    sample_centres
+        With ``batches``: sample -> median over all features of the cohort
+        (:func:`tumorboard.layers.proteome.sample_medians` of the whole matrix), so that batch
+        centring of the block equals that of the whole matrix. None: the block's own medians
+        (then the result equals the whole matrix's only without batches).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A findings table (:func:`tumorboard.model.findings_frame`) of kind ``phosphosite``.
+
+    Raises
+    ------
+    InputError
+        The block contains summed features (score those with :func:`phospho_findings`), or a
+        sample has no entry in ``sample_centres``.
+    ValueError
+        A requested sample is not a row of ``sites``.
+    """
+    ctx = _prepare(sites, site_genes=site_genes, entities=entities, patients=patients,
+                   batches=batches, samples=samples, params=params, catalogue=catalogue,
+                   sample_centres=sample_centres)
+    summed = _summed_index(*_sum_members(ctx.ann, ctx.cat))
+    if len(summed):
+        raise InputError(
+            f"the block contains {len(summed)} feature(s) that kinase, substrate or RTK scores "
+            f"sum over: {', '.join(summed[:5])}",
+            fix="score phospho.summed_features(...) together with phospho_findings and pass "
+                "only the other features to phospho_site_findings")
+    no_members = pd.DataFrame({"feature": pd.Series([], dtype=object),
+                               "kinase": pd.Series([], dtype=object),
+                               "weight": pd.Series([], dtype="float64")})
+    frames = [_site_frame(ctx.values, ctx.report, ctx.entities, ctx.ann, no_members,
+                          no_members, ctx.cat, params, ctx.base)]
+    return _findings_table(frames, ctx.patients)
 
 
 def _site_calls(z: Any, pct: Any, ref: Any, params: PhosphoParams) -> np.ndarray:

@@ -30,6 +30,16 @@ samples to estimate an offset rather than a patient's biology: batches with fewe
 ``min_batch_size`` samples quantifying a feature (e.g. one file per patient) are pooled for
 that feature and centred together, so a single-sample batch keeps its signal.
 
+Scoring by blocks of features
+-----------------------------
+Step 1 is the only step that looks across features: every other step (batch medians, pooling
+of small batches, the leave-one-out z-scores, percentiles and calls of
+:mod:`tumorboard.layers.scoring`, and ``not_detected_in_sample``) depends on one feature's own
+values across the cohort. A caller that cannot hold the whole matrix computes the sample
+medians once over all features (:func:`sample_medians`) and passes them as ``sample_centres``;
+scoring any block of features (all samples x some features) then gives exactly the rows that
+the whole matrix gives for those features.
+
 Missing values
 --------------
 In data-dependent (DDA) proteomics a protein missing in one sample but quantified in the
@@ -51,6 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tumorboard.errors import InputError
 from tumorboard.layers import scoring
 from tumorboard.layers._common import int_list
 from tumorboard.model import findings_frame
@@ -63,6 +74,7 @@ __all__ = [
     "centre_by_batch_inplace",
     "missing_categories",
     "proteome_findings",
+    "sample_medians",
 ]
 
 LAYER = "proteome"
@@ -159,6 +171,7 @@ def centre_by_batch(
     *,
     centre_samples: bool = True,
     min_batch_size: int = MIN_BATCH_SIZE,
+    sample_centres: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Median-centre log2 abundances per sample, then per feature within each batch.
 
@@ -174,11 +187,21 @@ def centre_by_batch(
     min_batch_size
         For each feature, batches with fewer samples quantifying it are pooled and centred on
         the pooled median (a batch of one would otherwise lose all its signal).
+    sample_centres
+        Sample -> the median subtracted in step 1, computed by the caller over *all* features
+        (:func:`sample_medians` of the whole matrix) when ``abundance`` is only a block of the
+        features; every sample of ``abundance`` must have one. None: the medians of
+        ``abundance`` itself. Ignored without ``centre_samples``.
 
     Returns
     -------
     pandas.DataFrame
         Aligned to ``abundance``. Method and sources: module docstring.
+
+    Raises
+    ------
+    InputError
+        A sample of ``abundance`` has no entry in ``sample_centres``.
     """
     frame = _numeric(abundance)
     if frame.size == 0:
@@ -187,7 +210,7 @@ def centre_by_batch(
     # place
     xt = scoring._copy_features_by_samples(frame)
     centre_by_batch_inplace(xt, frame.index, batches, centre_samples=centre_samples,
-                            min_batch_size=min_batch_size)
+                            min_batch_size=min_batch_size, sample_centres=sample_centres)
     return pd.DataFrame(xt.T, index=frame.index, columns=frame.columns, copy=False)
 
 
@@ -198,6 +221,7 @@ def centre_by_batch_inplace(
     *,
     centre_samples: bool = True,
     min_batch_size: int = MIN_BATCH_SIZE,
+    sample_centres: pd.Series | None = None,
 ) -> None:
     """:func:`centre_by_batch` on a features x samples float64 array, in place.
 
@@ -211,8 +235,13 @@ def centre_by_batch_inplace(
         Features x samples, C-contiguous float64; overwritten with the centred values.
     samples
         The sample of each column of ``xt``.
-    batches, centre_samples, min_batch_size
+    batches, centre_samples, min_batch_size, sample_centres
         As for :func:`centre_by_batch`.
+
+    Raises
+    ------
+    InputError
+        A sample of ``samples`` has no entry in ``sample_centres``.
     """
     if samples.has_duplicates:
         dup = samples[samples.duplicated()].unique()[:5].tolist()
@@ -221,8 +250,12 @@ def centre_by_batch_inplace(
         return
     codes = _batch_codes(batches, samples)
     if centre_samples:
-        sample_median = np.nan_to_num(scoring.nan_median_columns(xt), nan=0.0)
-        xt -= sample_median[None, :]
+        if sample_centres is None:
+            medians = scoring.nan_median_columns(xt)
+        else:
+            medians = _given_centres(sample_centres, samples)
+        # A sample that quantified nothing has no median; its values are all NaN anyway.
+        xt -= np.nan_to_num(medians, nan=0.0)[None, :]
     # Each block's columns are taken in batch order, so that every batch is a contiguous
     # slice (fancy-indexing the columns of each batch separately is several times slower).
     order = np.argsort(codes, kind="stable")
@@ -254,6 +287,59 @@ def centre_by_batch_inplace(
         np.take(grouped, inverse, axis=1, out=xb)
 
     scoring._for_row_blocks(xt.shape[0], xt.shape[1], work)
+
+
+def sample_medians(abundance: pd.DataFrame) -> pd.Series:
+    """Each sample's median log2 abundance over the features it quantified (centring step 1).
+
+    Exactly the medians that :func:`centre_by_batch` subtracts first (module docstring,
+    "Batch-wise median centring", step 1: TOPAS ``load_and_normalize``; Čuklina et al. 2021,
+    doi:10.15252/msb.202110240): :func:`tumorboard.layers.scoring.nan_median_columns` of the
+    features x samples float64 array, NaN for a sample without any value (the layer then
+    subtracts 0). A caller scoring the matrix in blocks of features computes them once over
+    the whole matrix, with this function or with ``scoring.nan_median_columns`` on the same
+    features x samples array (identical numbers), and passes them as ``sample_centres``.
+
+    Parameters
+    ----------
+    abundance
+        Samples x features, log2 values, NaN = not quantified.
+
+    Returns
+    -------
+    pandas.Series
+        Sample -> median (float64), in the order of ``abundance``'s rows.
+    """
+    frame = _numeric(abundance)
+    xt = frame.T.to_numpy(dtype="float64", na_value=np.nan)  # a view of a float64 frame
+    return pd.Series(scoring.nan_median_columns(xt), index=frame.index, dtype="float64",
+                     name="sample_median")
+
+
+def _given_centres(sample_centres: pd.Series, samples: pd.Index) -> np.ndarray:
+    """``sample_centres`` aligned to ``samples`` as float64; every sample must have one."""
+    if not isinstance(sample_centres, pd.Series):
+        raise InputError(
+            f"sample_centres must be a pandas Series mapping sample -> median, not "
+            f"{type(sample_centres).__name__}",
+            fix="pass proteome.sample_medians(<the whole matrix>)")
+    centres = sample_centres.copy()
+    centres.index = centres.index.astype(str)
+    if centres.index.has_duplicates:
+        dup = centres.index[centres.index.duplicated()].unique()[:5].tolist()
+        raise InputError(f"sample_centres has duplicate samples: {dup}",
+                         fix="pass one median per sample (proteome.sample_medians)")
+    wanted = pd.Index(samples).astype(str)
+    absent = wanted.difference(centres.index)
+    if len(absent):
+        raise InputError(
+            f"sample_centres has no median for {len(absent)} sample(s) of the matrix: "
+            f"{', '.join(absent[:5])}",
+            sample=str(absent[0]),
+            fix="compute the medians over the whole matrix with proteome.sample_medians and "
+                "pass them for every sample")
+    values = pd.to_numeric(centres.reindex(wanted), errors="coerce")
+    return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def missing_categories(abundance: pd.DataFrame, batches: pd.Series | None) -> pd.DataFrame:
@@ -291,6 +377,7 @@ def proteome_findings(
     samples: list[str] | None = None,
     params: ProteomeParams = ProteomeParams(),
     genes: list[str] | None = None,
+    sample_centres: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Proteome findings of ``samples`` (default: all), scored against the whole cohort.
 
@@ -310,15 +397,27 @@ def proteome_findings(
         :class:`ProteomeParams`.
     genes
         Watch list: genes whose measured features are always reported (kind ``protein``).
+    sample_centres
+        Sample -> median to subtract in centring step 1, computed over all features
+        (:func:`sample_medians` of the whole matrix), when ``abundance`` is a block of the
+        features (all samples): the findings of the block are then exactly those of the whole
+        matrix for its features (module docstring, "Scoring by blocks of features"). None: the
+        medians of ``abundance``.
 
     Returns
     -------
     pandas.DataFrame
         A findings table (:func:`tumorboard.model.findings_frame`), ``feature`` = feature id.
+
+    Raises
+    ------
+    InputError
+        A sample has no entry in ``sample_centres``.
     """
     frame = _numeric(abundance)
     centred = centre_by_batch(frame, batches, centre_samples=params.centre_samples,
-                              min_batch_size=params.min_batch_size)
+                              min_batch_size=params.min_batch_size,
+                              sample_centres=sample_centres)
     watch_genes = list(genes or [])
     gene_of = feature_genes.astype(object)
     settings = asdict(params)
