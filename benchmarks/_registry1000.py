@@ -64,6 +64,11 @@ MAP_TABLE = "bench_patient_map"
 def build_base(folder: Path, *, progress=print) -> Path:
     """Simulate, import, analyse and recommend the 36-patient base cohort into ``folder``
     (skipped when a finished one is there); returns its workspace folder."""
+    done = folder / "BASE_DONE"
+    ws_dir = folder / "ws"
+    if done.exists():
+        return ws_dir
+    # Imported only when the base is built: a cached base needs none of the pipeline.
     from tumorboard.analysis import analyze
     from tumorboard.config import Settings
     from tumorboard.intake import import_case
@@ -73,10 +78,6 @@ def build_base(folder: Path, *, progress=print) -> Path:
     from tumorboard.simulate import simulate_cohort, simulate_outcomes
     from tumorboard.workspace import Workspace
 
-    done = folder / "BASE_DONE"
-    ws_dir = folder / "ws"
-    if done.exists():
-        return ws_dir
     if folder.exists():
         shutil.rmtree(folder)
     t0 = time.perf_counter()

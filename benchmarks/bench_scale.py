@@ -1,0 +1,585 @@
+"""Full re-analysis of a simulated 10,000-patient PostgreSQL registry on Dask (issue 8).
+
+Target (issue 8): "Simulated registry of 10,000 patients (PostgreSQL): full re-analysis with
+1 and 2 workers on this machine -- throughput, scaling efficiency and peak memory per worker
+... Extrapolate to 100,000 patients on N machines on paper, from the measured per-patient
+cost."
+
+The script
+
+1. builds (or reuses, from ``--work-dir``) a registry of ``--patients`` patients in its own
+   PostgreSQL database (``bench_scale_<n>``) with :func:`_registry1000.build_registry`: a
+   36-patient simulated cohort imported, analysed and recommended once, then cloned at the
+   SQL level, its Parquet omics store rewritten under the clones' sample keys;
+2. re-analyses every patient, ``tumorboard.analysis.analyze(ws, None, executor=ex)``, with
+   each executor configuration in turn, each in a fresh child process (so the coordinator's
+   peak RSS and CPU time belong to that configuration alone), after ``VACUUM ANALYZE`` of the
+   tables the analysis rewrites (a re-analysis deletes and re-inserts every finding; the
+   dead rows of the previous run would otherwise be vacuumed during the next):
+
+   - ``inprocess``: ``open_executor(workers=None)``, everything in the one process;
+   - ``dask-1``: a Dask ``LocalCluster`` of one worker process (one thread);
+   - ``dask-2``: two worker processes, one per core;
+
+3. records wall time, patients per second, the scaling efficiency
+   ``T(1 worker) / (2 x T(2 workers))`` (1.0 is linear), the peak RSS of every worker (its
+   ``getrusage(RUSAGE_SELF).ru_maxrss`` taken with ``client.run`` at the end, and its
+   ``VmHWM`` from ``/proc``) and of the coordinator, the workers' and the coordinator's CPU
+   seconds, the PostgreSQL backends' CPU seconds, and the time the coordinator spent in the
+   registry writes (the writer function wrapped with a timer in the child process), giving
+   findings rows written per second;
+4. extrapolates, on paper, from the measured per-patient costs to 100,000 patients on 1, 4 and
+   16 machines of this size, naming the serial bottleneck (the coordinator's registry writes).
+
+Timings are wall-clock (``time.perf_counter``), CPU is ``resource.getrusage`` / ``psutil``
+(https://docs.python.org/3/library/resource.html, https://psutil.readthedocs.io); peak RSS is
+the kernel's ``VmHWM`` / ``ru_maxrss`` (https://man7.org/linux/man-pages/man5/proc.5.html);
+Dask's ``Client.run`` runs a function on every worker
+(https://distributed.dask.org/en/stable/api.html#distributed.Client.run).
+
+Reproduce (the numbers in ``docs/benchmarks.md``)::
+
+    python benchmarks/bench_scale.py --patients 1000 --patients 10000 \\
+        --db postgresql+psycopg://postgres@127.0.0.1:55432/postgres \\
+        --work-dir /tmp/tumorboard-bench-scale --append
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _docs import replace_section
+from _registry1000 import build_registry, table_counts
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+HEADING = "## Re-analysis on Dask: 10,000 patients (issue 8)"
+#: Executor configurations: name -> ``open_executor`` keyword arguments.
+CONFIGS: dict[str, dict[str, Any]] = {"inprocess": {"workers": None},
+                                      "dask-1": {"workers": 1}, "dask-2": {"workers": 2}}
+#: Tables a re-analysis deletes and re-inserts rows of (vacuumed before each configuration).
+REWRITTEN = ("findings", "target_evidence", "diagnosis_reviews", "analyses", "audit_log")
+#: Machines of this size (2 cores) the extrapolation is written for.
+MACHINES = (1, 4, 16)
+TARGET_PATIENTS = 100_000
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def _admin(url: str):
+    from sqlalchemy import create_engine
+
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _db_url(admin_url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _database_exists(admin_url: str, name: str) -> bool:
+    from sqlalchemy import text
+
+    engine = _admin(admin_url)
+    with engine.connect() as c:
+        found = c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                          {"n": name}).scalar()
+    engine.dispose()
+    return bool(found)
+
+
+def _recreate_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import text
+
+    engine = _admin(admin_url)
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+def _server_version(db_url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as c:
+        version = str(c.execute(text("SHOW server_version")).scalar()).split()[0]
+    engine.dispose()
+    return version
+
+
+def ensure_registry(admin_url: str, n_patients: int, work: Path, base_dir: Path, *,
+                    rebuild: bool = False) -> dict[str, Any]:
+    """The ``n_patients`` registry in ``work`` (built once, then reused): its workspace folder,
+    database URL, build timings and row counts."""
+    from sqlalchemy import create_engine
+
+    name = f"bench_scale_{n_patients}"
+    ws_dir = work / f"ws-{n_patients}"
+    saved = work / f"build-{n_patients}.json"
+    if (not rebuild and saved.exists() and ws_dir.exists()
+            and _database_exists(admin_url, name)):
+        build = json.loads(saved.read_text())
+        print(f"[{n_patients:,}] reusing the registry built {build['built_at']}", flush=True)
+        return build
+    print(f"[{n_patients:,}] building a {n_patients:,}-patient PostgreSQL registry ...",
+          flush=True)
+    _recreate_database(admin_url, name)
+    if ws_dir.exists():
+        shutil.rmtree(ws_dir)
+    db_url = _db_url(admin_url, name)
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    timings = build_registry(ws_dir, db_url, n_patients=n_patients, base_folder=base_dir,
+                             progress=print)
+    wall = time.perf_counter() - t0
+    engine = create_engine(db_url)
+    counts = table_counts(engine)
+    engine.dispose()
+    build = {**timings, "wall_s": wall, "counts": counts, "db_url": db_url,
+             "ws_dir": str(ws_dir), "load": load,
+             "built_at": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+             "store_bytes": sum(f.stat().st_size for f in (ws_dir / "store").rglob("*.parquet"))}
+    saved.write_text(json.dumps(build, default=str, indent=1))
+    print(f"[{n_patients:,}] registry built in {timings['clone_total_s']:.1f} s (SQL clone "
+          f"{timings['registry_s']:.1f} s, {timings['parquet_files']:,} Parquet files in "
+          f"{timings['parquet_s']:.1f} s); {counts['patients']:,} patients, "
+          f"{counts['findings']:,} findings", flush=True)
+    return build
+
+
+def vacuum(db_url: str) -> None:
+    """``VACUUM ANALYZE`` the tables a re-analysis rewrites, so each run starts alike."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    present = set(inspect(engine).get_table_names())
+    with engine.connect() as c:
+        for table in REWRITTEN:
+            if table in present:
+                c.execute(text(f"VACUUM ANALYZE {table}"))
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def _vm_hwm_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _worker_stats() -> dict[str, Any]:
+    """Run on each Dask worker: its pid, peak RSS and CPU seconds so far."""
+    import os as _os
+    import resource as _resource
+
+    usage = _resource.getrusage(_resource.RUSAGE_SELF)
+    return {"pid": _os.getpid(), "maxrss_kib": usage.ru_maxrss,
+            "cpu_s": usage.ru_utime + usage.ru_stime}
+
+
+class BackendSampler(threading.Thread):
+    """Samples the CPU time of the PostgreSQL backends serving one database (pg_stat_activity
+    pids, read through psutil) every ``every`` seconds; the last reading of a backend counts.
+
+    Backends of the same server serving other databases (other engineers' tests) are left
+    out; a backend that ends between two samples loses at most ``every`` seconds of CPU.
+    """
+
+    def __init__(self, db_url: str, database: str, every: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.db_url, self.database, self.every = db_url, database, every
+        self.cpu: dict[int, float] = {}
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.db_url, pool_size=1)
+        with engine.connect() as c:
+            own = c.execute(text("SELECT pg_backend_pid()")).scalar()
+            while not self._stop.is_set():
+                pids = [r[0] for r in c.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> :own"),
+                    {"d": self.database, "own": own})]
+                c.commit()
+                for pid in pids:
+                    try:
+                        t = psutil.Process(pid).cpu_times()
+                    except (psutil.Error, OSError):
+                        continue
+                    self.cpu[pid] = t.user + t.system
+                self._stop.wait(self.every)
+        engine.dispose()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self.join()
+        return sum(self.cpu.values())
+
+
+def _wrap_writer() -> dict[str, float]:
+    """Wrap the coordinator's registry writer with a timer; returns the running totals."""
+    import tumorboard.analysis as analysis
+
+    totals = {"write_s": 0.0, "write_calls": 0, "write_cpu_s": 0.0}
+    original = analysis.store_results
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            totals["write_s"] += time.perf_counter() - t0
+            totals["write_cpu_s"] += time.thread_time() - c0
+            totals["write_calls"] += 1
+
+    analysis.store_results = timed
+    return totals
+
+
+def run_one(config: str, ws_dir: Path, db_url: str) -> dict[str, Any]:
+    """Re-analyse every patient with one executor configuration (in this process)."""
+    from sqlalchemy import func, select
+    from sqlalchemy.engine import make_url
+
+    from tumorboard.analysis import analyze
+    from tumorboard.config import Settings
+    from tumorboard.executor import open_executor
+    from tumorboard.registry.models import Finding, TargetEvidence
+    from tumorboard.workspace import Workspace
+
+    writes = _wrap_writer()
+    ws = Workspace.open(Settings.resolve(ws_dir, db_url))
+    backends = BackendSampler(db_url, make_url(db_url).database)
+    backends.start()
+    start_usage = resource.getrusage(resource.RUSAGE_SELF)
+    t_open = time.perf_counter()
+    with open_executor(**CONFIGS[config]) as ex:
+        t_ready = time.perf_counter()
+        client = ex.client
+        if client is not None:
+            before = client.run(_worker_stats)
+        t0 = time.perf_counter()
+        result = analyze(ws, None, executor=ex)
+        wall = time.perf_counter() - t0
+        workers = []
+        if client is not None:
+            after = client.run(_worker_stats)
+            for address, stats in sorted(after.items()):
+                stats["vmhwm_kib"] = _vm_hwm_kib(stats["pid"])
+                # CPU of the analysis only: a worker that is still the one seen at the start
+                # has its start-up and import time subtracted.
+                start = before.get(address)
+                stats["run_cpu_s"] = stats["cpu_s"] - (start["cpu_s"] if start and
+                                                       start["pid"] == stats["pid"] else 0.0)
+                stats["restarted"] = not start or start["pid"] != stats["pid"]
+                workers.append(stats)
+    t_closed = time.perf_counter()
+    end_usage = resource.getrusage(resource.RUSAGE_SELF)
+    pg_cpu = backends.stop()
+    with ws.session() as s:
+        n_findings = int(s.scalar(select(func.count()).select_from(Finding)))
+        n_targets = int(s.scalar(select(func.count()).select_from(TargetEvidence)))
+    ws.engine.dispose()
+    failed = dict(getattr(result, "failed", {}) or {})
+    return {
+        "config": config, "workers": CONFIGS[config]["workers"],
+        "patients": len(result.patients), "failed": len(failed),
+        "failed_examples": dict(list(failed.items())[:3]),
+        "wall_s": wall, "startup_s": t_ready - t_open, "shutdown_s": t_closed - t0 - wall,
+        "coordinator_cpu_s": (end_usage.ru_utime + end_usage.ru_stime
+                              - start_usage.ru_utime - start_usage.ru_stime),
+        "coordinator_maxrss_kib": end_usage.ru_maxrss,
+        "coordinator_vmhwm_kib": _vm_hwm_kib(os.getpid()),
+        "worker_stats": workers, "postgres_cpu_s": pg_cpu, **writes,
+        "findings_rows": n_findings, "target_rows": n_targets,
+        "load_start": os.getloadavg()[0],
+    }
+
+
+def run_child(config: str, build: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Run :func:`run_one` in a fresh Python process; returns its record."""
+    load = os.getloadavg()[0]
+    cmd = [sys.executable, __file__, "--child", config, "--child-ws", build["ws_dir"],
+           "--child-db", build["db_url"], "--child-out", str(out)]
+    print(f"  {config}: running (1-minute load average {load:.1f}) ...", flush=True)
+    subprocess.run(cmd, check=True)
+    record = json.loads(out.read_text())
+    record["load_start"] = load
+    print(f"  {config}: {record['patients']:,} patients in {record['wall_s']:.1f} s "
+          f"({record['patients'] / record['wall_s']:.2f} patients/s), failed "
+          f"{record['failed']}, coordinator peak {record['coordinator_maxrss_kib'] / 1024:.0f}"
+          f" MiB, workers peak "
+          f"{[round(w['maxrss_kib'] / 1024) for w in record['worker_stats']]} MiB, writes "
+          f"{record['write_s']:.1f} s", flush=True)
+    return record
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _mib(kib: float | None) -> str:
+    return "" if kib is None else f"{kib / 1024:,.0f}"
+
+
+def _wrap(text: str, bullet: bool = False) -> str:
+    if bullet:
+        return textwrap.fill(text, 96, initial_indent="- ", subsequent_indent="  ")
+    return textwrap.fill(text, 96)
+
+
+def _machine(pg_version: str) -> str:
+    model = "unknown CPU"
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        for line in lscpu.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import dask
+    import distributed
+
+    return (f"{os.cpu_count()} cores (nproc), {model}, {mem_gib:.0f} GiB RAM, Linux "
+            f"{platform.release()}, Python {platform.python_version()}, dask {dask.__version__}, "
+            f"distributed {distributed.__version__}, PostgreSQL {pg_version} (local server on "
+            f"the same machine, default settings)")
+
+
+def per_patient_costs(run: dict[str, Any]) -> dict[str, float]:
+    """Per-patient costs of one Dask run: worker CPU, coordinator CPU, registry write time."""
+    n = max(run["patients"], 1)
+    worker_cpu = sum(w["run_cpu_s"] for w in run["worker_stats"])
+    return {"worker_cpu_s": worker_cpu / n, "coordinator_cpu_s": run["coordinator_cpu_s"] / n,
+            "write_s": run["write_s"] / n, "postgres_cpu_s": run["postgres_cpu_s"] / n,
+            "rows_per_patient": run["findings_rows"] / n}
+
+
+def extrapolate(costs: dict[str, float], *, patients: int = TARGET_PATIENTS,
+                machines: tuple[int, ...] = MACHINES, cores: int = 2) -> list[dict[str, Any]]:
+    """100,000 patients on N machines of ``cores`` cores: a simple two-resource model.
+
+    The per-patient analysis is spread over ``N x cores`` worker processes (perfectly
+    parallel: patients are independent given the cohort statistics); the registry writes run
+    serially on the coordinator (one transaction per batch, in order). The run takes at least
+    the larger of the two: ``max(P x c_worker / (N x cores), P x c_write)`` (Amdahl-style bound
+    when the writes overlap the analysis; Amdahl 1967, doi:10.1145/1465482.1465560).
+    """
+    out = []
+    for n in machines:
+        compute = patients * costs["worker_cpu_s"] / (n * cores)
+        write = patients * costs["write_s"]
+        out.append({"machines": n, "workers": n * cores, "compute_s": compute,
+                    "write_s": write, "bound_s": max(compute, write),
+                    "bottleneck": "registry writes (coordinator)" if write >= compute
+                    else "workers' analysis CPU"})
+    return out
+
+
+def _fmt_s(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+def render_section(builds: dict[int, dict[str, Any]], runs: dict[int, list[dict[str, Any]]],
+                   command: str) -> str:
+    """The docs section: method, registries, the table, per-patient costs, extrapolation."""
+    pg = _server_version(next(iter(builds.values()))["db_url"])
+    lines = [_wrap(
+        "Full re-analysis of every patient of a simulated PostgreSQL registry, "
+        "`analyze(ws, None, executor=ex)` (the `tumorboard analyze --all --workers N` path), "
+        "with the in-process executor and with a Dask `LocalCluster` of one and of two worker "
+        "processes (one thread each). Registry: the 36-patient simulated base cohort "
+        "(`size=\"small\"`: eight entities, whole-exome-sized variant calls, targeted "
+        "expression, proteome, phosphoproteome and methylation panels) cloned at the SQL level "
+        "by `benchmarks/_registry1000.py`, its Parquet store rewritten under each clone's "
+        "sample key. Each configuration runs in a fresh child process after `VACUUM ANALYZE` "
+        "of the rewritten tables; wall time is the `analyze` call (cluster start-up and "
+        "shut-down are listed apart). Peak RSS: `ru_maxrss` of the coordinator and of each "
+        "worker (`client.run` at the end; `VmHWM` agrees). CPU: `getrusage` of each process "
+        "over the analysis; PostgreSQL CPU: the backends serving the benchmark's database "
+        "(`pg_stat_activity` pids, sampled every 0.5 s). Writes: time the coordinator spent "
+        "in `store_results` (the registry transactions)."), ""]
+    lines.append(_wrap(
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {_machine(pg)}. "
+        f"Reproduce: `{command}`."))
+    lines.append("")
+    for n, b in sorted(builds.items()):
+        c = b["counts"]
+        lines.append(_wrap(
+            f"{n:,}-patient registry: {c['patients']:,} patients, {c['samples']:,} samples, "
+            f"{c['assays']:,} assays, {c['findings']:,} findings, {c['target_evidence']:,} "
+            f"target-evidence rows, {c['recommendations']:,} recommendations; Parquet store "
+            f"{b['store_bytes'] / 2**20:,.0f} MiB in {b['parquet_files'] + 0:,} rewritten "
+            f"files; built in {b['clone_total_s']:.0f} s at {b['built_at']} (SQL clone "
+            f"{b['registry_s']:.0f} s, Parquet {b['parquet_s']:.0f} s; 1-minute load average "
+            f"{b['load']:.1f}) from the cached base cohort (simulate, import, analyse, "
+            f"recommend 36 patients once: about 45 s).", bullet=True))
+    lines += ["", "| patients | executor | wall s | patients/s | scaling efficiency | failed | "
+              "findings rows/s | coordinator CPU s | workers CPU s | PostgreSQL CPU s | "
+              "registry writes s | coordinator peak RSS MiB | peak RSS per worker MiB | "
+              "cluster start s |",
+              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for _, rs in sorted(runs.items()):
+        by = {r["config"]: r for r in rs}
+        for r in rs:
+            eff = ""
+            if r["config"] == "dask-2" and "dask-1" in by:
+                eff = f"{by['dask-1']['wall_s'] / (2 * r['wall_s']):.2f}"
+            label = {"inprocess": "in-process", "dask-1": "Dask, 1 worker",
+                     "dask-2": "Dask, 2 workers"}[r["config"]]
+            wcpu = sum(w["run_cpu_s"] for w in r["worker_stats"])
+            wrss = " / ".join(_mib(w["maxrss_kib"]) for w in r["worker_stats"]) or "–"
+            lines.append(
+                f"| {r['patients']:,} | {label} | {r['wall_s']:,.1f} | "
+                f"{r['patients'] / r['wall_s']:.2f} | {eff} | {r['failed']} | "
+                f"{r['findings_rows'] / r['wall_s']:,.0f} | {r['coordinator_cpu_s']:,.1f} | "
+                f"{wcpu:,.1f} | {r['postgres_cpu_s']:,.1f} | {r['write_s']:,.1f} | "
+                f"{_mib(r['coordinator_maxrss_kib'])} | {wrss} | "
+                f"{r['startup_s']:.1f} |")
+    lines.append("")
+    notes = []
+    for n, rs in sorted(runs.items()):
+        for r in rs:
+            notes.append(_wrap(
+                f"{n:,} patients, {r['config']}: 1-minute load average at the start "
+                f"{r['load_start']:.1f}; {r['write_calls']} write batches, "
+                f"{r['findings_rows'] / max(r['write_s'], 1e-9):,.0f} findings rows per second "
+                f"of write time; {r['target_rows']:,} target-evidence rows."
+                + (f" Failed: {r['failed_examples']}." if r["failed"] else ""), bullet=True))
+    lines += [*notes, ""]
+    lines += extrapolation_text(runs)
+    return "\n".join(lines)
+
+
+def extrapolation_text(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
+    """The on-paper extrapolation from the largest run's per-patient costs."""
+    n = max(runs)
+    by = {r["config"]: r for r in runs[n]}
+    base = by.get("dask-2") or by.get("dask-1")
+    if base is None:
+        return []
+    costs = per_patient_costs(base)
+    rows = extrapolate(costs)
+    lines = ["### Extrapolation to 100,000 patients (on paper)", "", _wrap(
+        f"Per-patient costs measured at {n:,} patients with {base['config']}: analysis "
+        f"{costs['worker_cpu_s'] * 1000:.0f} ms of worker CPU, coordinator "
+        f"{costs['coordinator_cpu_s'] * 1000:.0f} ms of CPU (scheduling, collecting "
+        f"results, writing), of which registry writes {costs['write_s'] * 1000:.0f} ms of wall "
+        f"time, PostgreSQL {costs['postgres_cpu_s'] * 1000:.0f} ms of CPU; "
+        f"{costs['rows_per_patient']:.0f} findings rows per patient. Model: workers scale "
+        f"with the number of worker processes (patients are independent once the cohort "
+        f"statistics are computed), the registry writes do not (the coordinator writes the "
+        f"batches one after the other into one database), so a run takes at least "
+        f"max(P x analysis / workers, P x write)."), "",
+        "| machines (2 cores each) | workers | analysis bound | registry write bound | "
+        "run at least | bottleneck |", "|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['machines']} | {r['workers']} | {_fmt_s(r['compute_s'])} | "
+                     f"{_fmt_s(r['write_s'])} | {_fmt_s(r['bound_s'])} | {r['bottleneck']} |")
+    saturate = costs["worker_cpu_s"] / max(costs["write_s"], 1e-9)
+    lines += ["", _wrap(
+        f"The writes saturate the coordinator at about {saturate:.0f} worker processes "
+        f"(analysis CPU per patient / write time per patient), i.e. about "
+        f"{saturate / 2:.0f} machines of this size; beyond that, more workers do not shorten "
+        f"the run.")]
+    return lines
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--patients", type=int, action="append",
+                    help="registry size (repeat for several; default 10000)")
+    ap.add_argument("--db", default=os.environ.get(
+        "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:55432/postgres"),
+        help="PostgreSQL admin URL; the benchmark creates its own bench_scale_<n> database")
+    ap.add_argument("--configs", nargs="+", choices=tuple(CONFIGS), default=list(CONFIGS))
+    ap.add_argument("--work-dir", type=Path,
+                    default=Path(tempfile.gettempdir()) / "tumorboard-bench-scale",
+                    help="cache of the built registries and of the results")
+    ap.add_argument("--base-dir", type=Path,
+                    default=Path(tempfile.gettempdir()) / "tumorboard-bench-base",
+                    help="cache of the simulated, analysed base cohort")
+    ap.add_argument("--build-only", action="store_true", help="build the registries only")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild even if cached")
+    ap.add_argument("--report-only", action="store_true",
+                    help="render the section from the results saved in --work-dir")
+    ap.add_argument("--append", action="store_true", help="write the section to the docs")
+    ap.add_argument("--child", choices=tuple(CONFIGS), help=argparse.SUPPRESS)
+    ap.add_argument("--child-ws", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--child-db", help=argparse.SUPPRESS)
+    ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        record = run_one(args.child, args.child_ws, args.child_db)
+        args.child_out.write_text(json.dumps(record, default=str, indent=1))
+        return
+    sizes = args.patients or [10_000]
+    work = args.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    builds, runs = {}, {}
+    for n in sizes:
+        saved = work / f"results-{n}.json"
+        if args.report_only:
+            builds[n] = json.loads((work / f"build-{n}.json").read_text())
+            if saved.exists():
+                runs[n] = json.loads(saved.read_text())
+            continue
+        builds[n] = ensure_registry(args.db, n, work, args.base_dir, rebuild=args.rebuild)
+        if args.build_only:
+            continue
+        previous = {r["config"]: r for r in json.loads(saved.read_text())} \
+            if saved.exists() else {}
+        for config in args.configs:
+            vacuum(builds[n]["db_url"])
+            previous[config] = run_child(config, builds[n], work / f"run-{n}-{config}.json")
+            ordered = [previous[c] for c in CONFIGS if c in previous]
+            saved.write_text(json.dumps(ordered, default=str, indent=1))
+        runs[n] = [previous[c] for c in CONFIGS if c in previous]
+    if not runs:
+        return
+    command = ("python benchmarks/bench_scale.py "
+               + " ".join(f"--patients {n}" for n in sorted(runs))
+               + " --db postgresql+psycopg://USER@HOST:PORT/postgres --append")
+    section = render_section({n: builds[n] for n in runs}, runs, command)
+    print(HEADING + "\n\n" + section)
+    if args.append:
+        replace_section(DOC, HEADING, section)
+        print(f"written to {DOC}")
+
+
+if __name__ == "__main__":
+    main()
