@@ -16,6 +16,13 @@ Output is a findings table of layer ``expression``:
 provenance holds the method, the parameters, the TPM, whether the gene counts as expressed,
 and the cohort and entity reference sizes.
 
+Scoring by blocks of genes: every step is per gene (the log, the scores of
+:mod:`tumorboard.layers.scoring`, which depend on one feature's values across the cohort, the
+cohort median TPM, the calls), so calling :func:`expression_findings` on all samples x a block
+of genes gives exactly the rows of the whole matrix for those genes; a matrix larger than
+memory can be scored block by block and the findings concatenated
+(``tests/layers/test_blockwise.py`` checks it).
+
 Sources
 -------
 - Cohort-relative RNA outliers for precision oncology: Vaske OM et al., Comparative tumor RNA

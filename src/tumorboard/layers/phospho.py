@@ -925,9 +925,10 @@ def _summed_index(own: pd.DataFrame, subs: pd.DataFrame, rtk_members: pd.DataFra
 
 
 def _findings_table(frames: list[pd.DataFrame], patients: pd.Series) -> pd.DataFrame:
-    out = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else None
-    if out is None or out.empty:
+    found = [f for f in frames if len(f)]
+    if not found:  # e.g. a block without outliers
         return findings_frame()
+    out = pd.concat(found, ignore_index=True)
     out["patient"] = out["sample"].map(patients)
     out["layer"] = LAYER
     return findings_frame(out)
