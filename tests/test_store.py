@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tumorboard.errors import NotFoundError, WorkspaceError
+from tumorboard.errors import InputError, NotFoundError, WorkspaceError
 from tumorboard.io.tables import conform, empty_table
 from tumorboard.store import ABANDONED_AFTER_S, OmicsStore
 
@@ -99,3 +99,123 @@ def test_missing_file_and_unknown_table_are_clear_errors(tmp_path) -> None:
         store.path("rna", "x")
     with pytest.raises(NotFoundError, match="no default matrix"):
         store.matrix("variants", [])
+
+
+# --- fsspec URLs (issue 8) -----------------------------------------------------------------
+
+
+def _published_store(root) -> OmicsStore:
+    store = OmicsStore(root)
+    rows = [("a", "S2", ["ERBB2", "WT1"], [1.0, np.nan]), ("b", "S1", ["WT1", "MDM2"], [3.0, 4.0])]
+    for uid, sample, genes, values in rows:
+        store.stage("expression", uid, _expression(genes, values), sample_id=sample)
+        store.publish("expression", uid)
+    return store
+
+
+def _copy_to_memory(local: OmicsStore, prefix: str) -> OmicsStore:
+    """The store's files copied byte for byte into fsspec's in-memory filesystem."""
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    for path in sorted(local.root.rglob("*.parquet")):
+        fs.pipe(f"/{prefix}/{path.relative_to(local.root).as_posix()}", path.read_bytes())
+    return OmicsStore(f"memory://{prefix}")
+
+
+def test_file_url_and_memory_store_read_what_the_local_store_reads(tmp_path) -> None:
+    local = _published_store(tmp_path / "store")
+    expected_long = local.read("expression", ["a", "b"])
+    expected = local.matrix("expression", ["a", "b"])
+    as_url = OmicsStore(f"file://{tmp_path / 'store'}")
+    memory = _copy_to_memory(local, "test-read-store")
+    assert as_url.is_local and as_url.root == tmp_path / "store"
+    assert not memory.is_local and memory.url == "memory://test-read-store"
+    for store in (as_url, memory):
+        pd.testing.assert_frame_equal(store.read("expression", ["a", "b"]), expected_long)
+        pd.testing.assert_frame_equal(store.read("expression", ["b"], columns=["tpm"]),
+                                      local.read("expression", ["b"], columns=["tpm"]))
+        pd.testing.assert_frame_equal(store.matrix("expression", ["a", "b"]), expected)
+    assert expected.loc["S1", "MDM2"] == 4.0 and np.isnan(expected.loc["S1", "ERBB2"])
+
+
+def test_store_pickles_and_reads_the_same_after(tmp_path) -> None:
+    import pickle
+
+    local = _published_store(tmp_path / "store")
+    memory = _copy_to_memory(local, "test-pickle-store")
+    expected = local.matrix("expression", ["a", "b"])
+    for store in (local, OmicsStore(f"file://{tmp_path / 'store'}"), memory):
+        store.read("expression", ["a"])  # the filesystem exists before pickling
+        back = pickle.loads(pickle.dumps(store))
+        assert back.url == store.url and back.is_local == store.is_local
+        pd.testing.assert_frame_equal(back.matrix("expression", ["a", "b"]), expected)
+
+
+def test_a_remote_store_is_read_only_and_says_so(tmp_path) -> None:
+    memory = _copy_to_memory(_published_store(tmp_path / "store"), "test-readonly-store")
+    frame = _expression(["WT1"], [1.0])
+    calls = [lambda: memory.stage("expression", "c", frame, sample_id="S3"),
+             lambda: memory.publish("expression", "a"), lambda: memory.discard("expression", "a"),
+             memory.pending, lambda: memory.recover(set())]
+    for call in calls:
+        with pytest.raises(WorkspaceError, match="store at memory://test-readonly-store is "
+                                                 "read-only from this process"):
+            call()
+    with pytest.raises(WorkspaceError, match="has no local root"):
+        memory.root  # noqa: B018
+    with pytest.raises(WorkspaceError, match=r"c\.parquet is missing although the registry"):
+        memory.read("expression", ["c"])
+
+
+def test_a_remote_store_does_not_roll_a_staged_file_forward(tmp_path) -> None:
+    import fsspec
+
+    local = OmicsStore(tmp_path / "store")
+    local.stage("expression", "u", _expression(["WT1"], [9.0]), sample_id="S1")
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/test-staged-store/expression/u.parquet.pending",
+            (local.table_dir("expression") / "u.parquet.pending").read_bytes())
+    remote = OmicsStore("memory://test-staged-store")
+    with pytest.raises(WorkspaceError, match=r"still staged \(\.pending\).*recover step"):
+        remote.read("expression", ["u"])
+    assert fs.exists("/test-staged-store/expression/u.parquet.pending")
+    assert not fs.exists("/test-staged-store/expression/u.parquet")
+
+
+def test_scratch_folders_are_created_removed_and_recovered(tmp_path) -> None:
+    store = OmicsStore(tmp_path)
+    fresh, stale = store.scratch_url("fresh"), store.scratch_url("stale-1")
+    assert fresh == str(tmp_path / "_scratch" / "fresh")
+    deep = tmp_path / "_scratch" / "stale-1" / "values" / "c"
+    deep.mkdir(parents=True)
+    (deep / "0").write_bytes(b"chunk")
+    old = time.time() - ABANDONED_AFTER_S - 10
+    for path in [deep / "0", deep, deep.parent, deep.parent.parent]:
+        os.utime(path, (old, old))
+    (tmp_path / "_scratch" / "fresh" / "meta.json").write_text("{}")
+    assert store.recover(set()) == {"published": 0, "removed": 1}
+    assert not os.path.exists(stale) and os.path.exists(fresh)
+    # a folder whose top is old but in which something was written recently is kept
+    os.utime(fresh, (old, old))
+    assert store.recover(set()) == {"published": 0, "removed": 0}
+    store.remove_scratch("fresh")
+    store.remove_scratch("fresh")  # absent: no error
+    assert not os.path.exists(fresh)
+    assert OmicsStore(f"file://{tmp_path}").scratch_url("x") == f"file://{tmp_path}/_scratch/x"
+    with pytest.raises(InputError, match="not a plain folder name"):
+        store.scratch_url("../escape")
+
+
+def test_scratch_on_a_remote_store(tmp_path) -> None:
+    import fsspec
+
+    memory = OmicsStore("memory://test-scratch-store")
+    url = memory.scratch_url("block-7")
+    assert url == "memory://test-scratch-store/_scratch/block-7"
+    with fsspec.open(url + "/x.bin", "wb") as fh:
+        fh.write(b"1")
+    fs = fsspec.filesystem("memory")
+    assert fs.exists("/test-scratch-store/_scratch/block-7/x.bin")
+    memory.remove_scratch("block-7")
+    assert not fs.exists("/test-scratch-store/_scratch/block-7")

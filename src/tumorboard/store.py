@@ -15,26 +15,48 @@ name, fsynced, renamed), commits the registry transaction, then publishes (renam
 crash before the commit leaves only ``.pending`` files the registry does not know, which
 readers never see and :meth:`OmicsStore.recover` deletes; a crash between commit and publish
 leaves ``.pending`` files the registry does know, which :meth:`recover` publishes.
+
+Where the store lives: ``root`` is a local path or any fsspec URL (``file://``, a shared
+filesystem mount, ``s3://bucket/prefix`` with s3fs installed, ...; fsspec,
+https://filesystem-spec.readthedocs.io/en/latest/features.html#url-chaining). Workers of a
+Dask cluster on other machines read the store through such a URL; the store pickles (only
+its URL travels; the filesystem object is created again, lazily, where it is used). Imports
+write only to a local store (a path or ``file://``; a shared filesystem mounted locally
+counts): the two-phase protocol above relies on POSIX rename and fsync, which object stores
+do not offer, so on any other URL the write methods raise :class:`WorkspaceError`.
+
+Scratch space: ``<root>/_scratch/<name>`` folders (:meth:`OmicsStore.scratch_url`) live on the
+store's filesystem, so that workers elsewhere can read and write them (e.g. the Zarr arrays of
+:mod:`tumorboard.outofcore`); :meth:`OmicsStore.recover` deletes those untouched for
+:data:`ABANDONED_AFTER_S`.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
+import fsspec
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tumorboard.errors import NotFoundError, WorkspaceError
+from tumorboard.errors import InputError, NotFoundError, WorkspaceError
 from tumorboard.io.tables import MATRIX_TABLES, TABLES
 
 PENDING = ".pending"
-#: A staged file older than this, unknown to the registry, is an abandoned import's.
+#: A staged file older than this, unknown to the registry, is an abandoned import's; a scratch
+#: folder untouched for this long is an abandoned computation's.
 ABANDONED_AFTER_S = 3600.0
+SCRATCH = "_scratch"
+_LOCAL_PROTOCOLS = ("file", "local")
+_SCRATCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -49,22 +71,128 @@ class OmicsStore:
     """Cohort-wide Parquet storage of every layer's tidy tables."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        """Open the store at ``root``: a local path or an fsspec URL (see the module docstring).
+
+        Nothing is touched here; the filesystem is created on first use.
+        """
+        if isinstance(root, Path) or "://" not in str(root):
+            self.url = str(root)
+            self._local: Path | None = Path(root)
+        else:
+            self.url = str(root).rstrip("/")
+            protocol = fsspec.utils.get_protocol(self.url)
+            self._local = (Path(fsspec.core.strip_protocol(self.url))
+                           if protocol in _LOCAL_PROTOCOLS else None)
+        self._fs: fsspec.AbstractFileSystem | None = None
+        self._fs_root: str | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The filesystem object is rebuilt where the store is unpickled (a Dask worker):
+        # connections and caches do not travel.
+        return {"url": self.url, "_local": self._local}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.url, self._local = state["url"], state["_local"]
+        self._fs, self._fs_root = None, None
+
+    def __repr__(self) -> str:
+        return f"OmicsStore({self.url!r})"
+
+    @property
+    def is_local(self) -> bool:
+        """True for a store on a locally mounted filesystem (a path or ``file://`` URL)."""
+        return self._local is not None
+
+    @property
+    def root(self) -> Path:
+        """The store's folder on local disk (local stores only; see :attr:`url`)."""
+        if self._local is None:
+            raise WorkspaceError(
+                f"the store at {self.url} is not on a local filesystem and has no local root; "
+                "use OmicsStore.url (an fsspec URL) to address it"
+            )
+        return self._local
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        """The fsspec filesystem of the store, created on first use."""
+        if self._fs is None:
+            self._fs, self._fs_root = fsspec.core.url_to_fs(self.url)
+        return self._fs
+
+    def _remote_path(self, *parts: str) -> str:
+        """A path inside the store as the filesystem :attr:`fs` names it."""
+        self.fs  # noqa: B018 - sets _fs_root
+        return "/".join([str(self._fs_root).rstrip("/"), *parts])
+
+    def _require_local(self, action: str) -> Path:
+        if self._local is None:
+            raise WorkspaceError(
+                f"cannot {action}: the store at {self.url} is read-only from this process; "
+                "imports write to the workspace's local (or shared-filesystem) store, give "
+                "its path or file:// URL to write"
+            )
+        return self._local
 
     # --- paths ------------------------------------------------------------------------
 
     def table_dir(self, table: str) -> Path:
-        if table not in TABLES:
-            raise NotFoundError(f"no store table '{table}'; tables: {', '.join(TABLES)}")
+        """The folder of one table (local stores)."""
+        self._check_table(table)
         return self.root / table
 
     def path(self, table: str, uid: str) -> Path:
+        """The published file of one assay (local stores)."""
         return self.table_dir(table) / f"{uid}.parquet"
+
+    @staticmethod
+    def _check_table(table: str) -> None:
+        if table not in TABLES:
+            raise NotFoundError(f"no store table '{table}'; tables: {', '.join(TABLES)}")
+
+    # --- scratch space ------------------------------------------------------------------
+
+    def scratch_url(self, name: str) -> str:
+        """URL (or local path) of the scratch folder ``<root>/_scratch/<name>``, created.
+
+        On the store's own filesystem, so that Dask workers that read the store can also read
+        and write it. :meth:`remove_scratch` deletes it; :meth:`recover` deletes scratch
+        folders untouched for :data:`ABANDONED_AFTER_S`.
+
+        Raises
+        ------
+        InputError
+            If ``name`` is not a plain folder name (letters, digits, ``.``, ``_``, ``-``).
+        """
+        self._check_scratch_name(name)
+        if self._local is not None:
+            folder = self._local / SCRATCH / name
+            folder.mkdir(parents=True, exist_ok=True)
+            return str(folder) if "://" not in self.url else f"file://{folder}"
+        self.fs.makedirs(self._remote_path(SCRATCH, name), exist_ok=True)
+        return f"{self.url}/{SCRATCH}/{name}"
+
+    def remove_scratch(self, name: str) -> None:
+        """Delete the scratch folder ``name`` and everything in it (no error if absent)."""
+        self._check_scratch_name(name)
+        path = self._remote_path(SCRATCH, name)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    @staticmethod
+    def _check_scratch_name(name: str) -> None:
+        if not isinstance(name, str) or not _SCRATCH_NAME.fullmatch(name) or ".." in name:
+            raise InputError(
+                f"scratch folder name {name!r} is not a plain folder name",
+                expected="letters, digits, '.', '_' or '-', starting with a letter or digit",
+                fix="pass a name such as 'expression-3f2a' without slashes",
+            )
 
     # --- writing ------------------------------------------------------------------------
 
     def stage(self, table: str, uid: str, frame: pd.DataFrame, *, sample_id: str) -> Path:
         """Write ``frame`` for one sample as a pending file; invisible until published."""
+        self._require_local("stage an import")
         directory = self.table_dir(table)
         directory.mkdir(parents=True, exist_ok=True)
         data = pa.Table.from_pandas(frame, preserve_index=False)
@@ -87,6 +215,7 @@ class OmicsStore:
 
     def publish(self, table: str, uid: str) -> None:
         """Make a staged file visible (after its registry transaction committed)."""
+        self._require_local("publish an import")
         final = self.path(table, uid)
         pending = final.with_name(final.name + PENDING)
         if pending.exists():
@@ -94,12 +223,14 @@ class OmicsStore:
 
     def discard(self, table: str, uid: str) -> None:
         """Remove a staged file whose registry transaction did not commit."""
+        self._require_local("discard an import")
         final = self.path(table, uid)
         final.with_name(final.name + PENDING).unlink(missing_ok=True)
 
     def pending(self) -> list[tuple[str, str, Path]]:
         """Staged files: (table, uid, path)."""
-        out = []
+        self._require_local("list staged imports")
+        out: list[tuple[str, str, Path]] = []
         if not self.root.exists():
             return out
         for directory in sorted(p for p in self.root.iterdir() if p.is_dir()):
@@ -114,7 +245,16 @@ class OmicsStore:
         ----------
         committed
             Uids of every assay the registry holds.
+        now
+            The current time (seconds since the epoch); for tests.
+
+        Returns
+        -------
+        dict
+            ``published``: staged files made visible; ``removed``: abandoned staged files,
+            half-written temporaries and abandoned scratch folders deleted.
         """
+        self._require_local("recover interrupted imports")
         now = time.time() if now is None else now
         published = removed = 0
         for table, uid, path in self.pending():
@@ -129,11 +269,48 @@ class OmicsStore:
             if now - path.stat().st_mtime > ABANDONED_AFTER_S:
                 path.unlink(missing_ok=True)
                 removed += 1
+        removed += self._remove_abandoned_scratch(now)
         return {"published": published, "removed": removed}
+
+    def _remove_abandoned_scratch(self, now: float) -> int:
+        """Delete scratch folders in which nothing changed for :data:`ABANDONED_AFTER_S`."""
+        scratch = self.root / SCRATCH
+        if not scratch.is_dir():
+            return 0
+        removed = 0
+        for folder in sorted(p for p in scratch.iterdir() if p.is_dir()):
+            # The newest change anywhere inside: a long computation still writing deep in
+            # its folder (Zarr chunks) is not abandoned.
+            newest = folder.stat().st_mtime
+            for parent, _, files in os.walk(folder):
+                newest = max([newest, os.stat(parent).st_mtime,
+                              *(os.stat(os.path.join(parent, f)).st_mtime for f in files)])
+            if now - newest > ABANDONED_AFTER_S:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        return removed
 
     # --- reading ------------------------------------------------------------------------
 
-    def _existing(self, table: str, uid: str) -> Path:
+    def _existing(self, table: str, uid: str) -> Path | str:
+        """The published file of ``uid`` (a Path locally, an fsspec path otherwise)."""
+        if self._local is None:
+            self._check_table(table)
+            final_name = self._remote_path(table, f"{uid}.parquet")
+            if self.fs.exists(final_name):
+                return final_name
+            if self.fs.exists(final_name + PENDING):
+                raise WorkspaceError(
+                    f"store file {self.url}/{table}/{uid}.parquet is still staged "
+                    f"({PENDING}) although the registry lists assay {uid}; the store at "
+                    f"{self.url} is read-only from this process, so run `tumorboard` on the "
+                    "workspace's machine (its recover step publishes the file) and retry"
+                )
+            raise WorkspaceError(
+                f"store file {self.url}/{table}/{uid}.parquet is missing although the "
+                f"registry lists assay {uid}; restore the store from backup or re-import the "
+                "case"
+            )
         final = self.path(table, uid)
         if not final.exists():
             pending = final.with_name(final.name + PENDING)
@@ -160,7 +337,8 @@ class OmicsStore:
             frame.insert(0, "sample_id", pd.Series(dtype="string"))
             return frame
         read_cols = None if columns is None else ["sample_id", *columns]
-        parts = [pq.read_table(p, columns=read_cols) for p in paths]
+        filesystem = None if self._local is not None else self.fs
+        parts = [pq.read_table(p, columns=read_cols, filesystem=filesystem) for p in paths]
         frame = pa.concat_tables(parts, promote_options="default").to_pandas(
             types_mapper=_string_mapper
         )
