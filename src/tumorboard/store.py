@@ -346,6 +346,13 @@ class OmicsStore:
         # Back to the contract's dtypes (Parquet turns nullable integers into floats).
         return frame.astype({c: spec[c] for c in frame.columns if c in spec})
 
+    def read_arrow(self, table: str, uid: str, *, columns: list[str] | None = None) -> pa.Table:
+        """One assay's file as an Arrow table, as stored (for bulk readers such as
+        :mod:`tumorboard.outofcore`; :meth:`read` converts to the contract's dtypes)."""
+        path = self._existing(table, uid)
+        return pq.read_table(path, columns=columns,
+                             filesystem=None if self._local is not None else self.fs)
+
     def matrix(
         self,
         table: str,
