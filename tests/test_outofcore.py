@@ -187,11 +187,15 @@ def test_plan_blocks_memory_model_and_minimum_budget() -> None:
     assert plan_blocks(10_000, 60_000, 2 * 2**30) == (int(usable // 60_000),
                                                        int(usable // 10_000))
     assert plan_blocks(10, 20, 10**9, reserve_bytes=0) == (10, 20)  # capped at the matrix
-    assert plan_blocks(10, 20, 8 * 4 * 20, reserve_bytes=0) == (1, 2)
+    assert plan_blocks(10, 20, 8 * 4 * 20, working_copies=4, reserve_bytes=0) == (1, 2)
+    assert plan_blocks(10, 20, 8 * 4 * 20 + 8 * 4 * 10 - 1, working_copies=4,
+                       reserve_bytes=0) == (1, 2)
+    assert plan_blocks(10, 20, 8 * 4 * 30, working_copies=4, reserve_bytes=0) == (1, 3)
     with pytest.raises(InputError, match=r"need 641 bytes.*budget_bytes >= 641"):
-        plan_blocks(10, 20, 640, reserve_bytes=1)
-    assert fits_in_memory(10, 20, 8 * 4 * 200, reserve_bytes=0)
-    assert not fits_in_memory(10, 20, 8 * 4 * 200 - 1, reserve_bytes=0)
+        plan_blocks(10, 20, 640, working_copies=4, reserve_bytes=1)
+    plan_blocks(10, 20, 641, working_copies=4, reserve_bytes=1)  # the minimum is enough
+    assert fits_in_memory(10, 20, 8 * 4 * 200, working_copies=4, reserve_bytes=0)
+    assert not fits_in_memory(10, 20, 8 * 4 * 200 - 1, working_copies=4, reserve_bytes=0)
     assert not fits_in_memory(10_000, 60_000, 2 * 2**30)
     assert fits_in_memory(2_000, 60_000, 24 * 2**30)
 

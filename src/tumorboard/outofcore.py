@@ -65,14 +65,18 @@ __all__ = [
 #: Bytes of one matrix element: float64 (IEEE 754 binary64), the dtype the layers score in.
 FLOAT64_BYTES = 8
 #: Matrix-sized float64 copies alive at once while one block is scored, measured with
-#: ``benchmarks/bench_outofcore.py`` (docs/benchmarks.md, "Out-of-core cohort scoring"): the
-#: block read from Zarr, the float64 copy ``expression_findings`` checks it into
-#: (``DataFrame.astype``), the features x samples log copy it scores
-#: (``scoring._copy_features_by_samples``), plus one copy's worth of the scoring temporaries
-#: of the feature sub-blocks being sorted (``scoring._BLOCK_ELEMENTS`` elements each, a dozen
-#: arrays per thread) and of the findings kept. Pass 1 holds, per task, its partition and the
-#: encoded chunks; with two tasks at once on two threads that stays below the same count.
-WORKING_COPIES: float = 4.0
+#: ``benchmarks/bench_outofcore.py`` (docs/benchmarks.md, "Out-of-core cohort scoring (issue
+#: 8)"). Three are the block itself: the block read from Zarr, the float64 copy
+#: ``expression_findings`` checks it into (``DataFrame.astype``) and the features x samples log
+#: copy it scores (``scoring._copy_features_by_samples``). The rest is the findings table of
+#: the block, which dominates when the whole cohort is reported: about 7 % of all values are
+#: findings there (outliers plus the watch list, as in the 1,000-patient benchmark of issue 3)
+#: and each row with its provenance takes about 1.2 kB, some 10 float64 copies' worth per
+#: element. Measured: 17 copies' worth at 2,000 x 60,000 (peak 2,123 MiB with 16 planned under
+#: 2 GiB); 20 leaves a margin. Pass 1 needs far less (its partition and the encoded chunks), so
+#: the same count is conservative there. A caller that reports few findings per block (one
+#: patient, ``samples=[...]``) can pass a smaller ``working_copies`` (4 is the block alone).
+WORKING_COPIES: float = 20.0
 #: Memory of the process that is not the matrix: the interpreter with numpy, pandas, pyarrow,
 #: dask and zarr imported (about 250 MB resident, measured in the benchmark) and the
 #: fixed-size scoring temporaries (``scoring._BLOCK_ELEMENTS`` float64 elements per array,
@@ -320,22 +324,27 @@ def _first_duplicate(names: np.ndarray) -> int:
 def _scan(store: OmicsStore, table: str, uids: list[str], feature: str) -> dict[str, Any]:
     """Sample id, row count and first duplicate of each file; the features of them all.
 
-    The feature columns only (dictionary-encoded strings, a small read), so that the union of
-    features is known before any value is placed.
+    The feature columns only, so that the union of features is known before any value is
+    placed. Files of one pipeline list the same features in the same order, so a file equal
+    to the one before reuses its results (an Arrow comparison instead of hashing strings).
     """
     samples: list[str | None] = []
     rows: list[int] = []
     duplicates: list[int] = []
-    seen: list[np.ndarray] = []
+    union = pa.array([], type=pa.string())
+    previous: pa.Array | None = None
+    duplicate = -1
     for uid in uids:
         data = store.read_arrow(table, uid, columns=["sample_id", feature])
         rows.append(data.num_rows)
         samples.append(data.column("sample_id")[0].as_py() if data.num_rows else None)
-        names = data.column(feature).to_numpy(zero_copy_only=False)
-        duplicates.append(_first_duplicate(names))
-        seen.append(pc.drop_null(pc.unique(data.column(feature).combine_chunks()
-                                           .cast(pa.string()))).to_numpy(zero_copy_only=False))
-    union = np.unique(np.concatenate(seen)) if seen else np.array([], dtype=object)
+        names = data.column(feature).combine_chunks().cast(pa.string())
+        if previous is None or not names.equals(previous):
+            duplicate = (-1 if pc.count_distinct(names, mode="all").as_py() == len(names)
+                         else _first_duplicate(names.to_numpy(zero_copy_only=False)))
+            union = pc.unique(pa.concat_arrays([union, pc.drop_null(names)]))
+            previous = names
+        duplicates.append(duplicate)
     return {"samples": samples, "rows": rows, "duplicates": duplicates, "features": union}
 
 
@@ -385,13 +394,18 @@ def _read_partition(store: OmicsStore, table: str, files: list[list[str]],
                     features: pd.Index, feature: str, value: str) -> np.ndarray:
     """Rows (samples) x all features of one partition, float64, NaN where missing."""
     out = np.full((len(files), len(features)), np.nan)
+    previous: pa.Array | None = None
+    positions = known = np.empty(0, dtype=np.intp)
     for row, uids in enumerate(files):
         for uid in uids:
             data = store.read_arrow(table, uid, columns=[feature, value])
-            names = data.column(feature).to_numpy(zero_copy_only=False)
+            names = data.column(feature).combine_chunks().cast(pa.string())
+            if previous is None or not names.equals(previous):
+                # same features in the same order as the file before: same positions
+                positions = features.get_indexer(names.to_numpy(zero_copy_only=False))
+                known = positions >= 0  # a missing (null) feature name has no column
+                previous = names
             values = data.column(value).cast(pa.float64()).to_numpy(zero_copy_only=False)
-            positions = features.get_indexer(names)
-            known = positions >= 0  # a missing (null) feature name has no column
             out[row, positions[known]] = values[known]
     return out
 
@@ -407,6 +421,7 @@ def transpose_table(
     value: str | None = None,
     sample_medians: bool = False,
     scheduler: str | None = None,
+    working_copies: float = WORKING_COPIES,
     reserve_bytes: int = DEFAULT_RESERVE_BYTES,
 ) -> TransposedMatrix:
     """Write the samples x features matrix of ``table`` over ``uids`` to ``url`` in blocks.
@@ -436,8 +451,9 @@ def transpose_table(
     scheduler
         Dask scheduler: None for the active one (a ``distributed.Client`` if one is open),
         ``"threads"`` or ``"synchronous"`` for in-process.
-    reserve_bytes
-        Memory of the process apart from the matrix (:data:`DEFAULT_RESERVE_BYTES`).
+    working_copies, reserve_bytes
+        The memory model of :func:`plan_blocks` (:data:`WORKING_COPIES`,
+        :data:`DEFAULT_RESERVE_BYTES`).
 
     Raises
     ------
@@ -471,11 +487,12 @@ def transpose_table(
         if sample is not None:  # a file without rows adds no row to the pivot either
             by_sample.setdefault(sample, []).append(uid)
     samples = sorted(by_sample)
-    features = (np.unique(np.concatenate([scan["features"] for scan in scans]))
-                if scans else np.array([], dtype=object))
-    feature_list = [str(f) for f in features]
+    union = pc.unique(pa.concat_arrays([pa.array([], type=pa.string()),
+                                        *(scan["features"] for scan in scans)]))
+    # Python's order of str (code points), which pandas' pivot sorts the columns in
+    feature_list = sorted(union.to_pylist())
     rows, width = plan_blocks(len(samples), len(feature_list), budget_bytes,
-                              reserve_bytes=reserve_bytes)
+                              working_copies=working_copies, reserve_bytes=reserve_bytes)
 
     remove(url)
     matrix = TransposedMatrix(url=url, table=table, samples=samples, features=feature_list,
