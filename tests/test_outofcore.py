@@ -230,3 +230,33 @@ def test_a_distributed_cluster_writes_the_same_matrix(tmp_path) -> None:
     pd.testing.assert_frame_equal(_whole(tm), expected, check_exact=True)
     np.testing.assert_array_equal(tm.sample_medians().to_numpy(),
                                   np.nanmedian(expected.to_numpy(), axis=1))
+
+
+def test_memory_filesystem_store_and_array(tmp_path) -> None:
+    """Store and Zarr array both behind fsspec URLs other than the local disk."""
+    import fsspec
+
+    local, uids = _store(tmp_path / "store")
+    fs = fsspec.filesystem("memory")
+    for path in sorted((tmp_path / "store").rglob("*.parquet")):
+        fs.pipe(f"/ooc-store/{path.relative_to(tmp_path / 'store').as_posix()}",
+                path.read_bytes())
+    remote = OmicsStore("memory://ooc-store")
+    tm = transpose_table(remote, "expression", uids, remote.scratch_url("t"),
+                         scheduler="threads", sample_medians=True, **TINY)
+    assert tm.url == "memory://ooc-store/_scratch/t" and fs.exists("/ooc-store/_scratch/t/values")
+    expected = local.matrix("expression", uids)
+    pd.testing.assert_frame_equal(_whole(tm), expected, check_exact=True)
+    assert open_transposed(tm.url) == tm
+    remote.remove_scratch("t")
+    assert not fs.exists("/ooc-store/_scratch/t")
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_matrix(tmp_path) -> None:
+    store, uids = _store(tmp_path / "store", n_samples=3)
+    target = tmp_path / "results"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    with pytest.raises(WorkspaceError, match=r"holds files that are not a transposed matrix"):
+        transpose_table(store, "expression", uids, str(target), scheduler="synchronous", **TINY)
+    assert (target / "keep.txt").read_text() == "mine"

@@ -439,8 +439,8 @@ def transpose_table(
     uids
         Assay uids (a mapping's keys are used, as in :meth:`OmicsStore.matrix`).
     url
-        Folder to write (local path or fsspec URL), e.g. ``store.scratch_url(name)``;
-        replaced if it holds an earlier matrix.
+        Folder to write (local path or fsspec URL), e.g. ``store.scratch_url(name)``: new,
+        empty, or holding an earlier matrix (which is replaced).
     budget_bytes
         Memory one worker may use (:func:`plan_blocks`).
     feature, value
@@ -458,8 +458,8 @@ def transpose_table(
     Raises
     ------
     WorkspaceError
-        For a duplicate feature within a sample (as :meth:`OmicsStore.matrix`) or a missing
-        store file.
+        For a duplicate feature within a sample (as :meth:`OmicsStore.matrix`), a missing
+        store file, or a ``url`` that holds other files.
     InputError
         If the budget is too small (:func:`plan_blocks`).
     """
@@ -494,7 +494,7 @@ def transpose_table(
     rows, width = plan_blocks(len(samples), len(feature_list), budget_bytes,
                               working_copies=working_copies, reserve_bytes=reserve_bytes)
 
-    remove(url)
+    _clear(url)
     matrix = TransposedMatrix(url=url, table=table, samples=samples, features=feature_list,
                               features_per_block=width, feature=feature)
     meta = {"table": table, "feature": feature, "value": value, "samples": samples,
@@ -562,6 +562,21 @@ def open_transposed(url: str) -> TransposedMatrix:
                             features=meta["features"],
                             features_per_block=meta["features_per_block"],
                             feature=meta["feature"])
+
+
+def _clear(url: str) -> None:
+    """Empty ``url`` for a new matrix, refusing a folder that holds anything else."""
+    fs, path = fsspec.core.url_to_fs(url)
+    if not fs.exists(path):
+        return
+    names = {entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(path, detail=False)}
+    if names - {META, VALUES, MEDIANS}:
+        raise WorkspaceError(
+            f"{url} holds files that are not a transposed matrix ({', '.join(sorted(names))}); "
+            "transpose_table replaces only an earlier matrix: give an empty or new folder, "
+            "e.g. OmicsStore.scratch_url(name)"
+        )
+    remove(url)
 
 
 def remove(url: str) -> None:
