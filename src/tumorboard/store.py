@@ -17,10 +17,11 @@ readers never see and :meth:`OmicsStore.recover` deletes; a crash between commit
 leaves ``.pending`` files the registry does know, which :meth:`recover` publishes.
 
 Where the store lives: ``root`` is a local path or any fsspec URL (``file://``, a shared
-filesystem mount, ``s3://bucket/prefix`` with s3fs installed, ...; fsspec,
-https://filesystem-spec.readthedocs.io/en/latest/features.html#url-chaining). Workers of a
-Dask cluster on other machines read the store through such a URL; the store pickles (only
-its URL travels; the filesystem object is created again, lazily, where it is used). Imports
+filesystem mount, ``s3://bucket/prefix`` with s3fs installed, ...; fsspec URLs and
+``url_to_fs``, https://filesystem-spec.readthedocs.io/en/latest/api.html). Workers of a
+Dask cluster on other machines read the store through such a URL (give an absolute path:
+a relative one means another folder on another machine); the store pickles (only its URL
+travels; the filesystem object is created again, lazily, where it is used). Imports
 write only to a local store (a path or ``file://``; a shared filesystem mounted locally
 counts): the two-phase protocol above relies on POSIX rename and fsync, which object stores
 do not offer, so on any other URL the write methods raise :class:`WorkspaceError`.
@@ -122,7 +123,7 @@ class OmicsStore:
 
     def _remote_path(self, *parts: str) -> str:
         """A path inside the store as the filesystem :attr:`fs` names it."""
-        self.fs  # noqa: B018 - sets _fs_root
+        _ = self.fs  # created on first use, with the root as the filesystem names it
         return "/".join([str(self._fs_root).rstrip("/"), *parts])
 
     def _require_local(self, action: str) -> Path:
