@@ -7,6 +7,7 @@ progress go to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -54,6 +55,11 @@ DbOpt = Annotated[
                  "[env TUMORBOARD_DB; default SQLite in the workspace]", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", help="Run on a Dask LocalCluster of N worker processes (default: in process).",
+    min=1)]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Run on an existing Dask cluster, e.g. tcp://host:8786.")]
 
 
 def _err(text: str) -> None:
@@ -82,6 +88,40 @@ def _progress(items: list[T], label: str) -> Iterable[T]:
             yield from bar
     else:
         yield from items
+
+
+class _Bars:
+    """Progress bars on stderr, one per stage, for callbacks (stage, done, total)."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="task", file=sys.stderr,
+                                          leave=True, dynamic_ncols=True)
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _bytes(text: str | None) -> int | None:
+    if text is None:
+        return None
+    from dask.utils import parse_bytes
+
+    try:
+        return int(parse_bytes(text))
+    except ValueError:
+        _err(f"--memory-budget: cannot read {text!r}; write e.g. 2GiB or 500MB")
+        raise typer.Exit(2) from None
 
 
 def _version(value: bool) -> None:
@@ -254,28 +294,58 @@ def analyze(
     all_patients: Annotated[bool, typer.Option("--all", help="Analyse every patient.")] = False,
     workspace: WorkspaceOpt = None,
     db: DbOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Skip patients already analysed against this cohort.")] = False,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", min=1, help="Patients per task (default: a few tasks per worker).")]
+    = None,
+    memory_budget: Annotated[str | None, typer.Option(
+        "--memory-budget", help="Memory one task may use for a cohort matrix, e.g. 2GiB; "
+        "larger layers are scored out of core (default: a quarter of RAM, or half a "
+        "worker's limit).")] = None,
+    store_url: Annotated[str | None, typer.Option(
+        "--store-url", help="Where workers read the omics store (fsspec URL; default: the "
+        "workspace's store folder).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Score every layer against the cohort, integrate targets, store findings."""
     from tumorboard.analysis import analyze as run_analysis
     from tumorboard.diagnosis.concordance import ALERT_TITLE
+    from tumorboard.executor import open_executor
 
     if bool(patients) == all_patients:
         _err("give patient ids or --all (not both)")
         raise typer.Exit(2)
+    budget = _bytes(memory_budget)
     ws = _open(workspace, db)
-    result = _run(lambda: run_analysis(ws, None if all_patients else patients))
+    bars = _Bars()
+    with contextlib.ExitStack() as stack:
+        stack.callback(bars.close)
+        ex = _run(lambda: stack.enter_context(open_executor(workers=workers,
+                                                            scheduler=scheduler)))
+        result = _run(lambda: run_analysis(
+            ws, None if all_patients else patients, executor=ex, resume=resume,
+            batch_size=batch_size, memory_budget=budget, store_url=store_url, progress=bars))
     summary = result.summary()
     if json_out:
         _emit_json(summary)
-        return
-    typer.echo(f"analysed {len(summary['patients'])} patient(s) against cohort "
-               f"{summary['cohort'][:12]}: {summary['findings']:,} findings, "
-               f"{summary['targets']:,} target genes")
-    for kind, n in summary["by_kind"].items():
-        typer.echo(f"  {kind:<18} {n:,}")
-    for alert in summary["diagnosis_alerts"]:
-        typer.echo(f"{alert['patient']}: {ALERT_TITLE.upper()}: {alert['message']}")
+    else:
+        skipped = f", {len(summary['skipped'])} skipped (--resume)" if summary["skipped"] else ""
+        typer.echo(f"analysed {len(summary['patients'])} patient(s){skipped} against cohort "
+                   f"{summary['cohort'][:12]}: {summary['findings']:,} findings, "
+                   f"{summary['targets']:,} target genes")
+        for kind, n in summary["by_kind"].items():
+            typer.echo(f"  {kind:<18} {n:,}")
+        for alert in summary["diagnosis_alerts"]:
+            typer.echo(f"{alert['patient']}: {ALERT_TITLE.upper()}: {alert['message']}")
+    for failure in summary["failed"]:
+        _err(f"{failure['patient']}: not analysed: {failure['error']}")
+    if summary["failed"]:
+        _err(f"{len(summary['failed'])} patient(s) failed; fix their input and run again "
+             "(with --resume to skip the patients already done)")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -123,3 +123,35 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, float) and value != value:  # NaN
         return None
     return value
+
+
+def write_findings(findings: pd.DataFrame, path: str, *, filesystem: Any = None) -> None:
+    """Write a findings table to Parquet (provenance as JSON text), e.g. a run's scratch file.
+
+    ``filesystem``: an fsspec or pyarrow filesystem for ``path`` (default: local).
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"string": pa.string(), "float64": pa.float64(), "Int64": pa.int64()}
+    frame = findings_frame(findings)
+    columns = {c: pa.array(frame[c].to_numpy(dtype=object), from_pandas=True, type=types[t])
+               for c, t in FINDING_COLUMNS.items() if c != "provenance"}
+    # json_ready: numpy scalars and NaN become what the registry's JSON columns store anyway
+    columns["provenance"] = pa.array([json.dumps(json_ready(p)) for p in frame["provenance"]],
+                                     type=pa.string())
+    table = pa.table(columns)
+    pq.write_table(table, path, filesystem=filesystem)
+
+
+def read_findings(path: str, *, filesystem: Any = None) -> pd.DataFrame:
+    """A findings table written by :func:`write_findings`."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    frame = pq.read_table(path, filesystem=filesystem).to_pandas()
+    frame["provenance"] = [json.loads(p) for p in frame["provenance"]]
+    return findings_frame(frame)

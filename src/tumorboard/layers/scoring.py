@@ -88,6 +88,13 @@ _CALLS = np.array(["neutral", "high", "low", "insufficient_reference", "not_meas
                   dtype=object)
 
 
+def _threads() -> int:
+    """Threads for numpy work: ``TUMORBOARD_THREADS`` if set (a Dask worker runs one task per
+    thread and sets it to 1, so workers do not oversubscribe the cores), else the CPU count."""
+    value = os.environ.get("TUMORBOARD_THREADS", "")
+    return max(1, int(value)) if value.isdigit() else (os.cpu_count() or 1)
+
+
 def _as_matrix(matrix: pd.DataFrame) -> np.ndarray:
     """The matrix as a contiguous features x samples float array (pandas' own layout).
 
@@ -137,7 +144,7 @@ def _for_row_blocks(n_rows: int, n_cols: int, work: Callable[[slice], _T]) -> li
     Returns the results of ``work`` in block order.
     """
     blocks = _row_blocks(n_rows, n_cols)
-    workers = min(len(blocks), os.cpu_count() or 1, 8)
+    workers = min(len(blocks), _threads(), 8)
     if workers <= 1:
         return [work(block) for block in blocks]
     with ThreadPoolExecutor(max_workers=workers) as pool:
