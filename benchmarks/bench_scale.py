@@ -214,7 +214,7 @@ class BackendSampler(threading.Thread):
         super().__init__(daemon=True)
         self.db_url, self.database, self.every = db_url, database, every
         self.cpu: dict[int, float] = {}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         import psutil
@@ -223,7 +223,7 @@ class BackendSampler(threading.Thread):
         engine = create_engine(self.db_url, pool_size=1)
         with engine.connect() as c:
             own = c.execute(text("SELECT pg_backend_pid()")).scalar()
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 pids = [r[0] for r in c.execute(text(
                     "SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> :own"),
                     {"d": self.database, "own": own})]
@@ -234,11 +234,11 @@ class BackendSampler(threading.Thread):
                     except (psutil.Error, OSError):
                         continue
                     self.cpu[pid] = t.user + t.system
-                self._stop.wait(self.every)
+                self._halt.wait(self.every)
         engine.dispose()
 
     def stop(self) -> float:
-        self._stop.set()
+        self._halt.set()
         self.join()
         return sum(self.cpu.values())
 
@@ -263,12 +263,21 @@ def _wrap_writer() -> dict[str, float]:
     return totals
 
 
-def run_one(config: str, ws_dir: Path, db_url: str) -> dict[str, Any]:
-    """Re-analyse every patient with one executor configuration (in this process)."""
+def spread(patients: list[str], k: int) -> list[str]:
+    """``k`` patients spread evenly over the sorted list (every entity and clone round)."""
+    ordered = sorted(patients)
+    step = len(ordered) / k
+    return [ordered[int(i * step)] for i in range(k)]
+
+
+def run_one(config: str, ws_dir: Path, db_url: str, subset: int | None = None
+            ) -> dict[str, Any]:
+    """Re-analyse every patient (or ``subset`` of them, against the whole cohort) with one
+    executor configuration, in this process."""
     from sqlalchemy import func, select
     from sqlalchemy.engine import make_url
 
-    from tumorboard.analysis import analyze
+    from tumorboard.analysis import analyze, load_cohort
     from tumorboard.config import Settings
     from tumorboard.executor import open_executor
     from tumorboard.registry.models import Finding, TargetEvidence
@@ -276,6 +285,9 @@ def run_one(config: str, ws_dir: Path, db_url: str) -> dict[str, Any]:
 
     writes = _wrap_writer()
     ws = Workspace.open(Settings.resolve(ws_dir, db_url))
+    chosen = None
+    if subset:
+        chosen = spread(list(load_cohort(ws).patients.unique()), subset)
     backends = BackendSampler(db_url, make_url(db_url).database)
     backends.start()
     start_usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -285,8 +297,17 @@ def run_one(config: str, ws_dir: Path, db_url: str) -> dict[str, Any]:
         client = ex.client
         if client is not None:
             before = client.run(_worker_stats)
+        stages: dict[str, float] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            # the last call of a stage is its end; the cohort stage ends where patients start
+            stages[stage] = time.perf_counter()
+            if done == total or done % max(1, total // 10) == 0:
+                print(f"    {stage}: {done}/{total} at {stages[stage] - t0:.1f} s",
+                      file=sys.stderr, flush=True)
+
         t0 = time.perf_counter()
-        result = analyze(ws, None, executor=ex)
+        result = analyze(ws, chosen, executor=ex, progress=progress)
         wall = time.perf_counter() - t0
         workers = []
         if client is not None:
@@ -309,7 +330,7 @@ def run_one(config: str, ws_dir: Path, db_url: str) -> dict[str, Any]:
     ws.engine.dispose()
     failed = dict(getattr(result, "failed", {}) or {})
     return {
-        "config": config, "workers": CONFIGS[config]["workers"],
+        "config": config, "workers": CONFIGS[config]["workers"], "subset": subset,
         "patients": len(result.patients), "failed": len(failed),
         "failed_examples": dict(list(failed.items())[:3]),
         "wall_s": wall, "startup_s": t_ready - t_open, "shutdown_s": t_closed - t0 - wall,
@@ -317,17 +338,25 @@ def run_one(config: str, ws_dir: Path, db_url: str) -> dict[str, Any]:
                               - start_usage.ru_utime - start_usage.ru_stime),
         "coordinator_maxrss_kib": end_usage.ru_maxrss,
         "coordinator_vmhwm_kib": _vm_hwm_kib(os.getpid()),
+        "cohort_stage_s": (stages["cohort layers"] - t0) if "cohort layers" in stages
+        else None,
         "worker_stats": workers, "postgres_cpu_s": pg_cpu, **writes,
-        "findings_rows": n_findings, "target_rows": n_targets,
+        "findings_rows": int(getattr(result, "n_findings", n_findings)),
+        "target_rows": int(getattr(result, "n_targets", n_targets)),
+        "registry_findings": n_findings, "registry_targets": n_targets,
+        "out_of_core": list(getattr(result, "out_of_core", [])),
         "load_start": os.getloadavg()[0],
     }
 
 
-def run_child(config: str, build: dict[str, Any], out: Path) -> dict[str, Any]:
+def run_child(config: str, build: dict[str, Any], out: Path, subset: int | None = None
+              ) -> dict[str, Any]:
     """Run :func:`run_one` in a fresh Python process; returns its record."""
     load = os.getloadavg()[0]
     cmd = [sys.executable, __file__, "--child", config, "--child-ws", build["ws_dir"],
            "--child-db", build["db_url"], "--child-out", str(out)]
+    if subset:
+        cmd += ["--child-subset", str(subset)]
     print(f"  {config}: running (1-minute load average {load:.1f}) ...", flush=True)
     subprocess.run(cmd, check=True)
     record = json.loads(out.read_text())
@@ -374,31 +403,38 @@ def _machine(pg_version: str) -> str:
 
 
 def per_patient_costs(run: dict[str, Any]) -> dict[str, float]:
-    """Per-patient costs of one Dask run: worker CPU, coordinator CPU, registry write time."""
+    """Per-patient costs of one run: worker CPU, coordinator CPU, registry writes, PostgreSQL."""
     n = max(run["patients"], 1)
     worker_cpu = sum(w["run_cpu_s"] for w in run["worker_stats"])
     return {"worker_cpu_s": worker_cpu / n, "coordinator_cpu_s": run["coordinator_cpu_s"] / n,
-            "write_s": run["write_s"] / n, "postgres_cpu_s": run["postgres_cpu_s"] / n,
-            "rows_per_patient": run["findings_rows"] / n}
+            "write_s": run["write_s"] / n, "write_cpu_s": run["write_cpu_s"] / n,
+            "postgres_cpu_s": run["postgres_cpu_s"] / n,
+            "rows_per_patient": run["findings_rows"] / n,
+            "targets_per_patient": run["target_rows"] / n}
 
 
 def extrapolate(costs: dict[str, float], *, patients: int = TARGET_PATIENTS,
                 machines: tuple[int, ...] = MACHINES, cores: int = 2) -> list[dict[str, Any]]:
-    """100,000 patients on N machines of ``cores`` cores: a simple two-resource model.
+    """100,000 patients on N machines of ``cores`` cores: a two-resource bound.
 
-    The per-patient analysis is spread over ``N x cores`` worker processes (perfectly
-    parallel: patients are independent given the cohort statistics); the registry writes run
-    serially on the coordinator (one transaction per batch, in order). The run takes at least
-    the larger of the two: ``max(P x c_worker / (N x cores), P x c_write)`` (Amdahl-style bound
-    when the writes overlap the analysis; Amdahl 1967, doi:10.1145/1465482.1465560).
+    The per-patient analysis spreads over ``N x cores`` worker processes (patients are
+    independent once the cohort statistics are computed); the registry writes do not: the
+    coordinator writes the batches one after the other into one database. The run takes at
+    least the larger of the two (the serial fraction bounds the speed-up, Amdahl 1967,
+    doi:10.1145/1465482.1465560): ``max(P x c_worker / (N x cores), P x c_write)``, with
+    ``c_write`` the coordinator's CPU per patient in the writes (a coordinator with a core of
+    its own, PostgreSQL on another) and, as measured here with workers and PostgreSQL on the
+    same two cores, its wall time per patient.
     """
     out = []
     for n in machines:
         compute = patients * costs["worker_cpu_s"] / (n * cores)
-        write = patients * costs["write_s"]
+        write_cpu = patients * costs["write_cpu_s"]
+        write_wall = patients * costs["write_s"]
+        bound = max(compute, write_cpu)
         out.append({"machines": n, "workers": n * cores, "compute_s": compute,
-                    "write_s": write, "bound_s": max(compute, write),
-                    "bottleneck": "registry writes (coordinator)" if write >= compute
+                    "write_cpu_s": write_cpu, "write_wall_s": write_wall, "bound_s": bound,
+                    "bottleneck": "registry writes (coordinator)" if write_cpu >= compute
                     else "workers' analysis CPU"})
     return out
 
@@ -411,28 +447,33 @@ def _fmt_s(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
+LABELS = {"inprocess": "in-process", "dask-1": "Dask, 1 worker", "dask-2": "Dask, 2 workers"}
+
+
 def render_section(builds: dict[int, dict[str, Any]], runs: dict[int, list[dict[str, Any]]],
                    command: str) -> str:
-    """The docs section: method, registries, the table, per-patient costs, extrapolation."""
+    """The docs section: method, registries, the table, notes, extrapolation."""
     pg = _server_version(next(iter(builds.values()))["db_url"])
     lines = [_wrap(
-        "Full re-analysis of every patient of a simulated PostgreSQL registry, "
-        "`analyze(ws, None, executor=ex)` (the `tumorboard analyze --all --workers N` path), "
-        "with the in-process executor and with a Dask `LocalCluster` of one and of two worker "
-        "processes (one thread each). Registry: the 36-patient simulated base cohort "
-        "(`size=\"small\"`: eight entities, whole-exome-sized variant calls, targeted "
-        "expression, proteome, phosphoproteome and methylation panels) cloned at the SQL level "
-        "by `benchmarks/_registry1000.py`, its Parquet store rewritten under each clone's "
-        "sample key. Each configuration runs in a fresh child process after `VACUUM ANALYZE` "
-        "of the rewritten tables; wall time is the `analyze` call (cluster start-up and "
-        "shut-down are listed apart). Peak RSS: `ru_maxrss` of the coordinator and of each "
-        "worker (`client.run` at the end; `VmHWM` agrees). CPU: `getrusage` of each process "
-        "over the analysis; PostgreSQL CPU: the backends serving the benchmark's database "
-        "(`pg_stat_activity` pids, sampled every 0.5 s). Writes: time the coordinator spent "
-        "in `store_results` (the registry transactions)."), ""]
+        "Re-analysis of the patients of a simulated PostgreSQL registry, "
+        "`analyze(ws, patients, executor=ex)` (the `tumorboard analyze --all --workers N` "
+        "path), with the in-process executor and with a Dask `LocalCluster` of one and of two "
+        "worker processes (one thread each). Registry: the 36-patient simulated base cohort "
+        "(`size=\"small\"`, eight entities) cloned at the SQL level by "
+        "`benchmarks/_registry1000.py`, its Parquet store rewritten under each clone's sample "
+        "key. Each configuration runs in a fresh child process after `VACUUM ANALYZE` of the "
+        "rewritten tables; wall time is the `analyze` call (cluster start-up apart). Cohort "
+        "stage: the cohort-relative layers (expression, proteome, phosphoproteome; one task "
+        "each), before the patient batches (50 patients a task). Peak RSS: `ru_maxrss` of the "
+        "coordinator and of each worker (`client.run` at the end; `/proc` VmHWM agrees). CPU: "
+        "`getrusage` of each process over the analysis; PostgreSQL CPU: the backends serving "
+        "the benchmark's database (`pg_stat_activity` pids, sampled every 0.5 s). Registry "
+        "writes: wall time the coordinator spent in `store_results` (one transaction per "
+        "batch: delete the old rows, insert findings, target evidence, reviews, audit)."), ""]
     lines.append(_wrap(
-        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {_machine(pg)}. "
-        f"Reproduce: `{command}`."))
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {_machine(pg)}; other "
+        f"engineers' jobs shared the two cores (1-minute load averages below), which "
+        f"lengthens every wall time. Reproduce: `{command}`."))
     lines.append("")
     for n, b in sorted(builds.items()):
         c = b["counts"]
@@ -440,50 +481,58 @@ def render_section(builds: dict[int, dict[str, Any]], runs: dict[int, list[dict[
             f"{n:,}-patient registry: {c['patients']:,} patients, {c['samples']:,} samples, "
             f"{c['assays']:,} assays, {c['findings']:,} findings, {c['target_evidence']:,} "
             f"target-evidence rows, {c['recommendations']:,} recommendations; Parquet store "
-            f"{b['store_bytes'] / 2**20:,.0f} MiB in {b['parquet_files'] + 0:,} rewritten "
-            f"files; built in {b['clone_total_s']:.0f} s at {b['built_at']} (SQL clone "
+            f"{b['store_bytes'] / 2**20:,.0f} MiB ({b['parquet_files']:,} files rewritten); "
+            f"built in {b['clone_total_s']:.0f} s at {b['built_at']} (SQL clone "
             f"{b['registry_s']:.0f} s, Parquet {b['parquet_s']:.0f} s; 1-minute load average "
-            f"{b['load']:.1f}) from the cached base cohort (simulate, import, analyse, "
-            f"recommend 36 patients once: about 45 s).", bullet=True))
-    lines += ["", "| patients | executor | wall s | patients/s | scaling efficiency | failed | "
-              "findings rows/s | coordinator CPU s | workers CPU s | PostgreSQL CPU s | "
-              "registry writes s | coordinator peak RSS MiB | peak RSS per worker MiB | "
-              "cluster start s |",
-              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
-    for _, rs in sorted(runs.items()):
+            f"{b['load']:.1f}) from the cached base cohort (simulated, imported, analysed and "
+            f"recommended once: about 45 s).", bullet=True))
+    lines += ["", "| registry | patients analysed | executor | wall s | cohort stage s | "
+              "patients/s | scaling efficiency | failed | findings rows/s | registry writes s "
+              "| coordinator CPU s | workers CPU s | PostgreSQL CPU s | coordinator peak RSS "
+              "MiB | peak RSS per worker MiB | load |",
+              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for n, rs in sorted(runs.items()):
         by = {r["config"]: r for r in rs}
         for r in rs:
             eff = ""
             if r["config"] == "dask-2" and "dask-1" in by:
                 eff = f"{by['dask-1']['wall_s'] / (2 * r['wall_s']):.2f}"
-            label = {"inprocess": "in-process", "dask-1": "Dask, 1 worker",
-                     "dask-2": "Dask, 2 workers"}[r["config"]]
             wcpu = sum(w["run_cpu_s"] for w in r["worker_stats"])
             wrss = " / ".join(_mib(w["maxrss_kib"]) for w in r["worker_stats"]) or "–"
+            cohort = "" if r.get("cohort_stage_s") is None else f"{r['cohort_stage_s']:.1f}"
             lines.append(
-                f"| {r['patients']:,} | {label} | {r['wall_s']:,.1f} | "
-                f"{r['patients'] / r['wall_s']:.2f} | {eff} | {r['failed']} | "
-                f"{r['findings_rows'] / r['wall_s']:,.0f} | {r['coordinator_cpu_s']:,.1f} | "
-                f"{wcpu:,.1f} | {r['postgres_cpu_s']:,.1f} | {r['write_s']:,.1f} | "
-                f"{_mib(r['coordinator_maxrss_kib'])} | {wrss} | "
-                f"{r['startup_s']:.1f} |")
+                f"| {n:,} | {r['patients']:,} | {LABELS[r['config']]} | {r['wall_s']:,.1f} | "
+                f"{cohort} | {r['patients'] / r['wall_s']:.2f} | {eff} | {r['failed']} | "
+                f"{r['findings_rows'] / r['wall_s']:,.0f} | {r['write_s']:,.1f} | "
+                f"{r['coordinator_cpu_s']:,.1f} | {wcpu:,.1f} | {r['postgres_cpu_s']:,.1f} | "
+                f"{_mib(r['coordinator_maxrss_kib'])} | {wrss} | {r['load_start']:.1f} |")
     lines.append("")
-    notes = []
+    lines.append(_wrap(
+        "Scaling efficiency: T(1 worker) / (2 x T(2 workers)); 1.00 would be linear. "
+        "Workers CPU s: the workers' CPU over the analysis (in-process: the analysis runs "
+        "in the coordinator, its CPU is in the coordinator column). Load: 1-minute load "
+        "average when the configuration started."))
+    lines.append("")
     for n, rs in sorted(runs.items()):
         for r in rs:
-            notes.append(_wrap(
-                f"{n:,} patients, {r['config']}: 1-minute load average at the start "
-                f"{r['load_start']:.1f}; {r['write_calls']} write batches, "
-                f"{r['findings_rows'] / max(r['write_s'], 1e-9):,.0f} findings rows per second "
-                f"of write time; {r['target_rows']:,} target-evidence rows."
-                + (f" Failed: {r['failed_examples']}." if r["failed"] else ""), bullet=True))
-    lines += [*notes, ""]
+            write_rows = r["findings_rows"] + r["target_rows"]
+            lines.append(_wrap(
+                f"{n:,}-patient registry, {LABELS[r['config']]}: {r['findings_rows']:,} "
+                f"findings and {r['target_rows']:,} target-evidence rows written in "
+                f"{r['write_calls']} transactions, {write_rows / max(r['write_s'], 1e-9):,.0f} "
+                f"rows per second of write time ({r['write_cpu_s']:,.1f} s of it the "
+                f"coordinator's CPU)"
+                + (f"; out of core: {', '.join(r['out_of_core'])}" if r.get("out_of_core")
+                   else "")
+                + (f"; failed: {r['failed_examples']}" if r["failed"] else "") + ".",
+                bullet=True))
+    lines.append("")
     lines += extrapolation_text(runs)
     return "\n".join(lines)
 
 
 def extrapolation_text(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
-    """The on-paper extrapolation from the largest run's per-patient costs."""
+    """The on-paper extrapolation from the largest registry's per-patient costs."""
     n = max(runs)
     by = {r["config"]: r for r in runs[n]}
     base = by.get("dask-2") or by.get("dask-1")
@@ -491,28 +540,41 @@ def extrapolation_text(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
         return []
     costs = per_patient_costs(base)
     rows = extrapolate(costs)
+    saturate = costs["worker_cpu_s"] / max(costs["write_cpu_s"], 1e-9)
     lines = ["### Extrapolation to 100,000 patients (on paper)", "", _wrap(
-        f"Per-patient costs measured at {n:,} patients with {base['config']}: analysis "
-        f"{costs['worker_cpu_s'] * 1000:.0f} ms of worker CPU, coordinator "
-        f"{costs['coordinator_cpu_s'] * 1000:.0f} ms of CPU (scheduling, collecting "
-        f"results, writing), of which registry writes {costs['write_s'] * 1000:.0f} ms of wall "
-        f"time, PostgreSQL {costs['postgres_cpu_s'] * 1000:.0f} ms of CPU; "
-        f"{costs['rows_per_patient']:.0f} findings rows per patient. Model: workers scale "
-        f"with the number of worker processes (patients are independent once the cohort "
-        f"statistics are computed), the registry writes do not (the coordinator writes the "
-        f"batches one after the other into one database), so a run takes at least "
-        f"max(P x analysis / workers, P x write)."), "",
-        "| machines (2 cores each) | workers | analysis bound | registry write bound | "
-        "run at least | bottleneck |", "|---:|---:|---:|---:|---:|---|"]
+        f"Per-patient costs measured on the {n:,}-patient registry with "
+        f"{LABELS[base['config']]} ({base['patients']:,} patients analysed): analysis "
+        f"{costs['worker_cpu_s'] * 1000:.0f} ms of worker CPU; registry writes "
+        f"{costs['write_s'] * 1000:.0f} ms of the coordinator's wall time, "
+        f"{costs['write_cpu_s'] * 1000:.0f} ms of its CPU; PostgreSQL "
+        f"{costs['postgres_cpu_s'] * 1000:.0f} ms of CPU; {costs['rows_per_patient']:.0f} "
+        f"findings and {costs['targets_per_patient']:.0f} target-evidence rows per patient. "
+        f"Model: the analysis scales with the worker processes (patients are independent "
+        f"once the cohort statistics are computed); the registry writes do not (the "
+        f"coordinator writes one batch after the other, in one thread, into one database), so "
+        f"a run takes at least max(P x analysis CPU / workers, P x write CPU). The write "
+        f"bound assumes the coordinator has a core of its own and PostgreSQL runs elsewhere; "
+        f"on this machine the writes shared the two cores with the workers and took "
+        f"{costs['write_s'] / max(costs['write_cpu_s'], 1e-9):.1f} times their CPU time. The "
+        f"cohort stage (one task per layer in memory; feature blocks out of core) is left "
+        f"out: it grows with the cohort and is listed in the table above."), "",
+        "| machines (2 cores each) | workers | analysis bound | registry write bound "
+        "(coordinator CPU) | writes at this machine's contended speed | run at least | "
+        "bottleneck |", "|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['machines']} | {r['workers']} | {_fmt_s(r['compute_s'])} | "
-                     f"{_fmt_s(r['write_s'])} | {_fmt_s(r['bound_s'])} | {r['bottleneck']} |")
-    saturate = costs["worker_cpu_s"] / max(costs["write_s"], 1e-9)
+                     f"{_fmt_s(r['write_cpu_s'])} | {_fmt_s(r['write_wall_s'])} | "
+                     f"{_fmt_s(r['bound_s'])} | {r['bottleneck']} |")
     lines += ["", _wrap(
-        f"The writes saturate the coordinator at about {saturate:.0f} worker processes "
-        f"(analysis CPU per patient / write time per patient), i.e. about "
-        f"{saturate / 2:.0f} machines of this size; beyond that, more workers do not shorten "
-        f"the run.")]
+        f"The coordinator's writes saturate at about {saturate:.1f} worker processes "
+        f"(analysis CPU per patient / write CPU per patient): beyond "
+        f"{max(1, round(saturate / 2))} machine(s) of this size more workers do not shorten "
+        f"the run; 100,000 patients then take at least "
+        f"{_fmt_s(TARGET_PATIENTS * costs['write_cpu_s'])} however many machines. Making "
+        f"the writes cheaper (PostgreSQL `COPY` of each batch instead of parameterised "
+        f"INSERTs, https://www.postgresql.org/docs/15/sql-copy.html; findings as plain tuples "
+        f"instead of per-row dicts) or writing from several coordinator processes (one "
+        f"connection each, disjoint patients) moves the saturation point up.")]
     return lines
 
 
@@ -523,6 +585,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--patients", type=int, action="append",
                     help="registry size (repeat for several; default 10000)")
+    ap.add_argument("--subset", type=int, default=None,
+                    help="in registries larger than this, re-analyse this many patients "
+                    "(spread evenly) against the whole cohort instead of all")
     ap.add_argument("--db", default=os.environ.get(
         "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:55432/postgres"),
         help="PostgreSQL admin URL; the benchmark creates its own bench_scale_<n> database")
@@ -541,10 +606,11 @@ def main() -> None:
     ap.add_argument("--child", choices=tuple(CONFIGS), help=argparse.SUPPRESS)
     ap.add_argument("--child-ws", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child-db", help=argparse.SUPPRESS)
+    ap.add_argument("--child-subset", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        record = run_one(args.child, args.child_ws, args.child_db)
+        record = run_one(args.child, args.child_ws, args.child_db, args.child_subset)
         args.child_out.write_text(json.dumps(record, default=str, indent=1))
         return
     sizes = args.patients or [10_000]
@@ -552,7 +618,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     builds, runs = {}, {}
     for n in sizes:
-        saved = work / f"results-{n}.json"
+        subset = args.subset if args.subset and n > args.subset else None
+        saved = work / (f"results-{n}.json" if subset is None else
+                        f"results-{n}-sub{subset}.json")
         if args.report_only:
             builds[n] = json.loads((work / f"build-{n}.json").read_text())
             if saved.exists():
@@ -565,7 +633,8 @@ def main() -> None:
             if saved.exists() else {}
         for config in args.configs:
             vacuum(builds[n]["db_url"])
-            previous[config] = run_child(config, builds[n], work / f"run-{n}-{config}.json")
+            out = work / f"run-{n}{'' if subset is None else f'-sub{subset}'}-{config}.json"
+            previous[config] = run_child(config, builds[n], out, subset)
             ordered = [previous[c] for c in CONFIGS if c in previous]
             saved.write_text(json.dumps(ordered, default=str, indent=1))
         runs[n] = [previous[c] for c in CONFIGS if c in previous]
@@ -573,6 +642,7 @@ def main() -> None:
         return
     command = ("python benchmarks/bench_scale.py "
                + " ".join(f"--patients {n}" for n in sorted(runs))
+               + (f" --subset {args.subset}" if args.subset else "")
                + " --db postgresql+psycopg://USER@HOST:PORT/postgres --append")
     section = render_section({n: builds[n] for n in runs}, runs, command)
     print(HEADING + "\n\n" + section)
