@@ -47,6 +47,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_pfsr.py
 	$(BIN)/python benchmarks/bench_survival.py
 	$(BIN)/python benchmarks/bench_web.py $(if $(BENCH_POSTGRES_URL),--db sqlite --db $(BENCH_POSTGRES_URL))
+	$(if $(BENCH_POSTGRES_URL),$(BIN)/python benchmarks/bench_scale.py --patients 1000 --patients 10000 --subset 1000 --db $(BENCH_POSTGRES_URL) --append)
 
 # Full-page screenshots of the main pages (real Chromium, /usr/bin/chromium) into docs/screenshots
 screenshots: $(STAMP)
