@@ -422,14 +422,15 @@ def extrapolate(costs: dict[str, float], *, patients: int = TARGET_PATIENTS,
     coordinator writes the batches one after the other into one database. The run takes at
     least the larger of the two (the serial fraction bounds the speed-up, Amdahl 1967,
     doi:10.1145/1465482.1465560): ``max(P x c_worker / (N x cores), P x c_write)``, with
-    ``c_write`` the coordinator's CPU per patient in the writes (a coordinator with a core of
-    its own, PostgreSQL on another) and, as measured here with workers and PostgreSQL on the
-    same two cores, its wall time per patient.
+    ``c_write`` the coordinator's CPU per patient in the writes plus the PostgreSQL backend's
+    CPU per patient (the coordinator waits for each statement: the two add up, on a
+    coordinator and a database server with cores of their own) and, as measured here with
+    workers and PostgreSQL on the same two cores, the writes' wall time per patient.
     """
     out = []
     for n in machines:
         compute = patients * costs["worker_cpu_s"] / (n * cores)
-        write_cpu = patients * costs["write_cpu_s"]
+        write_cpu = patients * (costs["write_cpu_s"] + costs["postgres_cpu_s"])
         write_wall = patients * costs["write_s"]
         bound = max(compute, write_cpu)
         out.append({"machines": n, "workers": n * cores, "compute_s": compute,
@@ -540,7 +541,8 @@ def extrapolation_text(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
         return []
     costs = per_patient_costs(base)
     rows = extrapolate(costs)
-    saturate = costs["worker_cpu_s"] / max(costs["write_cpu_s"], 1e-9)
+    serial = costs["write_cpu_s"] + costs["postgres_cpu_s"]
+    saturate = costs["worker_cpu_s"] / max(serial, 1e-9)
     lines = ["### Extrapolation to 100,000 patients (on paper)", "", _wrap(
         f"Per-patient costs measured on the {n:,}-patient registry with "
         f"{LABELS[base['config']]} ({base['patients']:,} patients analysed): analysis "
@@ -552,25 +554,33 @@ def extrapolation_text(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
         f"Model: the analysis scales with the worker processes (patients are independent "
         f"once the cohort statistics are computed); the registry writes do not (the "
         f"coordinator writes one batch after the other, in one thread, into one database), so "
-        f"a run takes at least max(P x analysis CPU / workers, P x write CPU). The write "
-        f"bound assumes the coordinator has a core of its own and PostgreSQL runs elsewhere; "
-        f"on this machine the writes shared the two cores with the workers and took "
-        f"{costs['write_s'] / max(costs['write_cpu_s'], 1e-9):.1f} times their CPU time. The "
+        f"a run takes at least max(P x analysis CPU / workers, P x serial write cost), the "
+        f"serial write cost being the coordinator's CPU in the writes plus PostgreSQL's CPU "
+        f"({serial * 1000:.0f} ms a patient: the coordinator waits for each statement). That "
+        f"bound assumes the coordinator and the database server have cores of their own; on "
+        f"this machine the writes shared the two cores with the workers and took "
+        f"{costs['write_s'] / max(serial, 1e-9):.1f} times as long. The "
         f"cohort stage (one task per layer in memory; feature blocks out of core) is left "
         f"out: it grows with the cohort and is listed in the table above."), "",
         "| machines (2 cores each) | workers | analysis bound | registry write bound "
-        "(coordinator CPU) | writes at this machine's contended speed | run at least | "
+        "(coordinator + PostgreSQL CPU) | writes at this machine's contended speed | "
+        "run at least | "
         "bottleneck |", "|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['machines']} | {r['workers']} | {_fmt_s(r['compute_s'])} | "
                      f"{_fmt_s(r['write_cpu_s'])} | {_fmt_s(r['write_wall_s'])} | "
                      f"{_fmt_s(r['bound_s'])} | {r['bottleneck']} |")
+    per_patient = base["wall_s"] / max(base["patients"], 1)
     lines += ["", _wrap(
-        f"The coordinator's writes saturate at about {saturate:.1f} worker processes "
-        f"(analysis CPU per patient / write CPU per patient): beyond "
-        f"{max(1, round(saturate / 2))} machine(s) of this size more workers do not shorten "
-        f"the run; 100,000 patients then take at least "
-        f"{_fmt_s(TARGET_PATIENTS * costs['write_cpu_s'])} however many machines. Making "
+        f"As measured on this one machine ({LABELS[base['config']]}, coordinator, workers and "
+        f"PostgreSQL on the same two cores, other jobs alongside): {per_patient:.2f} s per "
+        f"patient, so 100,000 patients would take about "
+        f"{_fmt_s(TARGET_PATIENTS * per_patient)} plus the cohort stage."), "", _wrap(
+        f"Bottleneck: the coordinator's serial registry writes saturate at about "
+        f"{saturate:.1f} worker processes (analysis CPU per patient / serial write cost per "
+        f"patient), i.e. at {saturate / 2:.1f} machines of this size; beyond that, more "
+        f"workers do not shorten the run, and 100,000 patients take at least "
+        f"{_fmt_s(TARGET_PATIENTS * serial)} however many machines. Making "
         f"the writes cheaper (PostgreSQL `COPY` of each batch instead of parameterised "
         f"INSERTs, https://www.postgresql.org/docs/15/sql-copy.html; findings as plain tuples "
         f"instead of per-row dicts) or writing from several coordinator processes (one "
