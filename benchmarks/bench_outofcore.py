@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import shutil
@@ -311,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
                   else child_inmemory(root, n, args.genes, out))
         print(json.dumps(result))
         return
+    load = os.getloadavg()[0]
     root, build_s = build_store(args.samples, args.genes)
     print(f"store {root}: ready ({build_s:.0f} s)", file=sys.stderr)
     if args.build_only:
@@ -331,38 +333,64 @@ def main(argv: list[str] | None = None) -> None:
     table = _table(results)
     print(table)
     if args.append:
-        _append(results, table, equal=equal, baseline=baseline, budget=budget)
+        _append(results, table, equal=equal, baseline=baseline, budget=budget, load=load)
 
 
 def _append(results: list[dict[str, object]], table: str, *, equal: bool, baseline: int,
-            budget: int) -> None:
+            budget: int, load: float) -> None:
     from _docs import replace_section
+    from tumorboard.outofcore import DEFAULT_RESERVE_BYTES, WORKING_COPIES
 
     big = results[-1]
+    memory = next(r for r in results if r["mode"] == "in-memory")
+    small = next(r for r in results if r["mode"] == "out-of-core")
+    per_copy = 8 * int(big["n_samples"]) * int(big["features_per_block"]) / 2**20
+    chunk = 8 * int(big["rows_per_partition"]) * int(big["features_per_block"]) / 2**20
     body = f"""\
 Script: `benchmarks/bench_outofcore.py --samples {big['n_samples']} --genes {big['n_genes']}
 --budget {budget / 2**30:g}GiB --baseline {baseline} --append` (measured
 {time.strftime('%Y-%m-%d', time.gmtime())}). Machine: 2 cores, 24 GiB RAM, Python
-{platform.python_version()}, Linux; the store on local disk.
+{platform.python_version()}, Linux; the store on local disk. 1-minute load average when the
+run started: {load:.1f} (other engineers' benchmarks and tests shared the 2 cores, so wall
+times are longer than on an idle machine; memory is not affected).
 
 The issue's target: cohort scoring of a 10,000 x 60,000 expression matrix (4.8 GB as float64)
 under a 2 GB memory budget. Synthetic store: one Parquet file per sample in the store's layout
 (`store/expression/<uid>.parquet`, written as `OmicsStore.stage`/`publish` write them),
 log-normal TPM with 1 % missing values and 10 % zeros, every 50th sample lacking 100 genes,
-GENCODE symbols; seeded, cached under `/tmp`. *Out-of-core*: `outofcore.transpose_table`
-(pass 1: scan the feature columns, then read partitions of samples on the Dask threaded
-scheduler, 2 threads, and write a Zarr array chunked rows x genes-per-block), then
-`expression_findings` on each block of genes over all samples (pass 2), every block's
-findings written to its own Parquet file (provenance as JSON text). *In-memory*:
-`store.matrix` (read) plus one `expression_findings` call (score). Each row is one fresh
-interpreter; peak RSS is its `VmHWM`, interpreter and imports included
-({float(big['rss_start_mib']):,.0f} MiB before any work).
+GENCODE symbols; seeded, cached under `/tmp`; watch list of {WATCH_GENES} genes.
+*Out-of-core*: `outofcore.transpose_table` (pass 1: scan the feature columns, then read
+partitions of samples on the Dask threaded scheduler, 2 threads, into a Zarr array chunked
+rows x genes-per-block), then `expression_findings` on each block of genes over all samples
+(pass 2), every block's findings written to its own Parquet file (provenance as JSON text).
+*In-memory*: `store.matrix` (read) plus one `expression_findings` call (score), the path of
+`analysis.py` today. Each row is one fresh interpreter; peak RSS is its `VmHWM`, interpreter
+and imports included ({float(big['rss_start_mib']):,.0f} MiB before any work).
 
 {table}
 
-Findings of the out-of-core path equal those of the in-memory path at {baseline:,} samples
-(every column, exact, after sorting by sample and gene): **{equal}**. Throughput counts
-findings rows over pass 1 + pass 2.
+- **Target**: 10,000 x 60,000 scored under 2 GiB: peak {float(big['peak_mib']):,.0f} MiB
+  ({'met' if float(big['peak_mib']) <= budget / 2**20 else 'NOT met'}); pass 1 alone peaked at
+  {float(big['peak_pass1_mib']):,.0f} MiB.
+- **Same numbers**: the out-of-core findings equal the in-memory ones at {baseline:,} samples,
+  every column exactly, after sorting by sample and gene: **{equal}**
+  ({int(small['findings']):,} rows). (tests/test_outofcore.py checks the same on small
+  stores, and that the blocks concatenated equal `store.matrix` exactly.)
+- **The in-memory path at {baseline:,} samples** already peaks at
+  {float(memory['peak_mib']):,.0f} MiB (the long table and its pivot in `store.matrix`, then
+  {int(memory['findings']):,} findings with their provenance), so {baseline:,} samples is about
+  the largest it runs at on this 24 GiB machine; out-of-core the same cohort stays at
+  {float(small['peak_mib']):,.0f} MiB, and is faster to read (pass 1
+  {float(small['pass1_s']):.0f} s against {float(memory['pass1_s']):.0f} s for the pivot).
+- **Plan** for 10,000 x 60,000 under {budget / 2**30:g} GiB (`plan_blocks`, WORKING_COPIES =
+  {WORKING_COPIES:g}, reserve {DEFAULT_RESERVE_BYTES / 2**20:,.0f} MiB):
+  {big['rows_per_partition']} samples per pass-1 partition, {big['n_blocks']} blocks of
+  {int(big['features_per_block']):,} genes ({per_copy:,.0f} MiB per float64 copy of a block),
+  Zarr chunks of {chunk:.1f} MiB. The working copies are mostly the findings: whole-cohort
+  scoring reports about 7 % of all values (outliers plus the watch list), each row with its
+  provenance about 1.2 kB.
+- Throughput counts findings rows over pass 1 + pass 2; pass 2 is dominated by building the
+  findings (provenance dicts), not by the scoring sorts.
 """
     replace_section(DOC, SECTION, body)
 
