@@ -133,8 +133,9 @@ def test_reports_in_every_format(recommended, tmp_path) -> None:
 
     ws, truth, _ = recommended
     p = next(p for p in truth.patients if p.entity == "DSRCT")
-    written, index = write_reports(ws, [p.patient_id], formats="html,pdf,json",
-                                   out_dir=tmp_path)
+    written, index, failed = write_reports(ws, [p.patient_id], formats="html,pdf,json",
+                                           out_dir=tmp_path)
+    assert not failed
     files = written[p.patient_id]
     html = files["html"].read_text("utf-8")
     assert "<svg" in html and "http://" not in html.split("<svg")[0].split("<style>")[0]
@@ -184,13 +185,17 @@ def test_recommendations_and_decisions_on_both_databases(workspace, tmp_path) ->
 
 
 def test_reports_in_parallel_workers_match_the_serial_run(recommended, tmp_path) -> None:
+    """Two Dask worker processes write the same reports as the serial run; a patient whose
+    report fails (unknown here) is reported with its error and the others are written."""
     from tumorboard.report.mtb import write_reports
 
     ws, truth, _ = recommended
     patients = sorted(p.patient_id for p in truth.patients)[:3]
-    serial, _ = write_reports(ws, patients, formats="json", out_dir=tmp_path / "one", jobs=1)
-    parallel, index = write_reports(ws, patients, formats="json", out_dir=tmp_path / "two",
-                                    jobs=2)
+    serial, _, _ = write_reports(ws, patients, formats="json", out_dir=tmp_path / "one",
+                                 jobs=1)
+    parallel, index, failed = write_reports(ws, [*patients, "NOBODY"], formats="json",
+                                            out_dir=tmp_path / "two", jobs=2)
+    assert list(failed) == ["NOBODY"] and failed["NOBODY"].startswith("NotFoundError")
     assert list(parallel) == patients  # in the order asked, whichever finished first
     for p in patients:
         one = json.loads(serial[p]["json"].read_text("utf-8"))

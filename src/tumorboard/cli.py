@@ -631,10 +631,13 @@ def report(
                                              "<workspace>/reports/mtb].")] = None,
     workspace: WorkspaceOpt = None,
     db: DbOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The MTB report of each patient: HTML (works offline), PDF, JSON, FHIR, Phenopacket."""
-    from tumorboard.report.mtb import parse_formats, write_report
+    from tumorboard.executor import open_executor
+    from tumorboard.report.mtb import parse_formats, write_reports
 
     if bool(patients) == all_patients:
         _err("give patient ids or --all (not both)")
@@ -642,13 +645,24 @@ def report(
     formats = _run(lambda: parse_formats(fmt))
     ws = _open(workspace, db)
     patients = _patient_ids(ws, patients, all_patients)
-    written = {p: _run(lambda p=p: write_report(ws, p, formats=formats, out_dir=out))
-               for p in _progress(list(patients or []), "writing reports")}
+    bars = _Bars()
+    with contextlib.ExitStack() as stack:
+        stack.callback(bars.close)
+        ex = _run(lambda: stack.enter_context(open_executor(workers=workers,
+                                                            scheduler=scheduler)))
+        counter = iter(range(1, len(patients or []) + 1))
+        written, _, failed = _run(lambda: write_reports(
+            ws, list(patients or []), formats=formats, out_dir=out, executor=ex,
+            progress=lambda _line: bars("reports", next(counter), len(patients or []))))
     if json_out:
         _emit_json({p: {k: str(v) for k, v in paths.items()} for p, paths in written.items()})
-        return
-    for p, paths in written.items():
-        typer.echo(f"{p}: " + "  ".join(str(v) for v in paths.values()))
+    else:
+        for p, paths in written.items():
+            typer.echo(f"{p}: " + "  ".join(str(v) for v in paths.values()))
+    for p, error in failed.items():
+        _err(f"{p}: no report: {error}")
+    if failed:
+        raise typer.Exit(1)
 
 
 @export_app.command("cbioportal")

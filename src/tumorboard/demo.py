@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 from tumorboard.analysis import analyze
 from tumorboard.config import Settings
 from tumorboard.diagnosis.installed import install_model
+from tumorboard.errors import WorkspaceError
 from tumorboard.intake import import_case
 from tumorboard.recommend import recommend_patient
 from tumorboard.report.mtb import write_reports
@@ -86,7 +88,12 @@ def run_demo(
     patients = sorted(analysis.patients)
     coverage = sum(bool(recommend_patient(ws, p)["recommendations"]) for p in patients)
     say("writing MTB reports (HTML, PDF, JSON)")
-    reports, reports_index = write_reports(ws, patients, progress=say)
+    # reports render in parallel: a LocalCluster of up to four processes for this step
+    reports, reports_index, failed = write_reports(ws, patients, progress=say,
+                                                   jobs=min(os.cpu_count() or 1, 4))
+    if failed:
+        raise WorkspaceError("demo reports failed: " + "; ".join(
+            f"{p}: {e}" for p, e in sorted(failed.items())))
     say("writing cohort outcome pages: survival, PFS ratio, prognostic score, ctDNA")
     cohort_pages = write_demo_cohort_pages(ws, patients)
     say("preparing the browser tumour board: a demo account and a board session")

@@ -202,72 +202,79 @@ def _index_row(pseudonym: str, paths: dict[str, Path], doc: dict[str, Any]) -> d
             "files": {f: path.name for f, path in paths.items()}}
 
 
-_worker_workspace: Any = None
+_worker_workspaces: dict[str, Any] = {}
 
 
-def _open_worker_workspace(settings: Any) -> None:
-    """Process-pool initialiser: each worker opens the workspace once."""
-    global _worker_workspace
+def _report_task(source: Any, pseudonym: str, formats: list[str], out_dir: Path
+                 ) -> tuple[dict[str, Path], dict[str, Any]]:
+    """One patient's report (an executor task). ``source`` is the workspace itself in process,
+    or its settings on a Dask worker, which opens the workspace once per process."""
     from tumorboard.workspace import Workspace
 
-    _worker_workspace = Workspace.open(settings)
-
-
-def _report_in_worker(pseudonym: str, formats: list[str], out_dir: Path
-                      ) -> tuple[dict[str, Path], dict[str, Any]]:
-    paths, doc = _write_report(_worker_workspace, pseudonym, formats=formats, out_dir=out_dir)
+    if isinstance(source, Workspace):
+        workspace = source
+    else:
+        key = f"{source.database_url}|{source.workspace}"
+        if key not in _worker_workspaces:
+            _worker_workspaces[key] = Workspace.open(source)
+        workspace = _worker_workspaces[key]
+    paths, doc = _write_report(workspace, pseudonym, formats=formats, out_dir=out_dir)
     return paths, _index_row(pseudonym, paths, doc)
 
 
 def write_reports(workspace: Any, patients: list[str], *,
                   formats: list[str] | str = ("html", "pdf", "json"),
                   out_dir: Path | None = None, progress: Any = None,
-                  jobs: int | None = None) -> tuple[dict[str, dict[str, Path]], Path]:
-    """Reports for several patients and an index page linking them; returns (paths, index).
+                  executor: Any = None, jobs: int | None = None,
+                  ) -> tuple[dict[str, dict[str, Path]], Path, dict[str, str]]:
+    """Reports for several patients and an index page linking them.
 
-    ``jobs`` worker processes (default: the CPU count, at most 4) render reports in
-    parallel: laying out figures and PDFs is CPU-bound and each patient is independent.
+    Returns (paths by patient, the index page, errors by patient): a patient whose report
+    fails is reported with its error and does not stop the others.
+
+    Reports are rendered on ``executor`` (:mod:`tumorboard.executor`; laying out figures and
+    PDFs is CPU-bound and each patient is independent): Dask workers open the workspace from
+    its settings (they read the registry and write the files into ``out_dir``, which must be a
+    folder every worker reaches). Without an executor, ``jobs`` > 1 starts a LocalCluster of
+    that many processes for the call, else the reports are written in this process.
     """
     import datetime as dt
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
 
     from tumorboard import __version__
+    from tumorboard.executor import Executor, open_executor
 
+    if executor is None and jobs is not None and jobs > 1 and len(patients) > 1:
+        with open_executor(workers=min(jobs, len(patients))) as ex:
+            return write_reports(workspace, patients, formats=formats, out_dir=out_dir,
+                                 progress=progress, executor=ex)
     formats = parse_formats(formats)
     out = Path(out_dir) if out_dir else workspace.reports_dir / "mtb"
     out.mkdir(parents=True, exist_ok=True)
-    jobs = min(jobs or min(os.cpu_count() or 1, 4), len(patients))
+    ex = executor or Executor()
+    source = workspace if ex.client is None else workspace.settings
     written: dict[str, dict[str, Path]] = {}
     rows: dict[str, dict[str, Any]] = {}
-
-    def done(i: int, p: str, paths: dict[str, Path], row: dict[str, Any]) -> None:
-        written[p], rows[p] = paths, row
+    failed: dict[str, str] = {}
+    tasks = [(p, (source, p, formats, out)) for p in patients]
+    for i, outcome in enumerate(ex.map(_report_task, tasks, label="report"), 1):
+        p = outcome.key
+        if not outcome.ok:
+            failed[p] = outcome.error or "failed"
+            if progress:
+                progress(f"[{i}/{len(patients)}] report {p}: FAILED: {outcome.error}")
+            continue
+        written[p], rows[p] = outcome.value
         if progress:
-            progress(f"[{i}/{len(patients)}] report {p}: {row['n_recommendations']} "
+            progress(f"[{i}/{len(patients)}] report {p}: {rows[p]['n_recommendations']} "
                      "recommendation(s)")
-
-    if jobs <= 1:
-        for i, p in enumerate(patients, 1):
-            paths, doc = _write_report(workspace, p, formats=formats, out_dir=out)
-            done(i, p, paths, _index_row(p, paths, doc))
-    else:
-        # spawn, not fork: the parent holds database connections and matplotlib state
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"),
-                                 initializer=_open_worker_workspace,
-                                 initargs=(workspace.settings,)) as pool:
-            futures = {pool.submit(_report_in_worker, p, formats, out): p for p in patients}
-            for i, future in enumerate(as_completed(futures), 1):
-                paths, row = future.result()
-                done(i, futures[future], paths, row)
+    done = [p for p in patients if p in rows]
     index = out / "index.html"
     html = template_environment().get_template("mtb_index.html").render(
-        rows=[rows[p] for p in patients],
-        covered=sum(rows[p]["n_recommendations"] > 0 for p in patients), version=__version__,
+        rows=[rows[p] for p in done],
+        covered=sum(rows[p]["n_recommendations"] > 0 for p in done), version=__version__,
         footer="MTB reports: drafts until signed by the board",
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
     tmp = index.with_name("index.html.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(index)
-    return {p: written[p] for p in patients}, index
+    return {p: written[p] for p in done}, index, failed
