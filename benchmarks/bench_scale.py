@@ -298,10 +298,17 @@ def run_one(config: str, ws_dir: Path, db_url: str, subset: int | None = None
         if client is not None:
             before = client.run(_worker_stats)
         stages: dict[str, float] = {}
+        cohort_end: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             # the last call of a stage is its end; the cohort stage ends where patients start
             stages[stage] = time.perf_counter()
+            if stage == "cohort layers" and done == total:
+                # CPU at the end of the cohort stage, to split it from the patient batches
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                cohort_end["coordinator_cpu_s"] = usage.ru_utime + usage.ru_stime
+                if client is not None:
+                    cohort_end["workers"] = client.run(_worker_stats)
             if done == total or done % max(1, total // 10) == 0:
                 print(f"    {stage}: {done}/{total} at {stages[stage] - t0:.1f} s",
                       file=sys.stderr, flush=True)
@@ -321,6 +328,13 @@ def run_one(config: str, ws_dir: Path, db_url: str, subset: int | None = None
                                                        start["pid"] == stats["pid"] else 0.0)
                 stats["restarted"] = not start or start["pid"] != stats["pid"]
                 workers.append(stats)
+    cohort_workers_cpu = None
+    if "workers" in cohort_end:
+        # a worker restarted since the start counts from zero
+        cohort_workers_cpu = sum(
+            stats["cpu_s"] - (before[a]["cpu_s"] if a in before
+                              and before[a]["pid"] == stats["pid"] else 0.0)
+            for a, stats in cohort_end["workers"].items())
     t_closed = time.perf_counter()
     end_usage = resource.getrusage(resource.RUSAGE_SELF)
     pg_cpu = backends.stop()
@@ -340,6 +354,10 @@ def run_one(config: str, ws_dir: Path, db_url: str, subset: int | None = None
         "coordinator_vmhwm_kib": _vm_hwm_kib(os.getpid()),
         "cohort_stage_s": (stages["cohort layers"] - t0) if "cohort layers" in stages
         else None,
+        "cohort_coordinator_cpu_s": (cohort_end["coordinator_cpu_s"] - start_usage.ru_utime
+                                     - start_usage.ru_stime)
+        if "coordinator_cpu_s" in cohort_end else None,
+        "cohort_workers_cpu_s": cohort_workers_cpu,
         "worker_stats": workers, "postgres_cpu_s": pg_cpu, **writes,
         "findings_rows": int(getattr(result, "n_findings", n_findings)),
         "target_rows": int(getattr(result, "n_targets", n_targets)),
@@ -406,6 +424,9 @@ def per_patient_costs(run: dict[str, Any]) -> dict[str, float]:
     """Per-patient costs of one run: worker CPU, coordinator CPU, registry writes, PostgreSQL."""
     n = max(run["patients"], 1)
     worker_cpu = sum(w["run_cpu_s"] for w in run["worker_stats"])
+    if run.get("cohort_workers_cpu_s") is not None:
+        # the patient batches only: the cohort stage is a cost of the cohort, not per patient
+        worker_cpu -= run["cohort_workers_cpu_s"]
     return {"worker_cpu_s": worker_cpu / n, "coordinator_cpu_s": run["coordinator_cpu_s"] / n,
             "write_s": run["write_s"] / n, "write_cpu_s": run["write_cpu_s"] / n,
             "postgres_cpu_s": run["postgres_cpu_s"] / n,
@@ -498,14 +519,15 @@ def render_section(builds: dict[int, dict[str, Any]], runs: dict[int, list[dict[
             eff = ""
             if r["config"] == "dask-2" and "dask-1" in by:
                 eff = f"{by['dask-1']['wall_s'] / (2 * r['wall_s']):.2f}"
-            wcpu = sum(w["run_cpu_s"] for w in r["worker_stats"])
+            wcpu = (f"{sum(w['run_cpu_s'] for w in r['worker_stats']):,.1f}"
+                    if r["worker_stats"] else "–")
             wrss = " / ".join(_mib(w["maxrss_kib"]) for w in r["worker_stats"]) or "–"
             cohort = "" if r.get("cohort_stage_s") is None else f"{r['cohort_stage_s']:.1f}"
             lines.append(
                 f"| {n:,} | {r['patients']:,} | {LABELS[r['config']]} | {r['wall_s']:,.1f} | "
                 f"{cohort} | {r['patients'] / r['wall_s']:.2f} | {eff} | {r['failed']} | "
                 f"{r['findings_rows'] / r['wall_s']:,.0f} | {r['write_s']:,.1f} | "
-                f"{r['coordinator_cpu_s']:,.1f} | {wcpu:,.1f} | {r['postgres_cpu_s']:,.1f} | "
+                f"{r['coordinator_cpu_s']:,.1f} | {wcpu} | {r['postgres_cpu_s']:,.1f} | "
                 f"{_mib(r['coordinator_maxrss_kib'])} | {wrss} | {r['load_start']:.1f} |")
     lines.append("")
     lines.append(_wrap(
@@ -522,11 +544,22 @@ def render_section(builds: dict[int, dict[str, Any]], runs: dict[int, list[dict[
                 f"findings and {r['target_rows']:,} target-evidence rows written in "
                 f"{r['write_calls']} transactions, {write_rows / max(r['write_s'], 1e-9):,.0f} "
                 f"rows per second of write time ({r['write_cpu_s']:,.1f} s of it the "
-                f"coordinator's CPU)"
+                f"coordinator's CPU); the writes took {100 * r['write_s'] / r['wall_s']:.0f} % "
+                f"of the wall time"
                 + (f"; out of core: {', '.join(r['out_of_core'])}" if r.get("out_of_core")
                    else "")
                 + (f"; failed: {r['failed_examples']}" if r["failed"] else "") + ".",
                 bullet=True))
+    for n, rs in sorted(runs.items()):
+        for r in rs:
+            if r.get("subset") and r.get("cohort_stage_s") is not None:
+                rest = (r["wall_s"] - r["cohort_stage_s"]) * n / r["patients"]
+                lines.append(_wrap(
+                    f"Not run within the time available: the full re-analysis of all {n:,} "
+                    f"patients with {LABELS[r['config']]}. From this run (cohort stage "
+                    f"{r['cohort_stage_s']:.0f} s against all {n:,} samples, then "
+                    f"{(r['wall_s'] - r['cohort_stage_s']) / r['patients']:.2f} s per "
+                    f"patient): about {_fmt_s(r['cohort_stage_s'] + rest)}.", bullet=True))
     lines.append("")
     lines += extrapolation_text(runs)
     return "\n".join(lines)
@@ -546,7 +579,12 @@ def extrapolation_text(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
     lines = ["### Extrapolation to 100,000 patients (on paper)", "", _wrap(
         f"Per-patient costs measured on the {n:,}-patient registry with "
         f"{LABELS[base['config']]} ({base['patients']:,} patients analysed): analysis "
-        f"{costs['worker_cpu_s'] * 1000:.0f} ms of worker CPU; registry writes "
+        f"{costs['worker_cpu_s'] * 1000:.0f} ms of worker CPU"
+        + (" (patient batches; the cohort stage's "
+           f"{base['cohort_workers_cpu_s']:.0f} CPU s are counted apart)"
+           if base.get("cohort_workers_cpu_s") is not None else
+           " (including the cohort stage's share)")
+        + f"; registry writes "
         f"{costs['write_s'] * 1000:.0f} ms of the coordinator's wall time, "
         f"{costs['write_cpu_s'] * 1000:.0f} ms of its CPU; PostgreSQL "
         f"{costs['postgres_cpu_s'] * 1000:.0f} ms of CPU; {costs['rows_per_patient']:.0f} "
@@ -570,12 +608,33 @@ def extrapolation_text(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
         lines.append(f"| {r['machines']} | {r['workers']} | {_fmt_s(r['compute_s'])} | "
                      f"{_fmt_s(r['write_cpu_s'])} | {_fmt_s(r['write_wall_s'])} | "
                      f"{_fmt_s(r['bound_s'])} | {r['bottleneck']} |")
-    per_patient = base["wall_s"] / max(base["patients"], 1)
+    per_patient = (base["wall_s"] - (base.get("cohort_stage_s") or 0.0)) / max(
+        base["patients"], 1)
+    stages = {m: next((r["cohort_stage_s"] for r in rs if r["config"] == base["config"]
+                       and r.get("cohort_stage_s") is not None), None) for m, rs in runs.items()}
+    cohort_note = ""
+    if stages.get(n) is not None:
+        cohort_note = (f" (measured {stages[n]:.0f} s against {n:,} samples with "
+                       f"{LABELS[base['config']]}")
+        small = [m for m in stages if m < n and stages[m] is not None]
+        if small:
+            m = max(small)
+            cohort_note += (f", {stages[m]:.0f} s against {m:,}: "
+                            f"{stages[n] / stages[m]:.1f} times for {n / m:.0f} times the "
+                            f"samples")
+        if base.get("cohort_workers_cpu_s") is not None:
+            cohort_note += (f"; {base['cohort_workers_cpu_s']:.0f} s of worker CPU, about "
+                            f"{_fmt_s(base['cohort_workers_cpu_s'] * TARGET_PATIENTS / n)} "
+                            f"at 100,000 if linear in the samples")
+        cohort_note += (f"; linear in the samples, about "
+                        f"{_fmt_s(stages[n] * TARGET_PATIENTS / n)} at 100,000 with two "
+                        f"workers, less with more: out of core its feature blocks are "
+                        f"separate tasks)")
     lines += ["", _wrap(
         f"As measured on this one machine ({LABELS[base['config']]}, coordinator, workers and "
         f"PostgreSQL on the same two cores, other jobs alongside): {per_patient:.2f} s per "
         f"patient, so 100,000 patients would take about "
-        f"{_fmt_s(TARGET_PATIENTS * per_patient)} plus the cohort stage."), "", _wrap(
+        f"{_fmt_s(TARGET_PATIENTS * per_patient)} plus the cohort stage{cohort_note}."), "", _wrap(
         f"Bottleneck: the coordinator's serial registry writes saturate at about "
         f"{saturate:.1f} worker processes (analysis CPU per patient / serial write cost per "
         f"patient), i.e. at {saturate / 2:.1f} machines of this size; beyond that, more "
