@@ -39,9 +39,14 @@ Dask's ``Client.run`` runs a function on every worker
 
 Reproduce (the numbers in ``docs/benchmarks.md``)::
 
-    python benchmarks/bench_scale.py --patients 1000 --patients 10000 \\
+    python benchmarks/bench_scale.py --patients 1000 --patients 10000 --subset 1000 \\
         --db postgresql+psycopg://postgres@127.0.0.1:55432/postgres \\
         --work-dir /tmp/tumorboard-bench-scale --append
+
+``--subset 1000`` re-analyses 1,000 patients (spread evenly) of the 10,000-patient registry
+against its whole cohort: the cohort stage sees all 10,000 samples, the patient batches are
+those of 1,000 patients (a full 10,000-patient run takes over an hour per configuration on
+two shared cores). Without ``--subset`` every patient is re-analysed.
 """
 
 from __future__ import annotations
@@ -488,7 +493,8 @@ def render_section(builds: dict[int, dict[str, Any]], runs: dict[int, list[dict[
         "stage: the cohort-relative layers (expression, proteome, phosphoproteome; one task "
         "each), before the patient batches (50 patients a task). Peak RSS: `ru_maxrss` of the "
         "coordinator and of each worker (`client.run` at the end; `/proc` VmHWM agrees). CPU: "
-        "`getrusage` of each process over the analysis; PostgreSQL CPU: the backends serving "
+        "`getrusage` of each process over the analysis (the coordinator's includes starting and "
+        "stopping the cluster); PostgreSQL CPU: the backends serving "
         "the benchmark's database (`pg_stat_activity` pids, sampled every 0.5 s). Registry "
         "writes: wall time the coordinator spent in `store_results` (one transaction per "
         "batch: delete the old rows, insert findings, target evidence, reviews, audit)."), ""]
