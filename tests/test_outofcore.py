@@ -221,7 +221,7 @@ def test_a_distributed_cluster_writes_the_same_matrix(tmp_path) -> None:
     store, uids = _store(tmp_path / "store")
     expected = store.matrix("expression", uids)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         worker_pids = set(client.run(lambda: __import__("os").getpid()).values())
         tm = transpose_table(OmicsStore(f"file://{tmp_path / 'store'}"), "expression", uids,

@@ -78,10 +78,14 @@ FLOAT64_BYTES = 8
 #: patient, ``samples=[...]``) can pass a smaller ``working_copies`` (4 is the block alone).
 WORKING_COPIES: float = 20.0
 #: Memory of the process that is not the matrix: the interpreter with numpy, pandas, pyarrow,
-#: dask and zarr imported (about 250 MB resident, measured in the benchmark) and the
-#: fixed-size scoring temporaries (``scoring._BLOCK_ELEMENTS`` float64 elements per array,
-#: about a dozen arrays on each of up to two threads). Subtracted from the budget.
-DEFAULT_RESERVE_BYTES = 768 * 2**20
+#: dask and zarr imported (about 190 MB resident, measured in the benchmark), the fixed-size
+#: scoring temporaries (``scoring._BLOCK_ELEMENTS`` float64 elements per array, about a dozen
+#: arrays on each of up to two threads, some 770 MB) and what the heap keeps over many blocks.
+#: Subtracted from the budget. 768 MiB left the 10,000 x 60,000 benchmark 14 % over its 2 GiB
+#: budget (docs/benchmarks.md, "Out-of-core cohort scoring (issue 8)": about 430 MiB more than
+#: at 1,000 samples with blocks of the same size); 1,280 MiB is that measurement plus margin,
+#: not yet re-measured at full size.
+DEFAULT_RESERVE_BYTES = 1280 * 2**20
 META = "meta.json"
 VALUES = "values"
 MEDIANS = "sample_medians"
