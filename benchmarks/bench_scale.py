@@ -478,7 +478,7 @@ LABELS = {"inprocess": "in-process", "dask-1": "Dask, 1 worker", "dask-2": "Dask
 
 
 def render_section(builds: dict[int, dict[str, Any]], runs: dict[int, list[dict[str, Any]]],
-                   command: str) -> str:
+                   command: str, notes: list[str] | None = None) -> str:
     """The docs section: method, registries, the table, notes, extrapolation."""
     pg = _server_version(next(iter(builds.values()))["db_url"])
     lines = [_wrap(
@@ -566,6 +566,7 @@ def render_section(builds: dict[int, dict[str, Any]], runs: dict[int, list[dict[
                     f"{r['cohort_stage_s']:.0f} s against all {n:,} samples, then "
                     f"{(r['wall_s'] - r['cohort_stage_s']) / r['patients']:.2f} s per "
                     f"patient): about {_fmt_s(r['cohort_stage_s'] + rest)}.", bullet=True))
+    lines += [_wrap(note, bullet=True) for note in notes or []]
     lines.append("")
     lines += extrapolation_text(runs)
     return "\n".join(lines)
@@ -629,13 +630,12 @@ def extrapolation_text(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
                             f"{stages[n] / stages[m]:.1f} times for {n / m:.0f} times the "
                             f"samples")
         if base.get("cohort_workers_cpu_s") is not None:
-            cohort_note += (f"; {base['cohort_workers_cpu_s']:.0f} s of worker CPU, about "
-                            f"{_fmt_s(base['cohort_workers_cpu_s'] * TARGET_PATIENTS / n)} "
-                            f"at 100,000 if linear in the samples")
-        cohort_note += (f"; linear in the samples, about "
-                        f"{_fmt_s(stages[n] * TARGET_PATIENTS / n)} at 100,000 with two "
-                        f"workers, less with more: out of core its feature blocks are "
-                        f"separate tasks)")
+            cpu = base["cohort_workers_cpu_s"] * TARGET_PATIENTS / n
+            cohort_note += (f"; {base['cohort_workers_cpu_s']:.0f} s of worker CPU: if linear "
+                            f"in the samples, about {_fmt_s(cpu)} of worker CPU at 100,000, "
+                            f"{_fmt_s(cpu / 2)} on two workers")
+        cohort_note += ("; more workers shorten it only out of core, where its feature "
+                        "blocks are separate tasks)")
     lines += ["", _wrap(
         f"As measured on this one machine ({LABELS[base['config']]}, coordinator, workers and "
         f"PostgreSQL on the same two cores, other jobs alongside): {per_patient:.2f} s per "
@@ -678,6 +678,8 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true",
                     help="render the section from the results saved in --work-dir")
     ap.add_argument("--append", action="store_true", help="write the section to the docs")
+    ap.add_argument("--note", action="append", default=[],
+                    help="an observation of this session, added as a bullet under the table")
     ap.add_argument("--child", choices=tuple(CONFIGS), help=argparse.SUPPRESS)
     ap.add_argument("--child-ws", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child-db", help=argparse.SUPPRESS)
@@ -719,7 +721,7 @@ def main() -> None:
                + " ".join(f"--patients {n}" for n in sorted(runs))
                + (f" --subset {args.subset}" if args.subset else "")
                + " --db postgresql+psycopg://USER@HOST:PORT/postgres --append")
-    section = render_section({n: builds[n] for n in runs}, runs, command)
+    section = render_section({n: builds[n] for n in runs}, runs, command, args.note)
     print(HEADING + "\n\n" + section)
     if args.append:
         replace_section(DOC, HEADING, section)
