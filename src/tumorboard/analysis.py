@@ -185,6 +185,12 @@ def _none(value: Any) -> Any:  # a scalar column value
     return json_ready(value)
 
 
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    """Rows of ``frame[columns]`` as dicts of Python scalars, missing values None."""
+    values = {c: [json_ready(v) for v in frame[c].to_numpy(dtype=object)] for c in columns}
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values.values(), strict=True)]
+
+
 def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
                   targets: pd.DataFrame, patients: list[str],
                   parameters: dict[str, Any], *,
@@ -223,18 +229,16 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
             s.add(analysis)
             analyses[pseudonym] = analysis
         s.flush()
-        finding_rows = [
-            {
-                "analysis_id": analyses[r.patient].id, "patient_id": ids[r.patient],
-                "sample_id": sample_ids.get(r.sample), "layer": r.layer, "gene": _none(r.gene),
-                "feature": r.feature, "kind": r.kind, "value": _none(r.value),
-                "z_score": _none(r.z_score), "percentile_cohort": _none(r.percentile_cohort),
-                "percentile_entity": _none(r.percentile_entity),
-                "reference_size": _none(r.reference_size), "call": _none(r.call),
-                "provenance": json_ready(r.provenance), "created_at": now,
-            }
-            for r in findings.itertuples() if r.patient in ids
-        ]
+        rows = findings[findings["patient"].isin(ids.keys())]
+        finding_rows = _records(rows, ["layer", "gene", "feature", "kind", "value", "z_score",
+                                       "percentile_cohort", "percentile_entity",
+                                       "reference_size", "call"])
+        for row, patient, sample, provenance in zip(
+                finding_rows, rows["patient"], rows["sample"].astype(object),
+                rows["provenance"], strict=True):
+            row.update(analysis_id=analyses[patient].id, patient_id=ids[patient],
+                       sample_id=sample_ids.get(sample) if sample is not pd.NA else None,
+                       provenance=json_ready(provenance), created_at=now)
         target_rows = [
             {
                 "analysis_id": analyses[r.patient].id, "patient_id": ids[r.patient],
@@ -252,11 +256,12 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
             }
             for r in targets.itertuples() if r.patient in ids
         ]
-        # executemany-style bulk inserts: one round trip per batch, not one per row
+        # Core executemany (insertmanyvalues on PostgreSQL): one statement per few hundred
+        # rows, and none of the ORM's per-row bookkeeping
         if finding_rows:
-            s.execute(insert(Finding), finding_rows)
+            s.connection().execute(insert(Finding.__table__), finding_rows)
         if target_rows:
-            s.execute(insert(TargetEvidence), target_rows)
+            s.connection().execute(insert(TargetEvidence.__table__), target_rows)
         by_patient = dict(tuple(findings.groupby("patient", sort=False)))
         reviews = {}
         for pseudonym, pid in ids.items():

@@ -226,8 +226,9 @@ def open_executor(*, workers: int | None = None, scheduler: str | None = None,
     if workers < 1:
         raise InputError(f"--workers must be at least 1 (got {workers})")
     # Workers inherit the environment: keep each worker's numpy to the thread it runs on.
+    # Dashboard on a free port (":0"): several clusters on one machine do not collide.
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.WARNING,
+                      dashboard_address=":0", silence_logs=logging.WARNING,
                       memory_limit=memory_limit or _memory_limit(workers),
                       env={"OMP_NUM_THREADS": "1", "TUMORBOARD_THREADS": "1"}) as cluster, \
             Client(cluster, set_as_default=True) as client:

@@ -112,6 +112,11 @@ def json_ready(value: Any) -> Any:
     For JSON columns of the registry and JSON documents: SQLite stores a numpy integer as a
     blob and JSON has no NaN.
     """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most leaves: as they are
+        return value
+    if kind is float:
+        return None if value != value else value
     if isinstance(value, dict):
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
