@@ -69,7 +69,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _docs import replace_section
+from _docs import machine, replace_section
 from _registry1000 import build_registry, table_counts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -407,22 +407,12 @@ def _wrap(text: str, bullet: bool = False) -> str:
 
 
 def _machine(pg_version: str) -> str:
-    model = "unknown CPU"
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in lscpu.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     import dask
     import distributed
 
-    return (f"{os.cpu_count()} cores (nproc), {model}, {mem_gib:.0f} GiB RAM, Linux "
-            f"{platform.release()}, Python {platform.python_version()}, dask {dask.__version__}, "
-            f"distributed {distributed.__version__}, PostgreSQL {pg_version} (local server on "
-            f"the same machine, default settings)")
+    return (f"{machine()}, Linux {platform.release()}, Python {platform.python_version()}, "
+            f"dask {dask.__version__}, distributed {distributed.__version__}, PostgreSQL "
+            f"{pg_version} (local server on the same machine, default settings)")
 
 
 def per_patient_costs(run: dict[str, Any]) -> dict[str, float]:

@@ -84,7 +84,7 @@ from pathlib import Path
 
 import httpx
 
-from _docs import replace_section
+from _docs import machine, replace_section
 from _registry1000 import build_registry, table_counts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -640,17 +640,7 @@ def bench_database(label: str, db_arg: str, args: argparse.Namespace, work: Path
 
 
 def _machine(info: dict[str, object]) -> str:
-    model = "unknown CPU"
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in lscpu.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    parts = [f"{os.cpu_count()} cores (nproc), {model}, {mem_gib:.0f} GiB RAM",
-             f"Linux {platform.release()}", f"Python {platform.python_version()}",
+    parts = [machine(), f"Linux {platform.release()}", f"Python {platform.python_version()}",
              f"SQLite {sqlite3.sqlite_version}"]
     if "postgresql" in info:
         parts.append(f"PostgreSQL {info['postgresql']} (local server, default settings)")
