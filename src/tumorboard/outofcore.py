@@ -45,10 +45,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import zarr
 
-from tumorboard.errors import InputError, NotFoundError, WorkspaceError
-from tumorboard.io.tables import MATRIX_TABLES
+from tumorboard.errors import InputError, WorkspaceError
 from tumorboard.layers.scoring import nan_median_rows
-from tumorboard.store import OmicsStore
+from tumorboard.store import OmicsStore, matrix_columns
 
 __all__ = [
     "DEFAULT_RESERVE_BYTES",
@@ -467,13 +466,7 @@ def transpose_table(
     InputError
         If the budget is too small (:func:`plan_blocks`).
     """
-    if feature is None or value is None:
-        if table not in MATRIX_TABLES:
-            raise NotFoundError(
-                f"table '{table}' has no default matrix; give feature= and value= "
-                f"(matrix tables: {', '.join(MATRIX_TABLES)})"
-            )
-        feature, value = MATRIX_TABLES[table]
+    feature, value = matrix_columns(table, feature, value)
     uids = list(uids)
     compute = {} if scheduler is None else {"scheduler": scheduler}
 

@@ -368,13 +368,7 @@ class OmicsStore:
         expression: gene x TPM). Duplicate features within a sample are an error of the
         reader and are refused here.
         """
-        if feature is None or value is None:
-            if table not in MATRIX_TABLES:
-                raise NotFoundError(
-                    f"table '{table}' has no default matrix; give feature= and value= "
-                    f"(matrix tables: {', '.join(MATRIX_TABLES)})"
-                )
-            feature, value = MATRIX_TABLES[table]
+        feature, value = matrix_columns(table, feature, value)
         long = self.read(table, list(uids), columns=[feature, value])
         dupes = long.duplicated(["sample_id", feature])
         if dupes.any():
@@ -386,6 +380,26 @@ class OmicsStore:
         wide = long.pivot(index="sample_id", columns=feature, values=value)
         wide.columns.name = feature
         return wide.sort_index()
+
+
+def matrix_columns(table: str, feature: str | None = None,
+                   value: str | None = None) -> tuple[str, str]:
+    """The (feature, value) columns a matrix of ``table`` is built from: as given, else the
+    table's defaults (:data:`MATRIX_TABLES`, e.g. expression: gene x TPM).
+
+    Raises
+    ------
+    NotFoundError
+        The table has no default matrix and ``feature``/``value`` are not both given.
+    """
+    if feature is not None and value is not None:
+        return feature, value
+    if table not in MATRIX_TABLES:
+        raise NotFoundError(
+            f"table '{table}' has no default matrix; give feature= and value= "
+            f"(matrix tables: {', '.join(MATRIX_TABLES)})"
+        )
+    return MATRIX_TABLES[table]
 
 
 def _string_mapper(dtype: pa.DataType) -> object | None:
