@@ -8,6 +8,7 @@ progress go to stderr.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sys
@@ -106,6 +107,11 @@ class _Bars:
             bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="task", file=sys.stderr,
                                           leave=True, dynamic_ncols=True)
         bar.update(done - bar.n)
+
+    def per_line(self, stage: str, total: int) -> Callable[[str], None]:
+        """A callback for jobs that report one line per finished item (``write_reports``)."""
+        done = itertools.count(1)
+        return lambda _line: self(stage, next(done), total)
 
     def close(self) -> None:
         for bar in self.bars.values():
@@ -650,10 +656,9 @@ def report(
         stack.callback(bars.close)
         ex = _run(lambda: stack.enter_context(open_executor(workers=workers,
                                                             scheduler=scheduler)))
-        counter = iter(range(1, len(patients or []) + 1))
         written, _, failed = _run(lambda: write_reports(
             ws, list(patients or []), formats=formats, out_dir=out, executor=ex,
-            progress=lambda _line: bars("reports", next(counter), len(patients or []))))
+            progress=bars.per_line("reports", len(patients or []))))
     if json_out:
         _emit_json({p: {k: str(v) for k, v in paths.items()} for p, paths in written.items()})
     else:
