@@ -2,8 +2,11 @@
 
 This is the edge where the registry and the store are touched (DESIGN.md: pure functions in
 ``layers/`` and ``targets.py``; I/O here). One call scores the requested patients' tumour
-samples against every tumour sample of the registry (the cohort), so ``analyze --all`` scores
-the whole cohort in one vectorised pass per layer.
+samples against every tumour sample of the registry (the cohort): the cohort-relative layers
+in one vectorised pass per layer (or per block of features, out of core) for all requested
+samples, the per-sample layers and the target integration per batch of patients. The tasks run
+on an executor (:mod:`tumorboard.executor`: in process, or Dask workers that never touch the
+registry); this process alone writes the results, one transaction per batch.
 
 Re-running is idempotent: a patient's previous findings and target evidence are replaced in one
 transaction by the new ones, and each run records the cohort snapshot it was scored against.
@@ -12,6 +15,7 @@ transaction by the new ones, and each run records the cohort snapshot it was sco
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
@@ -297,9 +301,21 @@ class LayerInputs:
     watch: frozenset[str]
     classifier: tuple[Any, dict[str, Any]] | None = None  # (model, record) or None
 
+    @functools.cached_property
+    def _holding(self) -> dict[str, pd.DataFrame]:
+        """Store table -> (sample, uid) of the current assays holding it; built once per
+        process (every task asks several times)."""
+        a = self.cohort.assays
+        rows = pd.DataFrame([(t, s, u) for s, u, tables in zip(a["sample"], a["uid"],
+                                                                a["tables"], strict=True)
+                             for t in tables], columns=["table", "sample", "uid"])
+        return {str(t): g[["sample", "uid"]] for t, g in rows.groupby("table", sort=False)}
+
     def uids(self, table: str, samples: list[str] | None = None) -> list[str]:
         """Current assay uids of the cohort holding ``table`` (optionally some samples only)."""
-        rows = self.cohort.assays[self.cohort.assays["tables"].apply(lambda t: table in t)]
+        rows = self._holding.get(table)
+        if rows is None:
+            return []
         if samples is not None:
             rows = rows[rows["sample"].isin(samples)]
         return rows["uid"].tolist()
@@ -757,6 +773,7 @@ def analyze(workspace: Workspace, patients: list[str] | None = None, *,
     from tumorboard.diagnosis.installed import active_model
     from tumorboard.executor import Executor as InProcess
 
+    workspace.recover()  # e.g. the scratch folder of a run killed before its clean-up
     cohort = load_cohort(workspace)
     known = set(cohort.patients)
     wanted = sorted(known) if patients is None else list(dict.fromkeys(patients))
