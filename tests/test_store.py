@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -219,3 +220,20 @@ def test_scratch_on_a_remote_store(tmp_path) -> None:
     assert fs.exists("/test-scratch-store/_scratch/block-7/x.bin")
     memory.remove_scratch("block-7")
     assert not fs.exists("/test-scratch-store/_scratch/block-7")
+
+
+def test_workspace_recover_removes_a_killed_runs_scratch(sqlite_workspace) -> None:
+    """A coordinator killed mid-run (no ``finally``) leaves its scratch folder; the next
+    recovery (``analyze`` and imports start with one) removes it once abandoned, even with
+    no import staged."""
+    ws = sqlite_workspace
+    dead = Path(ws.store.scratch_url("analysis-dead"))
+    (dead / "b00000").mkdir()
+    (dead / "b00000" / "0-all.parquet").write_bytes(b"x")
+    live = Path(ws.store.scratch_url("analysis-live"))
+    old = time.time() - ABANDONED_AFTER_S - 10
+    for path in [dead / "b00000" / "0-all.parquet", dead / "b00000", dead]:
+        os.utime(path, (old, old))
+    assert not ws.store.pending()
+    assert ws.recover() == {"published": 0, "removed": 1}
+    assert not dead.exists() and live.exists()

@@ -106,11 +106,13 @@ class Workspace:
         return Session(self.engine, expire_on_commit=False)
 
     def recover(self) -> dict[str, int]:
-        """Finish or undo store writes of interrupted imports (see tumorboard.store)."""
-        if not self.store.pending():
-            return {"published": 0, "removed": 0}
-        with self.session() as s:
-            committed = set(s.scalars(select(Assay.uid)))
+        """Finish or undo store writes of interrupted imports, and remove what killed
+        processes left behind: half-written temporaries, abandoned scratch folders of
+        analysis runs (see tumorboard.store). The registry is asked only if files are staged."""
+        committed: set[str] = set()
+        if self.store.pending():
+            with self.session() as s:
+                committed = set(s.scalars(select(Assay.uid)))
         return self.store.recover(committed)
 
     # --- cohort-wide reads -------------------------------------------------------------
