@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from tumorboard import __version__
 from tumorboard.diagnosis.concordance import molecular_concordance
@@ -260,12 +260,8 @@ def store_results(workspace: Workspace, cohort: Cohort, findings: pd.DataFrame,
             }
             for r in targets.itertuples() if r.patient in ids
         ]
-        # Core executemany (insertmanyvalues on PostgreSQL): one statement per few hundred
-        # rows, and none of the ORM's per-row bookkeeping
-        if finding_rows:
-            s.connection().execute(insert(Finding.__table__), finding_rows)
-        if target_rows:
-            s.connection().execute(insert(TargetEvidence.__table__), target_rows)
+        db.bulk_insert(s, Finding.__table__, finding_rows)
+        db.bulk_insert(s, TargetEvidence.__table__, target_rows)
         by_patient = dict(tuple(findings.groupby("patient", sort=False)))
         reviews = {}
         for pseudonym, pid in ids.items():

@@ -114,6 +114,37 @@ def test_findings_round_trip(workspace: Workspace) -> None:
             "activation", "not_activated", {"assay": "DSRCT-001-a1"})
 
 
+def test_bulk_insert_matches_the_orm_and_rolls_back_whole(workspace: Workspace) -> None:
+    """``db.bulk_insert`` (COPY on PostgreSQL, executemany on SQLite) stores exactly what the
+    ORM stores, text that COPY must escape included, fills Python-side defaults, and lands
+    with its transaction or not at all."""
+    awkward = "tab\there, new\nline, back\\slash, \\N, 'quote' \"dq\", ü, ∆"
+    with db.transaction(workspace.engine) as s:
+        p = _patient()
+        s.add(p)
+        s.flush()
+        rows = [{"patient_id": p.id, "sample_id": None, "layer": "expression", "gene": g,
+                     "feature": awkward if g == "A" else f"{g} feature", "kind": "expression",
+                     "value": v, "z_score": None, "reference_size": 12, "call": None,
+                     "provenance": {"note": awkward, "n": [1, None, 2.5]} if g == "A" else {}}
+                for g, v in (("A", 1.5), ("B", None), ("C", 0.1 + 0.2))]
+        db.bulk_insert(s, Finding.__table__, rows)
+        db.bulk_insert(s, Finding.__table__, [])
+    with workspace.session() as s:
+        got = {f.gene: f for f in s.scalars(select(Finding))}
+    assert sorted(got) == ["A", "B", "C"]
+    assert got["A"].feature == awkward and got["A"].value == 1.5
+    assert got["A"].provenance == {"note": awkward, "n": [1, None, 2.5]}
+    assert got["B"].value is None and got["B"].provenance == {}
+    assert got["C"].value == 0.1 + 0.2  # floats round-trip exactly through COPY text
+    assert got["A"].created_at is not None and got["A"].assay_id is None
+    with pytest.raises(IntegrityError), db.transaction(workspace.engine) as s:
+        db.bulk_insert(s, Finding.__table__, [dict(rows[0], gene="D"),
+                                              dict(rows[0], gene="E", patient_id=10**9)])
+    with workspace.session() as s:
+        assert s.scalar(select(Finding).where(Finding.gene == "D")) is None
+
+
 def test_queries_list_and_detail(workspace: Workspace) -> None:
     with db.transaction(workspace.engine) as s:
         s.add(_patient("DSRCT-001"))
