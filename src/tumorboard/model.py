@@ -23,6 +23,7 @@ FINDING_KINDS: dict[str, tuple[str, ...]] = {
     "phosphoproteome": ("activation", "phosphosite", "kinase_activity", "rtk_activation"),
     "methylation": ("promoter_methylation", "methylation_class"),
     "hla": ("hla_allele",),
+    "drug_screen": ("drug_sensitivity",),
 }
 
 #: Calls a cohort-relative score can end in.

@@ -23,6 +23,7 @@ LAYERS: tuple[str, ...] = (
     "proteome",
     "phosphoproteome",
     "hla",
+    "drug_screen",
 )
 
 
@@ -100,5 +101,9 @@ FORMATS: dict[str, FileFormat] = {
                    "OptiType *_result.tsv"),
         FileFormat("arcashla", "hla", "hla:read_arcashla", ("hla",),
                    "arcasHLA *.genotype.json"),
+        FileFormat("drug_screen", "drug_screen", "drugscreen:read_drug_screen",
+                   ("drug_screen",),
+                   "drug screen on a patient-derived model: long table (CSV, TSV, .gz, "
+                   ".xlsx), one row per well, raw signal with plate controls or viability"),
     ]
 }

@@ -103,6 +103,21 @@ TABLES: dict[str, dict[str, str]] = {
         "gene": "string",  # HLA-A, HLA-B, HLA-C
         "allele": "string",  # IPD-IMGT/HLA nomenclature, two fields: 'HLA-A*02:01'
     },
+    # Drug screens on patient-derived models, one row per well (or measurement).
+    "drug_screen": {
+        "model": "string",  # patient-derived model id ('PDO-...')
+        "model_type": "string",  # organoid / spheroid / explant / cell_line_2d / other
+        "plate": "string",  # controls are per plate
+        "well": "string",
+        "drug": "string",  # canonical_combination(drug_as_given); controls: 'vehicle' /
+        # 'positive control'
+        "drug_as_given": "string",
+        "concentration_um": "float64",  # micromolar; NaN for controls
+        "role": "string",  # treatment / negative_control / positive_control
+        "replicate": "Int64",
+        "signal": "float64",  # raw readout, NaN if only viability was given
+        "viability": "float64",  # % of vehicle as the lab gave it, else NaN
+    },
 }
 
 #: Which tables hold a (sample x feature) matrix, and the columns that make it.
