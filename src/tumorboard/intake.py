@@ -166,7 +166,7 @@ def _read_file(case: Case, entry: LayerFile, sample_id: str, path: Path,
     kwargs = _reader_kwargs(entry, case_dir, manifest)
     if "genome_build" in kwargs and kwargs["genome_build"] is None:
         kwargs["genome_build"] = case.build_of(entry)
-    sample = entry.column or (sample_id if fmt.multi_sample else None)
+    sample = entry.column or (sample_id if fmt.multi_sample or fmt.takes_sample_id else None)
     data = fmt.load_reader()(path, sample=sample, **kwargs)
     for table in data.tables:
         if table not in fmt.tables:

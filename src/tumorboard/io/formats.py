@@ -38,6 +38,9 @@ class FileFormat:
     description: str
     has_genome_coordinates: bool = False
     multi_sample: bool = False  # the file may hold several samples (a column per sample)
+    # the reader is told the case's sample id even for a one-sample file: a drug screen
+    # without a model column names its one model after the sample
+    takes_sample_id: bool = False
 
     def load_reader(self) -> Callable[..., LayerData]:
         module, func = self.reader.split(":")
@@ -104,6 +107,7 @@ FORMATS: dict[str, FileFormat] = {
         FileFormat("drug_screen", "drug_screen", "drugscreen:read_drug_screen",
                    ("drug_screen",),
                    "drug screen on a patient-derived model: long table (CSV, TSV, .gz, "
-                   ".xlsx), one row per well, raw signal with plate controls or viability"),
+                   ".xlsx), one row per well, raw signal with plate controls or viability",
+                   takes_sample_id=True),
     ]
 }

@@ -251,4 +251,12 @@ def layer_qc(table: str, frame: pd.DataFrame) -> dict[str, Any]:
                 "missing fraction": round(1 - quantified / n, 3) if n else None}
     if table == "hla":
         return {"alleles": ", ".join(frame["allele"].astype(str))}
+    if table == "drug_screen":
+        treated = frame[frame["role"] == "treatment"]
+        return {"wells": n, "models": ", ".join(frame["model"].dropna().unique().astype(str)),
+                "drugs": int(treated["drug"].nunique()),
+                "plates": int(frame["plate"].nunique()),
+                "negative controls": int((frame["role"] == "negative_control").sum()),
+                "positive controls": int((frame["role"] == "positive_control").sum()),
+                "readout": "raw signal" if frame["signal"].notna().any() else "viability"}
     return {"rows": n}
