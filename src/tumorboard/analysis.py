@@ -467,11 +467,36 @@ def phospho_part(inputs: LayerInputs, samples: list[str], sites: pd.DataFrame,
     return phospho_findings(sites, expression_z=expression_z, **common)
 
 
+def drug_screen_part(inputs: LayerInputs, samples: list[str]) -> pd.DataFrame:
+    """Drug-sensitivity findings of ``samples``: every model of the cohort is fitted and the
+    reported ones are scored against the others (:mod:`tumorboard.layers.drugscreen`).
+
+    Always in memory: a screen is a few thousand wells per model, so even 1,000 models are a
+    few million rows. Each row carries the uid of its assay (the finding's provenance names
+    it); a sample with several current screen assays is read assay by assay.
+    """
+    from tumorboard.layers.drugscreen import drug_screen_findings
+
+    holding = inputs._holding.get("drug_screen")
+    if holding is None or holding.empty:
+        return findings_frame()
+    if holding["sample"].is_unique:
+        readings = inputs.store.read("drug_screen", holding["uid"].tolist())
+        uid_of = dict(zip(holding["sample"], holding["uid"], strict=True))
+        readings["assay"] = readings["sample_id"].map(uid_of).astype("string")
+    else:
+        readings = pd.concat([inputs.store.read("drug_screen", [uid]).assign(assay=uid)
+                              for uid in holding["uid"]], ignore_index=True)
+    cohort = inputs.cohort
+    return drug_screen_findings(readings, patients=cohort.patients, entities=cohort.entities,
+                                samples=samples)
+
+
 @dataclass(frozen=True)
 class CohortPart:
     """One task of a cohort-relative layer: the whole matrix, or a block of it out of core."""
 
-    layer: str  # expression | proteome | phosphoproteome
+    layer: str  # expression | proteome | phosphoproteome | drug_screen
     name: str  # "all", "block-00003", "summed"
     matrix: Any = None  # TransposedMatrix out of core; None: read the matrix in the task
     features: tuple[str, ...] | None = None  # out of core: the features of this part
@@ -507,6 +532,8 @@ class CohortPart:
     def _in_memory(self, inputs: LayerInputs, samples: list[str]) -> pd.DataFrame:
         if not inputs.uids(self.layer):
             return findings_frame()
+        if self.layer == "drug_screen":
+            return drug_screen_part(inputs, samples)
         if self.layer == "expression":
             return expression_part(inputs, samples, inputs.matrix("expression"))
         if self.layer == "proteome":
@@ -518,7 +545,10 @@ class CohortPart:
 
 
 #: Layers scored against the cohort, in report order (after the per-sample layers).
-COHORT_LAYERS: tuple[str, ...] = ("expression", "proteome", "phosphoproteome")
+COHORT_LAYERS: tuple[str, ...] = ("expression", "proteome", "phosphoproteome", "drug_screen")
+
+#: Cohort-relative layers always scored in memory, in one task (small tables).
+IN_MEMORY_LAYERS: frozenset[str] = frozenset({"drug_screen"})
 
 
 def kinase_genes() -> set[str]:
@@ -702,7 +732,8 @@ def _cohort_parts(inputs: LayerInputs, ex: Executor, budget: int, scratch: str,
         uids = inputs.uids(layer)
         if not uids:
             continue
-        if fits_in_memory(len(uids), _feature_count(inputs.cohort, layer), budget):
+        if layer in IN_MEMORY_LAYERS or fits_in_memory(
+                len(uids), _feature_count(inputs.cohort, layer), budget):
             parts.append(CohortPart(layer, "all", expression=transposed.get("expression")))
             continue
         result.out_of_core.append(layer)
@@ -737,10 +768,10 @@ def analyze(workspace: Workspace, patients: list[str] | None = None, *,
             store_url: str | None = None, progress: Progress | None = None) -> AnalysisResult:
     """Analyse the tumour samples of ``patients`` (default: all) against the whole cohort.
 
-    The cohort-relative layers (expression, proteome, phosphoproteome) are scored once for
-    all requested samples (in memory, or by blocks of features when a layer's matrix exceeds
-    ``memory_budget``); the per-sample layers and the target integration run per batch of
-    patients. Tasks run on ``executor`` (default: in this process); the coordinator (this
+    The cohort-relative layers (expression, proteome, phosphoproteome, drug screens) are
+    scored once for all requested samples (in memory, or by blocks of features when a layer's
+    matrix exceeds ``memory_budget``; drug screens always in memory); the per-sample layers
+    and the target integration run per batch of patients. Tasks run on ``executor`` (default: in this process); the coordinator (this
     call) writes each batch's results in one transaction as it arrives, so an interrupted run
     keeps every batch it finished and ``resume=True`` skips them.
 
