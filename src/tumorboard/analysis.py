@@ -771,9 +771,10 @@ def analyze(workspace: Workspace, patients: list[str] | None = None, *,
     The cohort-relative layers (expression, proteome, phosphoproteome, drug screens) are
     scored once for all requested samples (in memory, or by blocks of features when a layer's
     matrix exceeds ``memory_budget``; drug screens always in memory); the per-sample layers
-    and the target integration run per batch of patients. Tasks run on ``executor`` (default: in this process); the coordinator (this
-    call) writes each batch's results in one transaction as it arrives, so an interrupted run
-    keeps every batch it finished and ``resume=True`` skips them.
+    and the target integration run per batch of patients. Tasks run on ``executor``
+    (default: in this process); the coordinator (this call) writes each batch's results in one
+    transaction as it arrives, so an interrupted run keeps every batch it finished and
+    ``resume=True`` skips them.
 
     Parameters
     ----------
