@@ -33,12 +33,53 @@ the patient's entity (directly, through ancestry, or tumour-agnostically); ``is`
 when the best evidence item is from in-situ / in-vitro testing; ``R`` for resistance. A
 recommendation's level is its best evidence item's.
 
+Functional evidence from patient-derived models
+-----------------------------------------------
+Findings of layer ``drug_screen`` (kind ``drug_sensitivity``: one per model and screened drug,
+feature the canonical drug, value the DSS, cohort z / percentiles, call) are the patient's own
+tumour model answering the question the rules ask. Functional precision medicine (Letai A,
+Nat Med 2017;23:1028-1035, doi:10.1038/nm.4389) argues for exactly this combination of
+molecular and functional evidence; the score is the drug sensitivity score of Yadav B et al.,
+Sci Rep 2014;4:5193, doi:10.1038/srep05193 (PMID 24898935). Rules of tumorboard's own, as the
+issue asks:
+
+- A screened drug *is* a therapy when their agents are the same set, compared through
+  :func:`tumorboard.knowledge.drugs.drug_components` (brand names, codes and salts mapped to
+  the INN; combinations order-free). Nothing else counts as the same drug.
+- Call ``sensitive`` on a sensitivity recommendation: the level gains ``iv`` (functional
+  evidence, modifier order is, iv, Z, R), the layer group ``functional`` joins its layers, and
+  the reason gets the line "Patient-derived organoid PDO-1 sensitive to pazopanib: DSS 23.4,
+  92nd percentile of 14 models (z 2.1)." (*of N models*: the valid models screened with the
+  drug, this one included).
+- Call ``resistant``: a warning line in the reason; the recommendation keeps its level but
+  ranks below otherwise equal options. A model sensitive in one model and resistant in
+  another is ``discordant`` and ranks as if untested.
+- Any other call (``active``, ``inactive``, ``insufficient_reference``, ``qc_failed``,
+  ``fit_failed``) adds nothing: it is neither outstanding against the cohort nor reliable.
+- A combination tested only as its single agents (each agent a screened drug of its own) is
+  mentioned in the reason with each agent's call, but gains no ``iv``: the combination itself
+  was not tested.
+- On a resistance marker the screen is reported (entries and a line: consistent with or
+  contradicting the marker); it changes neither level nor rank.
+- A ``sensitive`` drug that no sensitivity recommendation names is a *functional-only
+  candidate*: a recommendation of basket :data:`FUNCTIONAL_ONLY_BASKET` with level ``m3 iv``
+  (preclinical evidence from the patient's own model), ranked after every molecular
+  recommendation, strongest cohort z first. It is stored like any other recommendation, so
+  the board decides on it and outcomes can link to it; its notes name rules for the drug whose
+  biomarker the patient lacks.
+
+Every recommendation carries the structured list ``functional`` (one entry per screened
+model: model, drug, call, DSS, z, percentiles, reference size, IC50, Emax, fit status, the
+rationale line, and ``match``: ``exact`` or ``single_agent``) and ``functional_call``.
+
 Ranking
 -------
-Sensitivity before resistance; then, when a target is expressed but its kinase is not
-activated (the MASTER DSRCT lesson for ERBB2), antigen-directed drugs before kinase-directed
-ones for that gene, whatever their levels; then by level; then by the number of molecular
-layers supporting the match (DNA, RNA, protein, phosphoproteome, HLA); then by name.
+Sensitivity before resistance; molecular recommendations before functional-only candidates;
+then, when a target is expressed but its kinase is not activated (the MASTER DSRCT lesson for
+ERBB2), antigen-directed drugs before kinase-directed ones for that gene, whatever their
+levels; then by level; then functional evidence: model sensitive before untested (or
+non-informative, or discordant) before model resistant; then by the number of layers
+supporting the match (DNA, RNA, protein, phosphoproteome, HLA, functional); then by name.
 Recommendations of the same therapy reached through several rules are merged.
 """
 
@@ -95,7 +136,29 @@ _EXON = re.compile(r"^exon\s*(\d+)$", re.IGNORECASE)
 _LAYER_GROUP = {
     "variants": "DNA", "copy_number": "DNA", "fusions": "DNA", "expression": "RNA",
     "proteome": "protein", "phosphoproteome": "phosphoproteome", "hla": "HLA",
+    "drug_screen": "functional",
 }
+_LAYER_ORDER = ("DNA", "RNA", "protein", "phosphoproteome", "HLA", "functional")
+
+#: Layer and Finding kind of a drug screen on a patient-derived model (issue 9 spec §3).
+FUNCTIONAL_LAYER = "drug_screen"
+FUNCTIONAL_KIND = "drug_sensitivity"
+
+#: Basket of functional-only candidates: sensitive drugs that no molecular rule proposes.
+#: Not one of the rule baskets (:data:`~tumorboard.knowledge.schema.BASKETS`): no rule may
+#: claim it; tumorboard's own name, so the board and the report can list them apart.
+FUNCTIONAL_ONLY_BASKET = "functional_only"
+
+#: What a functional-only candidate cites: the drug sensitivity score (Yadav et al. 2014) and
+#: functional precision medicine (Letai 2017); its evidence is the patient's own model.
+FUNCTIONAL_CITATIONS: tuple[str, ...] = ("PMID:24898935", "DOI:10.1038/nm.4389")
+
+#: Calls of a drug-screen Finding that count as functional evidence; the others add nothing.
+FUNCTIONAL_CALLS: tuple[str, ...] = ("sensitive", "resistant")
+
+_MODEL_WORDS = {"organoid": "organoid", "spheroid": "spheroid", "explant": "explant",
+                "cell_line_2d": "2D cell line", "other": "model"}
+_FUNCTIONAL_RANK = {"sensitive": 0, None: 1, "discordant": 1, "resistant": 2}
 
 
 # --------------------------------------------------------------------------- levels
@@ -114,6 +177,12 @@ class EvidenceLevel:
     @property
     def rank(self) -> int:
         return LEVELS.index(self.tier)
+
+
+#: Level of a functional-only candidate: preclinical (m3) evidence from in-vitro testing of
+#: the patient's own model (``iv``), NCT/DKTK MASTER levels (Horak et al., Genes Chromosomes
+#: Cancer 2022, doi:10.1002/gcc.22987).
+FUNCTIONAL_ONLY_LEVEL = EvidenceLevel("m3", ("iv",))
 
 
 def entity_relation(codes: Iterable[str], lineage: Sequence[str]) -> str:
@@ -135,7 +204,8 @@ def evidence_level(evidence: Evidence, lineage: Sequence[str], *, solid: bool = 
     """The MASTER level of one evidence item for a patient with this OncoTree lineage.
 
     >>> from tumorboard.knowledge.schema import Evidence
-    >>> e = Evidence(type="retrospective_study", entities=["SOFT_TISSUE"], citation="PMID:1")
+    >>> e = Evidence(type="retrospective_study", entities=["SOFT_TISSUE"],
+    ...              citation="PMID:12345678")
     >>> str(evidence_level(e, ["DSRCT", "SOFT_TISSUE", "TISSUE"]))
     'm1B'
     """
@@ -313,6 +383,15 @@ class Recommendation:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     demoted: bool = False
     rank: int = 0
+    #: Drug-screen results of the patient's models for these agents (module docstring).
+    functional: list[dict[str, Any]] = field(default_factory=list)
+    #: ``sensitive`` / ``resistant`` / ``discordant`` / None: the screen's verdict (ranking).
+    functional_call: str | None = None
+
+    @property
+    def functional_only(self) -> bool:
+        """Whether only a drug screen, no molecular rule, proposes this therapy."""
+        return self.basket == FUNCTIONAL_ONLY_BASKET
 
     @property
     def key(self) -> str:
@@ -320,7 +399,7 @@ class Recommendation:
         return " + ".join(sorted(a.lower() for a in self.agents)) + f" [{self.direction}]"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "key": self.key}
+        return {**asdict(self), "key": self.key, "functional_only": self.functional_only}
 
 
 def _fmt(x: Any, spec: str = ".2f") -> str:
@@ -391,8 +470,256 @@ def _layers(support: Iterable[dict[str, Any]]) -> list[str]:
                 groups.add("phosphoproteome")
         elif s.get("layer") in _LAYER_GROUP:
             groups.add(_LAYER_GROUP[s["layer"]])
-    order = ("DNA", "RNA", "protein", "phosphoproteome", "HLA")
-    return [g for g in order if g in groups]
+    return [g for g in _LAYER_ORDER if g in groups]
+
+
+# --------------------------------------------------------------------------- functional evidence
+
+
+def _number(x: Any) -> float | None:
+    if x is None or x is pd.NA:
+        return None
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if value != value else value  # NaN
+
+
+def agent_set(agents: Iterable[str]) -> frozenset[str]:
+    """The canonical agents of a therapy (or screened drug), as a set.
+
+    Each agent goes through :func:`tumorboard.knowledge.drugs.drug_components`, so brand
+    names, development codes and salts meet the INN, and a combination written as one agent
+    ("dabrafenib + trametinib") equals the two agents listed separately.
+
+    >>> sorted(agent_set(["Votrient"])), sorted(agent_set(["Mekinist and Tafinlar"]))
+    (['pazopanib'], ['dabrafenib', 'trametinib'])
+    """
+    from tumorboard.knowledge.drugs import drug_components
+
+    return frozenset(c for a in agents for c in drug_components(str(a)))
+
+
+def _screen_line(entry: dict[str, Any]) -> str:
+    """'Patient-derived organoid PDO-1 sensitive to pazopanib: DSS 23.4, 92nd percentile of
+    14 models (z 2.1).' — the wording of spec §4 (tumorboard's own)."""
+    kind = _MODEL_WORDS.get(str(entry.get("model_type")), str(entry.get("model_type") or
+                                                             "model").replace("_", " "))
+    bits = [f"DSS {_fmt(entry.get('dss'), '.1f')}"]
+    if entry.get("percentile_cohort") is not None:
+        of = f" of {entry['cohort_size']} models" if entry.get("cohort_size") else ""
+        bits.append(f"{_ordinal(entry['percentile_cohort'])} percentile{of}")
+    z = f" (z {entry['z_score']:.1f})" if entry.get("z_score") is not None else ""
+    call = str(entry.get("call") or "not called").replace("_", " ")
+    return (f"Patient-derived {kind} {entry.get('model')} {call} to {entry.get('drug')}: "
+            + ", ".join(bits) + z + ".")
+
+
+def functional_results(findings: pd.DataFrame) -> list[dict[str, Any]]:
+    """The patient's drug-screen Findings as functional entries, one per model and drug.
+
+    Parameters
+    ----------
+    findings
+        A findings table (:func:`tumorboard.model.findings_frame`); rows of layer
+        :data:`FUNCTIONAL_LAYER` and kind :data:`FUNCTIONAL_KIND` are read (Finding contract of
+        issue 9 spec §3), the others ignored.
+
+    Returns
+    -------
+    list of dict
+        ``model``, ``model_type``, ``sample``, ``assay``, ``drug`` (canonical), ``drug_as_given``,
+        ``agents`` (canonical components, sorted), ``call``, ``dss``, ``z_score``,
+        ``percentile_cohort``, ``percentile_entity``, ``reference_size`` (other valid models),
+        ``cohort_size`` (valid models including this one), ``ic50_um``, ``ic50_censored``,
+        ``emax``, ``fit_status``, ``plates`` and ``line`` (the sentence of the rationale).
+        Ordered by model, then drug.
+    """
+    from tumorboard.knowledge.drugs import canonical_combination
+
+    if findings is None or not len(findings) or "layer" not in findings:
+        return []
+    rows = findings[(findings["layer"] == FUNCTIONAL_LAYER)
+                    & (findings["kind"] == FUNCTIONAL_KIND)]
+    out = []
+    for _, row in rows.iterrows():
+        prov = row.get("provenance")
+        prov = prov if isinstance(prov, dict) else {}
+        fit = prov.get("fit") or {}
+        cohort = prov.get("cohort") or {}
+        reference = _number(row.get("reference_size"))
+        size = _number(cohort.get("n"))
+        if size is None and reference is not None:
+            size = reference + 1  # the reference is the *other* valid models
+        given = str(row.get("feature"))
+        drug = canonical_combination(given)  # the layer writes it canonical; be sure
+        call = row.get("call")
+        entry: dict[str, Any] = {
+            "model": prov.get("model") or row.get("sample"),
+            "model_type": prov.get("model_type"),
+            "sample": None if pd.isna(row.get("sample")) else row.get("sample"),
+            "assay": prov.get("assay"),
+            "drug": drug,
+            "drug_as_given": prov.get("drug_as_given", given),
+            "agents": sorted(agent_set([drug])),
+            "call": None if call is None or pd.isna(call) else str(call),
+            "dss": _number(row.get("value")),
+            "z_score": _number(row.get("z_score")),
+            "percentile_cohort": _number(row.get("percentile_cohort")),
+            "percentile_entity": _number(row.get("percentile_entity")),
+            "reference_size": None if reference is None else int(reference),
+            "cohort_size": None if size is None else int(size),
+            "ic50_um": _number(fit.get("ic50_um")),
+            "ic50_censored": fit.get("ic50_censored"),
+            "emax": _number(fit.get("emax")),
+            "fit_status": fit.get("status"),
+            "plates": list(prov.get("plates") or []),
+        }
+        entry["line"] = _screen_line(entry)
+        out.append(entry)
+    out.sort(key=lambda e: (str(e["model"]), e["drug"]))
+    return out
+
+
+def _screen_support(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"sample": entry["sample"], "layer": FUNCTIONAL_LAYER, "gene": None,
+            "feature": entry["drug"], "kind": FUNCTIONAL_KIND, "value": entry["dss"],
+            "z_score": entry["z_score"], "percentile_cohort": entry["percentile_cohort"],
+            "call": entry["call"], "model": entry["model"]}
+
+
+def _verdict(entries: Sequence[dict[str, Any]]) -> str | None:
+    calls = {e["call"] for e in entries}
+    if {"sensitive", "resistant"} <= calls:
+        return "discordant"
+    return "sensitive" if "sensitive" in calls else "resistant" if "resistant" in calls \
+        else None
+
+
+def _add_modifier(rec: Recommendation, modifier: str) -> None:
+    if modifier not in rec.modifiers:
+        rec.modifiers = [m for m in MODIFIERS if m in (*rec.modifiers, modifier)]
+        rec.level = " ".join((rec.tier, *rec.modifiers))
+
+
+def apply_functional(rec: Recommendation, results: Sequence[dict[str, Any]]) -> None:
+    """Add the drug-screen evidence for ``rec``'s agents to it, in place (module docstring).
+
+    ``results`` are :func:`functional_results`. Sets ``functional`` and ``functional_call``,
+    and on a sensitive model the ``iv`` modifier, the ``functional`` layer and the support
+    record; appends the rationale lines to ``reason``.
+    """
+    agents = agent_set(rec.agents)
+    tested = [e for e in results if frozenset(e["agents"]) == agents]
+    exact = [e for e in tested if e["call"] in FUNCTIONAL_CALLS]
+    rec.functional = [{**e, "match": "exact"} for e in exact]
+    if exact and rec.direction == "sensitivity":
+        sensitive = [e for e in exact if e["call"] == "sensitive"]
+        if sensitive:
+            _add_modifier(rec, "iv")
+            rec.support = rec.support + [_screen_support(e) for e in sensitive]
+            rec.layers = _layers(rec.support)
+        rec.functional_call = _verdict(exact)
+        lines = [e["line"] if e["call"] == "sensitive" else
+                 f"Warning: {e['line'][:-1]}; ranked below otherwise equal options."
+                 for e in exact]
+        rec.reason += " " + " ".join(lines)
+    elif exact:  # a resistance marker: the screen is reported, level and rank unchanged
+        for e in exact:
+            agrees = "consistent with" if e["call"] == "resistant" else "contradicting"
+            rec.reason += f" {e['line'][:-1]}, {agrees} the resistance marker."
+    if tested or len(agents) < 2:
+        return
+    singles = [e for e in results if e["agents"] and frozenset(e["agents"]) < agents]
+    if not any(e["call"] in FUNCTIONAL_CALLS for e in singles):
+        return
+    rec.functional += [{**e, "match": "single_agent"} for e in singles]
+    rec.reason += (" The combination was not screened as such, only single agents: "
+                   + "; ".join(e["line"][:-1] for e in singles)
+                   + ". A combination tested only as single agents gains no iv.")
+
+
+def functional_only_candidates(results: Sequence[dict[str, Any]],
+                               recommendations: Sequence[Recommendation], *,
+                               rules: Iterable[Rule] = (), lineage: Sequence[str] = ()
+                               ) -> list[Recommendation]:
+    """Sensitive screened drugs that no sensitivity recommendation names (module docstring).
+
+    Parameters
+    ----------
+    results
+        :func:`functional_results` of the patient.
+    recommendations
+        The molecular recommendations already made; their agent sets are covered.
+    rules
+        The knowledge-base rules: a rule for the same agents that did not match lends its drug
+        class and is named in the notes (its biomarker is absent).
+    lineage
+        The patient's OncoTree lineage (the evidence item's entity).
+
+    Returns
+    -------
+    list of Recommendation
+        Basket :data:`FUNCTIONAL_ONLY_BASKET`, level ``m3 iv``, unranked (rank 0).
+    """
+    covered = {agent_set(r.agents) for r in recommendations if r.direction == "sensitivity"}
+    markers = {agent_set(r.agents): r for r in recommendations if r.direction == "resistance"}
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for e in results:
+        agents = frozenset(e["agents"])
+        if e["call"] == "sensitive" and agents and agents not in covered:
+            groups.setdefault(agents, [])
+    for e in results:
+        if frozenset(e["agents"]) in groups and e["call"] in FUNCTIONAL_CALLS:
+            groups[frozenset(e["agents"])].append(e)
+    rules = list(rules)
+    entity = lineage[0] if lineage else ANY_SOLID
+    level = FUNCTIONAL_ONLY_LEVEL
+    out = []
+    for agents, entries in groups.items():
+        names = sorted(agents)
+        same = [r for r in rules if not r.resistance and agent_set(r.therapy.agents) == agents]
+        sensitive = [e for e in entries if e["call"] == "sensitive"]
+        rec = Recommendation(
+            therapy=" + ".join(names), agents=names,
+            drug_class=same[0].therapy.drug_class if same else "other",
+            basket=FUNCTIONAL_ONLY_BASKET, level=str(level), tier=level.tier,
+            modifiers=list(level.modifiers), direction="sensitivity", genes=[], rules=[],
+            support=[_screen_support(e) for e in sensitive], layers=["functional"],
+            citations=list(FUNCTIONAL_CITATIONS), rationale="",
+            evidence=[{"level": str(level), "type": "preclinical", "entities": [entity],
+                       "citation": FUNCTIONAL_CITATIONS[0], "rule": None,
+                       "summary": "drug screen on the patient's own tumour model (DSS, "
+                                  "Yadav et al. 2014), judged against the other models"}],
+            functional=[{**e, "match": "exact"} for e in entries],
+            functional_call=_verdict(entries),
+        )
+        rec.reason = "Functional evidence only, no molecular rule matched: " + " ".join(
+            e["line"] if e["call"] == "sensitive" else
+            f"Warning: {e['line'][:-1]}." for e in entries)
+        for r in same:
+            rec.notes.append(f"Rule {r.id} proposes {r.therapy.name} for {r.describe()}; "
+                             "this patient's tumour does not show it.")
+        marker = markers.get(agents)
+        if marker is not None:
+            rec.notes.append(f"Molecular resistance marker for {marker.therapy}: "
+                             f"{', '.join(marker.genes) or marker.reason}.")
+        rec.rationale = (rec.reason + " Evidence: the patient's own tumour model, tested in "
+                         f"vitro (preclinical) → {level}; drug sensitivity score after Yadav "
+                         "et al. 2014 (PMID:24898935); functional precision medicine, Letai "
+                         "2017 (DOI:10.1038/nm.4389).")
+        out.append(rec)
+    return out
+
+
+def _functional_strength(rec: Recommendation) -> float:
+    """Among functional-only candidates, the strongest cohort z of a sensitive model first."""
+    if not rec.functional_only:
+        return 0.0
+    zs = [e["z_score"] for e in rec.functional
+          if e["call"] == "sensitive" and e.get("z_score") is not None]
+    return -max(zs) if zs else 0.0
 
 
 def recommend(findings: pd.DataFrame, targets: Sequence[dict[str, Any]] | pd.DataFrame, *,
@@ -419,14 +746,17 @@ def recommend(findings: pd.DataFrame, targets: Sequence[dict[str, Any]] | pd.Dat
     Returns
     -------
     list of Recommendation
-        Sensitivity recommendations first, ranked (module docstring); resistance markers
-        after them. Every recommendation carries at least one citation.
+        Sensitivity recommendations first, ranked (module docstring); then the functional-only
+        candidates of the patient's drug screens (Findings of layer ``drug_screen`` in
+        ``findings``); resistance markers after them. Every recommendation carries at least
+        one citation.
     """
     if isinstance(targets, pd.DataFrame):
         targets = targets.to_dict("records")
     targets = list(targets)
     states = {t["gene"]: t["state"] for t in targets}
     merged: dict[str, Recommendation] = {}
+    rules = list(rules)
     for rule in rules:
         support = _match_rule(rule, findings=findings, targets=targets, lineage=lineage,
                               hla=hla_alleles)
@@ -454,12 +784,15 @@ def recommend(findings: pd.DataFrame, targets: Sequence[dict[str, Any]] | pd.Dat
         old = merged.get(rec.key)
         merged[rec.key] = rec if old is None else _merge(old, rec)
     recs = list(merged.values())
+    screens = functional_results(findings)
     for rec in recs:
         _judge_activation(rec, states)
+        apply_functional(rec, screens)
         rec.rationale = rec.reason + " Evidence: " + "; ".join(
             f"{e['type'].replace('_', ' ')} in "
             f"{'/'.join(e['entities']).replace(ANY_SOLID, 'any solid tumour')} "
             f"({e['citation']}) → {e['level']}" for e in rec.evidence) + "."
+    recs += functional_only_candidates(screens, recs, rules=rules, lineage=lineage)
     recs.sort(key=_sort_key)
     for i, rec in enumerate(recs, start=1):
         rec.rank = i
@@ -505,8 +838,10 @@ def _judge_activation(rec: Recommendation, states: dict[str, str]) -> None:
 
 
 def _sort_key(rec: Recommendation) -> tuple[Any, ...]:
-    return (rec.direction != "sensitivity", rec.demoted, LEVELS.index(rec.tier),
-            -len(rec.layers), BASKETS.index(rec.basket), rec.therapy.lower())
+    basket = BASKETS.index(rec.basket) if rec.basket in BASKETS else len(BASKETS)
+    return (rec.direction != "sensitivity", rec.functional_only, rec.demoted,
+            LEVELS.index(rec.tier), _FUNCTIONAL_RANK.get(rec.functional_call, 1),
+            _functional_strength(rec), -len(rec.layers), basket, rec.therapy.lower())
 
 
 # --------------------------------------------------------------------------- registry edge
@@ -590,7 +925,10 @@ def recommend_patient(workspace: Any, pseudonym: str) -> dict[str, Any]:
                                       "notes": rec.notes, "support": rec.support,
                                       "evidence": rec.evidence, "rules": rec.rules,
                                       "layers": rec.layers, "tier": rec.tier,
-                                      "modifiers": rec.modifiers, "demoted": rec.demoted})
+                                      "modifiers": rec.modifiers, "demoted": rec.demoted,
+                                      "functional": rec.functional,
+                                      "functional_call": rec.functional_call,
+                                      "functional_only": rec.functional_only})
             row.knowledge_release = kb_release
         stale = [r for k, r in existing.items() if k not in keys]
         for row in stale:
@@ -618,7 +956,10 @@ def _rec_record(row: Any) -> dict[str, Any]:
         "id": row.id, "rank": row.rank, "therapy": row.therapy, "drug_class": row.drug_class,
         "basket": row.basket, "evidence_level": row.evidence_level, "direction": row.direction,
         "status": row.status, "version": row.version, "genes": row.genes,
-        "rationale": row.rationale, "citations": row.citations, **row.detail,
+        "rationale": row.rationale, "citations": row.citations,
+        # rows stored before functional evidence existed lack these keys
+        "functional": [], "functional_call": None,
+        "functional_only": row.basket == FUNCTIONAL_ONLY_BASKET, **row.detail,
         "decisions": [{"decision": d.decision, "on": d.decided_on.isoformat(),
                        "reason": d.reason, "recorded_by": d.recorded_by}
                       for d in row.decisions],
@@ -629,6 +970,10 @@ def _rec_record(row: Any) -> dict[str, Any]:
 
 def patient_recommendations(session: Any, pseudonym: str) -> dict[str, Any]:
     """The stored recommendations of a patient, ranked, with board decisions.
+
+    ``recommendations`` holds every sensitivity recommendation, the functional-only candidates
+    last (they are decided on like the others); ``functional_only`` lists those candidates
+    again on their own, as the report and the board show them apart.
 
     Raises
     ------
@@ -645,11 +990,13 @@ def patient_recommendations(session: Any, pseudonym: str) -> dict[str, Any]:
                            .order_by(Row.direction.desc(), Row.rank)).all()
     diagnosis = patient.current_diagnosis
     recs = [_rec_record(r) for r in rows]
+    sensitivity = [r for r in recs if r["direction"] == "sensitivity"]
     return {
         "patient": pseudonym,
         "entity": diagnosis.oncotree_code if diagnosis else None,
-        "recommendations": [r for r in recs if r["direction"] == "sensitivity"],
+        "recommendations": sensitivity,
         "resistance": [r for r in recs if r["direction"] == "resistance"],
+        "functional_only": [r for r in sensitivity if r["functional_only"]],
         "knowledge_release": rows[0].knowledge_release if rows else [],
     }
 
