@@ -104,8 +104,11 @@ __all__ = [
     "ENTITIES",
     "FUSIONS",
     "KDR_SUBSTRATE_SITES",
+    "SCREEN_DRUGS",
+    "SCREEN_FRACTION",
     "CohortTruth",
     "PatientTruth",
+    "ScreenDrug",
     "simulate_cohort",
     "simulate_lat_registry",
     "simulate_outcomes",
@@ -525,6 +528,13 @@ class PatientTruth:
         "activated").
     tmb
         PASS non-synonymous coding variants per Mb (:data:`TMB_TERRITORY_MB`).
+    drug_screen
+        None without a screened organoid; else the screen's truth: ``model``, ``model_type``,
+        ``path``, ``replicates``, ``n_concentrations``, ``concentration_unit``, ``plates``
+        (``plate``, true ``negative_rlu`` / ``positive_rlu``, ``control_cv``, realised
+        ``z_prime`` and ``qc``) and ``drugs``: canonical drug -> ``top``, ``bottom``,
+        ``hill``, ``log10_ec50`` (µM) of the true curve, planted ``label``, ``plate``,
+        ``drug_as_given``, ``cmin_um``, ``cmax_um``, ``concentrations_um``, ``noise_cv``.
     """
 
     patient_id: str
@@ -561,6 +571,7 @@ class PatientTruth:
     proteome_batch: int
     methylation_platform: str
     copy_number_events: list[dict[str, Any]] = field(default_factory=list)
+    drug_screen: dict[str, Any] | None = None
 
 
 @dataclass
@@ -586,7 +597,13 @@ class CohortTruth:
         return list(dict.fromkeys(p.entity for p in self.patients))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        # Unscreened patients carry no drug_screen key: truth.json of a cohort simulated
+        # with screens=0 stays what it was before screens existed.
+        for p in data["patients"]:
+            if p.get("drug_screen") is None:
+                p.pop("drug_screen", None)
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
@@ -687,6 +704,14 @@ def _check_count(
     if maximum is not None:
         allowed = f"a whole number from {minimum:,} to {maximum:,}"
     raise InputError(f"{name} is {value!r}", expected=allowed, fix=why or f"pass {allowed}")
+
+
+def _check_share(name: str, value: object, *, why: str) -> None:
+    """Refuse an argument that is not a real number from 0 to 1."""
+    if (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and 0.0 <= float(value) <= 1.0):
+        return
+    raise InputError(f"{name} is {value!r}", expected="a share from 0 to 1", fix=why)
 
 
 # --- the shared world ---------------------------------------------------------------
@@ -3019,6 +3044,323 @@ def _arcashla_text(alleles: list[str], r: np.random.Generator) -> str:
     return json.dumps(out, indent=4) + "\n"
 
 
+# --- drug screens on patient-derived organoids ---------------------------------------------
+
+#: Default share of patients whose tumour gave a patient-derived organoid (PDO) with a drug
+#: screen. tumorboard's own simulation choice: real establishment rates are lower and differ
+#: by entity; 75 % gives every drug a cohort reference of at least 10 other models in the
+#: demo cohort (the minimum the drug-screen layer scores against).
+SCREEN_FRACTION = 0.75
+
+#: CellTiter-Glo 3D readout of a 384-well organoid plate: mean luminescence (RLU) of the
+#: DMSO wells and of the benzethonium chloride (dead-cell) wells, and the multiplicative
+#: well-to-well noise (coefficient of variation). Simulation choices of the order seen with
+#: the assay (Promega Technical Manual TM412, CellTiter-Glo 3D Cell Viability Assay, at
+#: promega.com); with these levels a plate's Z'-factor is about 0.75.
+SCREEN_NEGATIVE_RLU = 50_000.0
+SCREEN_POSITIVE_RLU = 800.0
+SCREEN_NOISE_CV = 0.08
+#: Well noise of the one planted noisy model (treatment wells; its controls are ordinary).
+SCREEN_NOISY_CV = 0.25
+#: Well noise of the one planted plate with poor controls: Z' about 1 - 3 * 0.35 < 0.5
+#: (the Z'-factor threshold of Zhang, Chung & Oldenburg, J Biomol Screen 1999,
+#: doi:10.1177/108705719900400206).
+SCREEN_QC_FAIL_CV = 0.35
+#: Control wells per plate (one full 16-well column each), and log10 units spanned by the
+#: tested concentrations of every drug.
+SCREEN_CONTROL_WELLS = 16
+SCREEN_LOG_RANGE = 4.0
+
+_PLATE_ROWS = "ABCDEFGHIJKLMNOP"
+_PLATE_COLUMNS = 24
+
+
+@dataclass(frozen=True)
+class ScreenDrug:
+    """One drug of the simulated screening panel.
+
+    ``names`` are the names the two simulated compound libraries give it (brand names,
+    development codes, salts), so that readers and layers must canonicalise
+    (:func:`tumorboard.knowledge.drugs.canonical_drug`); ``cmax_um`` is the top tested
+    concentration and ``log10_ec50`` the cohort-typical EC50 (log10 µM).
+    """
+
+    inn: str
+    names: tuple[str, str]
+    cmax_um: float
+    log10_ec50: float
+
+
+#: The screening panel. Tested ranges and cohort-typical EC50s are simulation choices of the
+#: order of published in vitro potencies (nanomolar for trabectedin, eribulin, gemcitabine
+#: and the antibody-drug conjugate; sub-micromolar for doxorubicin; micromolar for the
+#: kinase inhibitors outside their target; around 100 µM for temozolomide), not fitted to
+#: any data set. Trastuzumab deruxtecan (about 150 kDa) is dosed in µM like the others.
+SCREEN_DRUGS: tuple[ScreenDrug, ...] = (
+    ScreenDrug("doxorubicin", ("Doxorubicin hydrochloride", "Adriamycin"), 10.0, -1.0),
+    ScreenDrug("trabectedin", ("Trabectedin", "Yondelis"), 0.1, -2.7),
+    ScreenDrug("pazopanib", ("Votrient", "Pazopanib hydrochloride"), 30.0, 0.9),
+    ScreenDrug("regorafenib", ("Regorafenib", "BAY 73-4506"), 30.0, 0.8),
+    ScreenDrug("cabozantinib", ("Cabozantinib S-malate", "XL184"), 30.0, 0.7),
+    ScreenDrug("palbociclib", ("PD-0332991", "Ibrance"), 10.0, 0.2),
+    ScreenDrug("olaparib", ("Olaparib", "AZD2281"), 30.0, 1.0),
+    ScreenDrug("imatinib", ("Imatinib mesylate", "Gleevec"), 30.0, 1.0),
+    ScreenDrug("gemcitabine", ("Gemcitabine HCl", "Gemzar"), 1.0, -1.8),
+    ScreenDrug("eribulin", ("Eribulin mesylate", "E7389"), 0.1, -2.5),
+    ScreenDrug("temozolomide", ("Temozolomide", "Temodal"), 300.0, 2.0),
+    ScreenDrug("trastuzumab deruxtecan", ("T-DXd", "DS-8201a"), 1.0, 0.8),
+)
+
+#: Planted biomarker-driven sensitivities: (entity or target state, drug) -> log10 EC50 (µM).
+#: Each follows a published rationale: KIT-mutant GIST and imatinib (Demetri et al., N Engl
+#: J Med 2002, doi:10.1056/NEJMoa020461); CDK4-amplified dedifferentiated liposarcoma and
+#: palbociclib (Dickson et al., J Clin Oncol 2013, doi:10.1200/JCO.2012.46.5476); the
+#: MET up-regulation of ASPSCR1::TFE3 tumours and the MET/VEGFR inhibitor cabozantinib
+#: (Tsuda et al., Cancer Res 2007, doi:10.1158/0008-5472.CAN-06-3393); EWSR1::FLI1 Ewing
+#: sarcoma and the PARP inhibitor olaparib (Garnett et al., Nature 2012,
+#: doi:10.1038/nature11003); KDR (VEGFR2) activation and the VEGFR inhibitor pazopanib
+#: (van der Graaf et al., Lancet 2012, doi:10.1016/S0140-6736(12)60651-5). The EC50 values
+#: are simulation choices about 1.5-2.5 log units below the cohort-typical ones.
+_SCREEN_BIOMARKERS: dict[tuple[str, str], float] = {
+    ("GIST", "imatinib"): -1.7,
+    ("DDLS", "palbociclib"): -1.3,
+    ("ASPS", "cabozantinib"): -1.0,
+    ("ES", "olaparib"): -0.7,
+    ("kdr_activated", "pazopanib"): -0.8,
+}
+#: Drugs active in most models (EC50 well inside the tested range), so that a flat curve is
+#: a resistance worth flagging.
+_SCREEN_USUALLY_ACTIVE = ("doxorubicin", "gemcitabine", "eribulin", "trabectedin")
+
+
+@dataclass
+class _ScreenPlan:
+    """Cohort-level choices about one screened model (the planted oddities)."""
+
+    model: str
+    noisy: bool = False
+    qc_fail: bool = False  # the model's second plate has poor controls
+    partial: str | None = None  # drug (INN) whose EC50 lies above the top concentration
+    resistant: list[str] = field(default_factory=list)  # drugs with a flat curve
+
+
+def _biomarker_drugs(plan: _Plan) -> dict[str, float]:
+    """Drugs planted as sensitive for a patient's molecular profile -> log10 EC50 (µM).
+
+    Trastuzumab deruxtecan for ERBB2-expressing tumours is graded by the expression level
+    and set in :func:`_screen_curves`; it is listed here with NaN.
+    """
+    drugs = {drug: ec50 for (key, drug), ec50 in _SCREEN_BIOMARKERS.items()
+             if key == plan.entity.code or plan.targets.get(key)}
+    if plan.targets.get("erbb2"):
+        drugs["trastuzumab deruxtecan"] = float("nan")
+    return drugs
+
+
+def _plan_screens(seed: int, plans: list[_Plan], fraction: float) -> dict[str, _ScreenPlan]:
+    """Which patients have a screened organoid, and where the oddities are planted.
+
+    Per entity, ``floor(fraction * n + 0.5)`` patients are chosen by a seeded permutation
+    (so that every entity with two or more patients is represented at the default 75 %).
+    Among the screened models without a biomarker-driven sensitivity, one is noisy and one
+    has a second plate with poor controls; among the others, one drug of one model gets a
+    partial curve and two models are flat (resistant) to a usually active drug.
+    """
+    screened: list[_Plan] = []
+    for ent_no, code in enumerate(ENTITIES, 1):
+        members = [p for p in plans if p.entity.code == code]
+        k = int(np.floor(fraction * len(members) + 0.5))
+        if not k:
+            continue
+        chosen = _rng(seed, ent_no, _name_key("drug-screen")).permutation(len(members))[:k]
+        screened.extend(members[int(i)] for i in chosen)
+    screened.sort(key=lambda p: p.order)
+    out = {p.pid: _ScreenPlan(model=f"PDO-{p.pid}") for p in screened}
+    r = _rng(seed, _name_key("drug-screen-plants"))
+    plain = [p.pid for p in screened if not _biomarker_drugs(p)]
+    picks = [plain[int(i)] for i in r.permutation(len(plain))]
+    if picks:
+        out[picks[0]].noisy = True
+    if len(picks) > 1:
+        out[picks[1]].qc_fail = True
+    others = [p for p in screened if p.pid not in picks[:2]]
+    order = [others[int(i)] for i in r.permutation(len(others))]
+    if order:
+        p = order[0]
+        candidates = [d.inn for d in SCREEN_DRUGS if d.inn not in _biomarker_drugs(p)
+                      and d.inn != "trastuzumab deruxtecan"]
+        out[p.pid].partial = candidates[int(r.integers(len(candidates)))]
+    for p in order[1:3]:
+        out[p.pid].resistant.append(
+            _SCREEN_USUALLY_ACTIVE[int(r.integers(len(_SCREEN_USUALLY_ACTIVE)))])
+    return out
+
+
+def _four_pl(
+    log10_conc: np.ndarray | float, *, top: float, bottom: float, hill: float,
+    log10_ec50: float,
+) -> np.ndarray:
+    """Viability (%) of a 4-parameter log-logistic dose-response curve.
+
+    ``bottom + (top - bottom) / (1 + 10**(hill * (log10_conc - log10_ec50)))``: viability
+    falls from ``top`` to ``bottom`` with a Hill slope ``hill`` > 0 around the inflection
+    point ``log10_ec50`` (the 4PL model; Sebaugh, Pharm Stat 2011, doi:10.1002/pst.426).
+    This is the curve the simulated screens are drawn from.
+    """
+    x = np.asarray(log10_conc, dtype=float)
+    return bottom + (top - bottom) / (1.0 + np.power(10.0, hill * (x - log10_ec50)))
+
+
+def _screen_curves(plan: _Plan, screen: _ScreenPlan, erbb2_log2: float,
+                   r: np.random.Generator) -> dict[str, dict[str, Any]]:
+    """True curve parameters and planted label of every drug for one model.
+
+    Cohort distribution (simulation choices): log10 EC50 ~ N(drug-typical, 0.5), Hill slope
+    U(0.8, 2.5), bottom U(5, 60) %, top N(100, 3) %. Labels: ``sensitive`` (biomarker-
+    driven, :data:`_SCREEN_BIOMARKERS`; trastuzumab deruxtecan in ERBB2-expressing tumours,
+    EC50 falling 0.9 log units per log2 TPM of ERBB2 above 5.5, following the MASTER DSRCT
+    rationale, Renner, Oleś et al., Nat Commun 2026), ``flat`` (trastuzumab deruxtecan
+    without ERBB2 expression: no effect in range), ``resistant`` (flat curve of a usually
+    active drug), ``partial`` (EC50 0.4 log units above the top concentration), ``noisy``
+    and ``qc_fail`` (set by the writer), else ``typical``.
+    """
+    n = len(SCREEN_DRUGS)
+    shift = r.standard_normal(n)
+    hill = r.uniform(0.8, 2.5, n)
+    bottom = r.uniform(5.0, 60.0, n)
+    top = r.normal(100.0, 3.0, n)
+    planted = _biomarker_drugs(plan)
+    curves: dict[str, dict[str, Any]] = {}
+    for i, drug in enumerate(SCREEN_DRUGS):
+        c = {"top": float(top[i]), "bottom": float(bottom[i]), "hill": float(hill[i]),
+             "log10_ec50": float(drug.log10_ec50 + 0.5 * shift[i]), "label": "typical"}
+        if drug.inn == "trastuzumab deruxtecan":
+            if drug.inn in planted:
+                # a world without the ERBB2 gene (never the shipped ones): mid-range level
+                level = erbb2_log2 if np.isfinite(erbb2_log2) else 6.5
+                c["log10_ec50"] = float(-1.0 - 0.9 * (level - 5.5) + 0.2 * shift[i])
+                c["bottom"] = float(5.0 + 0.25 * (bottom[i] - 5.0))
+                c["label"] = "sensitive"
+            else:
+                c["bottom"], c["label"] = c["top"], "flat"
+        elif drug.inn in planted:
+            c["log10_ec50"] = float(planted[drug.inn] + 0.3 * shift[i])
+            c["bottom"] = float(5.0 + 0.3 * (bottom[i] - 5.0))
+            c["label"] = "sensitive"
+        elif drug.inn == screen.partial:
+            c["log10_ec50"] = float(np.log10(drug.cmax_um) + 0.4)
+            c["hill"] = float(max(hill[i], 1.2))
+            c["label"] = "partial"
+        elif drug.inn in screen.resistant:
+            c["bottom"], c["label"] = c["top"], "resistant"
+        curves[drug.inn] = c
+    return curves
+
+
+def _lognormal_noise(r: np.random.Generator, cv: float, n: int) -> np.ndarray:
+    """Mean-one multiplicative noise with coefficient of variation ``cv`` (log-normal)."""
+    sigma = np.sqrt(np.log1p(cv * cv))
+    return np.exp(sigma * r.standard_normal(n) - sigma * sigma / 2)
+
+
+def _z_prime(negative: np.ndarray, positive: np.ndarray) -> float:
+    """Z'-factor 1 - 3 (sd_p + sd_n) / |mean_p - mean_n| (Zhang et al. 1999, sample SDs)."""
+    spread = 3 * (np.std(positive, ddof=1) + np.std(negative, ddof=1))
+    return float(1 - spread / abs(np.mean(positive) - np.mean(negative)))
+
+
+def _drug_screen(plan: _Plan, screen: _ScreenPlan,
+                 erbb2_log2: float) -> tuple[str, dict[str, Any]]:
+    """A model's ``drug_screen.csv`` (raw CellTiter-Glo 3D luminescence) and its truth.
+
+    Layout per model (drawn from the model's own random stream): one or two 384-well plates
+    (drugs alternate between them), 2-3 replicates, 5-7 concentrations spanning
+    :data:`SCREEN_LOG_RANGE` log units down from each drug's top concentration; per plate
+    a column of 16 DMSO wells (column 1) and one of 16 benzethonium chloride wells (column
+    24), treatments at randomised positions in columns 2-23 (randomised plate maps limit
+    edge effects). Signal = positive + (negative - positive) * viability / 100, times
+    log-normal noise. Even patients' files give ``concentration_um`` and the standard role
+    words; odd ones give ``concentration`` in nM with a ``unit`` column, the other
+    library's drug names and the short role words (``sample``, ``negative``, ``positive``).
+    """
+    r = plan.rng("drug_screen")
+    curves = _screen_curves(plan, screen, erbb2_log2, r)
+    n_plates = 2 if screen.qc_fail else 1 + int(r.random() < 0.5)
+    replicates = int(r.integers(2, 4))
+    n_conc = int(r.integers(5, 8))
+    style = plan.order % 2
+    plates = [f"{screen.model}-P{k}" for k in range(1, n_plates + 1)]
+    roles = (("treatment", "negative_control", "positive_control"),
+             ("sample", "negative", "positive"))[style]
+    header = ["model", "plate", "well", "drug"]
+    header += ["concentration_um"] if style == 0 else ["concentration", "unit"]
+    header += ["role", "replicate", "signal"]
+    slots = [(row, col) for col in range(2, _PLATE_COLUMNS) for row in range(len(_PLATE_ROWS))]
+    lines: list[tuple[int, int, int, list[str]]] = []
+    plate_truth = []
+    for k, plate in enumerate(plates):
+        bad = screen.qc_fail and k == 1
+        control_cv = SCREEN_QC_FAIL_CV if bad else SCREEN_NOISE_CV
+        well_cv = SCREEN_QC_FAIL_CV if bad else (
+            SCREEN_NOISY_CV if screen.noisy else SCREEN_NOISE_CV)
+        neg = SCREEN_NEGATIVE_RLU * float(np.exp(r.normal(0.0, 0.1)))
+        pos = SCREEN_POSITIVE_RLU * float(np.exp(r.normal(0.0, 0.1)))
+        neg_wells = np.rint(neg * _lognormal_noise(r, control_cv, SCREEN_CONTROL_WELLS))
+        pos_wells = np.rint(pos * _lognormal_noise(r, control_cv, SCREEN_CONTROL_WELLS))
+        for row in range(SCREEN_CONTROL_WELLS):
+            for col, drug, role, value in ((1, "DMSO", roles[1], neg_wells[row]),
+                                           (24, "Benzethonium chloride", roles[2],
+                                            pos_wells[row])):
+                conc = [""] if style == 0 else ["", ""]
+                lines.append((k, row, col, [drug, *conc, role, "", str(int(value))]))
+        treatments = []
+        for i, drug in enumerate(SCREEN_DRUGS):
+            if i % n_plates != k:
+                continue
+            c = curves[drug.inn]
+            c["plate"] = plate
+            c["drug_as_given"] = drug.names[style]
+            c["cmax_um"] = drug.cmax_um
+            c["cmin_um"] = drug.cmax_um / 10**SCREEN_LOG_RANGE
+            c["noise_cv"] = well_cv
+            if bad:
+                c["label"] = "qc_fail"
+            elif screen.noisy:
+                c["label"] = "noisy"
+            log_c = np.log10(drug.cmax_um) - SCREEN_LOG_RANGE * np.arange(n_conc) / (n_conc - 1)
+            c["concentrations_um"] = [float(f"{10**x:.6g}") for x in log_c]
+            for conc in c["concentrations_um"]:
+                for rep in range(1, replicates + 1):
+                    treatments.append((drug, conc, rep))
+        expected = []
+        for drug, conc, _rep in treatments:
+            c = curves[drug.inn]
+            v = float(_four_pl(np.log10(conc), top=c["top"], bottom=c["bottom"],
+                                              hill=c["hill"], log10_ec50=c["log10_ec50"]))
+            expected.append(pos + (neg - pos) * v / 100.0)
+        values = np.rint(np.asarray(expected) * _lognormal_noise(r, well_cv, len(expected)))
+        where = r.permutation(len(slots))[: len(treatments)]
+        for (drug, conc, rep), value, slot in zip(treatments, values, where, strict=True):
+            row, col = slots[int(slot)]
+            given = [format(conc, ".6g")] if style == 0 else [format(conc * 1000, ".6g"), "nM"]
+            lines.append((k, row, col, [drug.names[style], *given, roles[0], str(rep),
+                                        str(int(value))]))
+        z = _z_prime(neg_wells, pos_wells)
+        plate_truth.append({"plate": plate, "negative_rlu": neg, "positive_rlu": pos,
+                            "control_cv": control_cv, "z_prime": z,
+                            "qc": "pass" if z >= 0.5 else "fail"})
+    lines.sort(key=lambda item: item[:3])
+    rows = [",".join([screen.model, plates[k], f"{_PLATE_ROWS[row]}{col:02d}", *cells])
+            for k, row, col, cells in lines]
+    text = "\n".join([",".join(header), *rows]) + "\n"
+    truth = {"model": screen.model, "model_type": "organoid", "path": "drug_screen.csv",
+             "assay": "CellTiter-Glo 3D", "replicates": replicates, "n_concentrations": n_conc,
+             "concentration_unit": "uM" if style == 0 else "nM", "plates": plate_truth,
+             "drugs": curves}
+    return text, truth
+
+
+
 # --- one patient -------------------------------------------------------------------------
 
 
@@ -3056,6 +3398,8 @@ class _PatientOutput:
     files: dict[str, tuple[str, dict[str, Any]]]  # layer -> (path, LayerFile fields)
     ms: _MsSample
     truth: PatientTruth
+    # log2 TPM of ERBB2 in the tumour compartment: grades the planted T-DXd sensitivity
+    erbb2_log2: float = float("nan")
 
 
 def _simulate_patient(world: _World, plan: _Plan, out_dir: Path) -> _PatientOutput:
@@ -3263,7 +3607,9 @@ def _simulate_patient(world: _World, plan: _Plan, out_dir: Path) -> _PatientOutp
         methylation_platform=platform,
         copy_number_events=events,
     )
-    return _PatientOutput(plan, hla_block, files, ms, truth)
+    erbb2 = world.gene_pos.get("ERBB2")
+    erbb2_log2 = float(tumour_log2[erbb2]) if erbb2 is not None else float("nan")
+    return _PatientOutput(plan, hla_block, files, ms, truth, erbb2_log2)
 
 
 def _file_entry(layer: str, fmt: str, path: str, tool: str, version: str) -> dict[str, Any]:
@@ -3340,6 +3686,18 @@ def _finish_case(out: _PatientOutput, out_dir: Path) -> None:
     _write_text(out_dir / plan.pid / "case.yaml", text)
 
 
+def _add_drug_screen(out: _PatientOutput, screen: _ScreenPlan, out_dir: Path) -> None:
+    """Write a patient's ``drug_screen.csv``, list it under the tumour, record its truth."""
+    text, truth = _drug_screen(out.plan, screen, out.erbb2_log2)
+    _write_text(out_dir / out.plan.pid / truth["path"], text)
+    entry = {"layer": "drug_screen", "format": "drug_screen", "path": truth["path"],
+             "tool": "CellTiter-Glo 3D",
+             "options": {"model": screen.model, "model_type": "organoid"}}
+    out.files["drug_screen"] = ("tumour", entry)
+    out.truth.file_samples["drug_screen"] = screen.model
+    out.truth.drug_screen = truth
+
+
 def _write_ms_batches(
     world: _World, outputs: list[_PatientOutput], out_dir: Path, seed: int
 ) -> None:
@@ -3376,6 +3734,7 @@ def simulate_cohort(
     n_dsrct: int = 30,
     others: dict[str, int] | None = None,
     size: str = "demo",
+    screens: float = SCREEN_FRACTION,
 ) -> CohortTruth:
     """Write a simulated multi-omics sarcoma cohort, one case folder per patient.
 
@@ -3396,6 +3755,12 @@ def simulate_cohort(
         ``"demo"`` (all ~20,000 protein-coding genes, 5,000 CpG probes, 2,000 proteins,
         3,000 phosphosites) or ``"small"`` (2,000 genes, 1,000 probes, 300 proteins, 400
         sites) for quick tests.
+    screens
+        Share of patients (0-1, per entity, rounded half up) with a drug screen of a
+        patient-derived organoid ``PDO-<patient>``: ``drug_screen.csv`` beside case.yaml,
+        listed under the tumour sample (:data:`SCREEN_DRUGS`, :func:`_drug_screen`). 0
+        writes none, and then every file is what it was before screens existed. Screens
+        use random streams of their own: the other files do not depend on ``screens``.
 
     Returns
     -------
@@ -3405,8 +3770,9 @@ def simulate_cohort(
     Raises
     ------
     InputError
-        For an unknown ``size`` or entity code, or a seed or patient count that is not a
-        whole number >= 0; the message lists what is allowed.
+        For an unknown ``size`` or entity code, a seed or patient count that is not a
+        whole number >= 0, or a ``screens`` share outside 0-1; the message lists what is
+        allowed.
 
     Notes
     -----
@@ -3437,13 +3803,19 @@ def simulate_cohort(
     _check_count("n_dsrct", n_dsrct)
     for code, count in others.items():
         _check_count(f"others[{code!r}]", count)
+    _check_share("screens", screens,
+                 why="give the share of patients with a screened organoid, e.g. 0.75; 0 for "
+                     "none")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     world = _World(size)
     plans = _plan_cohort(seed, n_dsrct, others)
+    screen_plans = _plan_screens(seed, plans, float(screens))
     outputs = [_simulate_patient(world, p, out) for p in plans]
     _write_ms_batches(world, outputs, out, seed)
     for o in outputs:
+        if o.plan.pid in screen_plans:
+            _add_drug_screen(o, screen_plans[o.plan.pid], out)
         _finish_case(o, out)
     truth = CohortTruth(seed=seed, size=size, patients=[o.truth for o in outputs])
     _write_text(out / "truth.json", truth.to_json())
