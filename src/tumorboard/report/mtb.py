@@ -35,7 +35,69 @@ def report_figures(workspace: Any, document: dict[str, Any], *, image: str = "sv
                      segment_samples=samples)
     return {**render_plots(data, image=image),
             **placement_figures(workspace, document, image=image),
-            **outcome_figures(document, image=image)}
+            **outcome_figures(document, image=image),
+            **screen_figures(document, image=image)}
+
+
+def screen_figures(document: dict[str, Any], *, image: str = "svg") -> dict[str, Any]:
+    """``screen_<model>`` -> the dose–response panels of each screened model's drugs marked
+    ``plotted`` in the report's functional section (none without drug screens)."""
+    from tumorboard.report.screens import dose_response_panels
+
+    out: dict[str, Any] = {}
+    for m in (document.get("functional") or {}).get("models", []):
+        drugs = [d for d in m["drugs"] if d.get("plotted")]
+        if drugs:
+            out[f"screen_{m['model']}"] = dose_response_panels(drugs, model=m["model"],
+                                                               image=image)
+    return out
+
+
+def mtb_document(workspace: Any, pseudonym: str) -> dict[str, Any]:
+    """The MTB report document (:func:`tumorboard.report.document.mtb_report`) with the
+    section "Functional testing (patient-derived models)" when the patient's latest analysis
+    has drug-screen findings (:func:`tumorboard.report.screens.functional_section`).
+
+    Raises
+    ------
+    NotFoundError
+        Unknown patient, or not analysed.
+    """
+    from tumorboard.recommend import patient_recommendations
+    from tumorboard.report.screens import functional_section, patient_screen_findings
+
+    document = mtb_report(workspace, pseudonym)
+    analysis = (document["report"].get("analysis") or {}).get("id")
+    with workspace.session() as session:
+        findings = patient_screen_findings(session, pseudonym, analysis)
+        extra = (patient_recommendations(session, pseudonym).get("functional_only", [])
+                 if len(findings) else [])
+    return with_functional(document, functional_section(
+        findings, document["recommendations"], functional_only=extra))
+
+
+def with_functional(document: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its ``functional`` section and the drug-screen method, its content
+    digest and report id renewed as :func:`tumorboard.report.document.build_document` makes
+    them (the digest covers everything but the ``report`` block). An empty section leaves
+    the document as it is."""
+    import hashlib
+
+    from tumorboard.model import json_ready
+    from tumorboard.report.screens import METHOD
+
+    if not section:
+        return document
+    doc = {**document, "functional": section,
+           "methods": [*document.get("methods", []),
+                       *([METHOD] if METHOD not in document.get("methods", []) else [])]}
+    doc = json_ready(doc)
+    digest = hashlib.sha256(json.dumps({k: v for k, v in doc.items() if k != "report"},
+                                       sort_keys=True, default=str).encode()).hexdigest()
+    generated = str(doc["report"]["generated"])[:10].replace("-", "")
+    doc["report"] = {**doc["report"], "content_sha256": digest,
+                     "id": f"{doc['patient']['patient']}-{generated}-{digest[:8]}"}
+    return doc
 
 
 def outcome_figures(document: dict[str, Any], *, image: str = "svg") -> dict[str, Any]:
@@ -157,7 +219,7 @@ def _write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str,
     formats = parse_formats(formats)
     out = Path(out_dir) if out_dir else workspace.reports_dir / "mtb"
     out.mkdir(parents=True, exist_ok=True)
-    document = mtb_report(workspace, pseudonym)
+    document = mtb_document(workspace, pseudonym)
     key = json.dumps({"content": document["report"]["content_sha256"],
                       "knowledge": document["report"]["knowledge_release"],
                       "software": document["report"]["software"]}, sort_keys=True)
