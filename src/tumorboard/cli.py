@@ -1013,6 +1013,25 @@ def cohort_ctdna(
     _cohort("ctdna", workspace, db, json_out, patients=patients)
 
 
+@cohort_app.command("screens")
+def cohort_screens(
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """DSS heatmap of every patient-derived model and drug screened (models grouped by
+    entity), with the table: reports/cohort/drug-screens.html and .json."""
+    from tumorboard.report.screens import write_cohort_screens
+
+    ws = _open(workspace, db)
+    doc, paths = _run(lambda: write_cohort_screens(ws))
+    if json_out:
+        _emit_json(doc | {"pages": {k: str(v) for k, v in paths.items()}})
+        return
+    typer.echo(doc["headline"])
+    typer.echo(f"page: file://{paths['html']}\njson: {paths['json']}")
+
+
 # --------------------------------------------------------------------------- classifier
 
 BetasOpt = Annotated[Path, typer.Option(
