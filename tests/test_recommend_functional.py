@@ -201,7 +201,7 @@ def test_single_agents_of_a_combination_are_mentioned_without_iv() -> None:
     assert combo.functional_call is None and "functional" not in combo.layers
     assert ("The combination was not screened as such, only single agents: Patient-derived "
             "organoid PDO-1 sensitive to dabrafenib: DSS 22.0, 88th percentile of 14 models "
-            "(z 1.8); Patient-derived organoid PDO-1 inactive to trametinib: DSS 4.0, 40th "
+            "(z 1.8); Patient-derived organoid PDO-1 on trametinib: inactive, DSS 4.0, 40th "
             "percentile of 14 models (z -0.3). A combination tested only as single agents "
             "gains no iv.") in combo.reason
     assert [(e["drug"], e["match"]) for e in combo.functional] == [
@@ -259,7 +259,8 @@ def test_functional_results_ignore_other_layers_and_missing_values() -> None:
     findings = frame(BRAF, screen("pazopanib", "fit_failed", float("nan"), None, None))
     [entry] = functional_results(findings)
     assert entry["dss"] is None and entry["z_score"] is None
-    assert entry["line"] == "Patient-derived organoid PDO-1 fit failed to pazopanib: DSS NA."
+    assert entry["line"] == ("Patient-derived organoid PDO-1 on pazopanib: fit failed, "
+                             "DSS NA.")
     assert functional_results(frame(BRAF)) == [] and functional_results(frame()) == []
 
 

@@ -52,8 +52,8 @@ issue asks:
   92nd percentile of 14 models (z 2.1)." (*of N models*: the valid models screened with the
   drug, this one included).
 - Call ``resistant``: a warning line in the reason; the recommendation keeps its level but
-  ranks below otherwise equal options. A model sensitive in one model and resistant in
-  another is ``discordant`` and ranks as if untested.
+  ranks below otherwise equal options. A drug one model is sensitive to and another resists
+  is ``discordant`` and ranks as if untested.
 - Any other call (``active``, ``inactive``, ``insufficient_reference``, ``qc_failed``,
   ``fit_failed``) adds nothing: it is neither outstanding against the cohort nor reliable.
 - A combination tested only as its single agents (each agent a screened drug of its own) is
@@ -511,9 +511,13 @@ def _screen_line(entry: dict[str, Any]) -> str:
         of = f" of {entry['cohort_size']} models" if entry.get("cohort_size") else ""
         bits.append(f"{_ordinal(entry['percentile_cohort'])} percentile{of}")
     z = f" (z {entry['z_score']:.1f})" if entry.get("z_score") is not None else ""
-    call = str(entry.get("call") or "not called").replace("_", " ")
-    return (f"Patient-derived {kind} {entry.get('model')} {call} to {entry.get('drug')}: "
-            + ", ".join(bits) + z + ".")
+    call = entry.get("call")
+    if call in FUNCTIONAL_CALLS:
+        head = f"Patient-derived {kind} {entry.get('model')} {call} to {entry.get('drug')}: "
+    else:  # active, inactive or not assessable: the call is reported, not asserted
+        bits.insert(0, str(call or "not called").replace("_", " "))
+        head = f"Patient-derived {kind} {entry.get('model')} on {entry.get('drug')}: "
+    return head + ", ".join(bits) + z + "."
 
 
 def functional_results(findings: pd.DataFrame) -> list[dict[str, Any]]:
