@@ -158,6 +158,7 @@ FUNCTIONAL_CALLS: tuple[str, ...] = ("sensitive", "resistant")
 
 _MODEL_WORDS = {"organoid": "organoid", "spheroid": "spheroid", "explant": "explant",
                 "cell_line_2d": "2D cell line", "other": "model"}
+#: Ranking of the screen's verdict after the tier (module docstring, Ranking).
 _FUNCTIONAL_RANK = {"sensitive": 0, None: 1, "discordant": 1, "resistant": 2}
 
 
