@@ -47,11 +47,11 @@ Sources
   the other models' fitted viability at each grid point (Hyndman RJ, Fan Y, Am Stat
   1996;50:361-365, doi:10.2307/2684934).
 
-Implementation: normalisation is vectorised over wells (group statistics, one broadcast);
-the fits are one call of :func:`tumorboard.layers.doseresponse.fit_dose_response` per
-(model, drug) over pre-split arrays (no pandas per group); scores are one leave-one-out pass
-over the models x drugs DSS matrix; the band's leave-one-out quantiles come from one sort per
-drug and grid point (no per-model re-sorting).
+Implementation: normalisation is vectorised over wells (group statistics by plate id); the
+fits are one call of :func:`tumorboard.layers.doseresponse.fit_dose_response` per (model,
+drug) over pre-split arrays (no pandas per group), in worker processes for large cohorts;
+scores are one leave-one-out pass over the models x drugs DSS matrix; the band's
+leave-one-out quantiles come from one sort per drug and grid point (no per-model re-sort).
 """
 
 from __future__ import annotations
@@ -234,15 +234,21 @@ def normalise_plates(readings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
 
     # Without a kill control the plate is normalised to vehicle alone (docstring).
     positive_level = np.where(np.isnan(mean_pos), 0.0, mean_pos)
-    needed = frame["viability"].isna().to_numpy() & frame["signal"].notna().to_numpy()
+    # A plate whose controls give no scale (no vehicle signal, or vehicle = kill) keeps NaN
+    # viability: its curves then fail for want of points, and say so.
+    scalable = np.isfinite(mean_neg) & (mean_neg != positive_level)
+    needed = (frame["viability"].isna().to_numpy() & frame["signal"].notna().to_numpy()
+              & scalable[plate_of])
     if needed.any():
         rows = np.flatnonzero(needed)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            computed = np.asarray(doseresponse.percent_viability(
-                frame["signal"].to_numpy()[rows], negative_mean=mean_neg[plate_of[rows]],
-                positive_mean=positive_level[plate_of[rows]]), dtype="float64")
+        rows = rows[np.argsort(plate_of[rows], kind="stable")]
+        ids, starts = np.unique(plate_of[rows], return_index=True)
+        signal = frame["signal"].to_numpy()
         viability = frame["viability"].to_numpy(copy=True)
-        viability[rows] = np.where(np.isfinite(computed), computed, np.nan)
+        for plate, part in zip(ids, np.split(rows, starts[1:]), strict=True):
+            viability[part] = doseresponse.percent_viability(
+                signal[part], negative_mean=float(mean_neg[plate]),
+                positive_mean=float(positive_level[plate]))
         frame["viability"] = viability
     return frame, plate_qc
 
@@ -254,6 +260,54 @@ def _overall_qc(verdicts: list[str]) -> str:
     if verdicts and all(v == "pass" for v in verdicts):
         return "pass"
     return "not_assessed"
+
+
+#: Fewest curves for which :func:`fit_screens` fits in worker processes. tumorboard's own
+#: choice: one fit takes tens of milliseconds (several least-squares starts), starting a
+#: process pool about a second, so below a few hundred curves the pool does not pay.
+PARALLEL_MIN_FITS: int = 400
+
+
+def _fit_one(log10_conc: np.ndarray, viability: np.ndarray
+             ) -> tuple[doseresponse.CurveFit, float, float, float]:
+    fit = doseresponse.fit_dose_response(log10_conc, viability)
+    return (fit, *(doseresponse.drug_sensitivity_score(fit, kind=k) for k in (1, 2, 3)))
+
+
+def _fit_chunk(points: list[tuple[np.ndarray, np.ndarray]]
+               ) -> list[tuple[doseresponse.CurveFit, float, float, float]]:
+    """Fits of a chunk of curves (module level: runs in a worker process)."""
+    return [_fit_one(x, y) for x, y in points]
+
+
+def _fit_all(points: list[tuple[np.ndarray, np.ndarray]]
+             ) -> list[tuple[doseresponse.CurveFit, float, float, float]]:
+    """Every curve's fit and DSS1/2/3, in worker processes for many curves.
+
+    The fit is Python-bound (scipy's least squares holds the GIL), so threads do not help;
+    processes do. Workers: ``TUMORBOARD_THREADS`` or the CPU count (a Dask worker sets 1 and
+    fits in its own process). Processes are spawned, not forked (forking a process that runs
+    threads can deadlock), so, as for Dask's LocalCluster, a script calling this must guard
+    its top level with ``if __name__ == "__main__"``; if no pool can be started the curves
+    are fitted here.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(scoring._threads(), 8)
+    # Never from a child process: a worker of a pool (or of Dask) fits its own share.
+    if (workers <= 1 or len(points) < PARALLEL_MIN_FITS
+            or multiprocessing.parent_process() is not None):
+        return _fit_chunk(points)
+
+    size = -(-len(points) // (4 * workers))
+    chunks = [points[i:i + size] for i in range(0, len(points), size)]
+    try:
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            return [fit for part in pool.map(_fit_chunk, chunks) for fit in part]
+    except (AssertionError, OSError, RuntimeError):  # no child processes allowed here
+        return _fit_chunk(points)
 
 
 def fit_screens(readings: pd.DataFrame) -> pd.DataFrame:
@@ -303,14 +357,16 @@ def fit_screens(readings: pd.DataFrame) -> pd.DataFrame:
     usable = np.isfinite(viab) & np.isfinite(conc) & (conc > 0)
     text = {c: treated[c].to_numpy(dtype=object) for c in
             ("sample", "assay", "model", "model_type", "drug", "drug_as_given", "plate")}
+    points = []
+    for start, stop in itertools.pairwise(bounds):
+        ok = usable[start:stop]
+        points.append((conc[start:stop][ok], viab[start:stop][ok]))
+    fitted = _fit_all([(np.log10(c), v) for c, v in points])
     rows: list[dict[str, Any]] = []
     components: dict[str, tuple[str, ...]] = {}
-    for start, stop in itertools.pairwise(bounds):
+    for (start, stop), (c, v), (fit, dss1, dss2, dss3) in zip(
+            itertools.pairwise(bounds), points, fitted, strict=True):
         part = slice(start, stop)
-        ok = usable[part]
-        c, v = conc[part][ok], viab[part][ok]
-        with np.errstate(divide="ignore"):
-            fit = doseresponse.fit_dose_response(np.log10(c), v)
         sample, model, drug = text["sample"][start], text["model"][start], text["drug"][start]
         plates = []
         for plate in dict.fromkeys(text["plate"][part]):
@@ -326,9 +382,7 @@ def fit_screens(readings: pd.DataFrame) -> pd.DataFrame:
             "model_type": None if model_type is pd.NA else model_type, "drug": drug,
             "drug_as_given": "; ".join(given) if given else drug,
             "agents": components[drug], "fit": fit, "status": fit.status,
-            "dss1": doseresponse.drug_sensitivity_score(fit, kind=1),
-            "dss2": doseresponse.drug_sensitivity_score(fit, kind=2),
-            "dss3": doseresponse.drug_sensitivity_score(fit, kind=3),
+            "dss1": dss1, "dss2": dss2, "dss3": dss3,
             "cmin_um": float(c.min()) if len(c) else np.nan,
             "cmax_um": float(c.max()) if len(c) else np.nan,
             "n_points": len(c), "plates": plates,
