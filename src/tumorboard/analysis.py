@@ -467,29 +467,66 @@ def phospho_part(inputs: LayerInputs, samples: list[str], sites: pd.DataFrame,
     return phospho_findings(sites, expression_z=expression_z, **common)
 
 
-def drug_screen_part(inputs: LayerInputs, samples: list[str]) -> pd.DataFrame:
-    """Drug-sensitivity findings of ``samples``: every model of the cohort is fitted and the
-    reported ones are scored against the others (:mod:`tumorboard.layers.drugscreen`).
+def _screen_readings(store: OmicsStore, holding: pd.DataFrame) -> pd.DataFrame:
+    """The ``drug_screen`` rows of the assays ``holding`` (sample, uid), with an ``assay``
+    column (the findings' provenance names it); a sample with several current screen assays
+    is read assay by assay."""
+    if holding["sample"].is_unique:
+        readings = store.read("drug_screen", holding["uid"].tolist())
+        uid_of = dict(zip(holding["sample"], holding["uid"], strict=True))
+        readings["assay"] = readings["sample_id"].map(uid_of).astype("string")
+        return readings
+    return pd.concat([store.read("drug_screen", [uid]).assign(assay=uid)
+                      for uid in holding["uid"]], ignore_index=True)
+
+
+def drug_screen_fit_task(store: OmicsStore, holding: pd.DataFrame) -> pd.DataFrame:
+    """Dose-response fits of the screens of some samples (:func:`fit_screens`): the costly,
+    per-curve part of the drug-screen layer, split over the workers by sample."""
+    from tumorboard.layers.drugscreen import fit_screens
+
+    return fit_screens(_screen_readings(store, holding))
+
+
+def _drug_screen_fits(inputs: LayerInputs, ex: Executor) -> pd.DataFrame | None:
+    """Every model's fits, in parts on the executor's workers (one part in process, where
+    :func:`~tumorboard.layers.drugscreen.fit_screens` uses the local cores itself)."""
+    holding = inputs._holding.get("drug_screen")
+    if holding is None or holding.empty:
+        return None
+    samples = sorted(set(holding["sample"]))
+    n_parts = 1 if ex.workers <= 1 else min(len(samples), 4 * ex.workers)
+    size = -(-len(samples) // n_parts)
+    chunks = [samples[i:i + size] for i in range(0, len(samples), size)]
+    parts: dict[int, pd.DataFrame] = {}
+    tasks = [(str(i), (inputs.store, holding[holding["sample"].isin(c)]))
+             for i, c in enumerate(chunks)]
+    for outcome in ex.map(drug_screen_fit_task, tasks, label="fit-drug-screens"):
+        if not outcome.ok:
+            raise WorkspaceError(f"fitting the drug screens failed: {outcome.error}")
+        parts[int(outcome.key)] = outcome.value
+    return pd.concat([parts[i] for i in sorted(parts)], ignore_index=True)
+
+
+def drug_screen_part(inputs: LayerInputs, samples: list[str],
+                     fits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Drug-sensitivity findings of ``samples``: every model of the cohort is fitted (or
+    ``fits`` are given) and the reported ones scored against the others
+    (:mod:`tumorboard.layers.drugscreen`).
 
     Always in memory: a screen is a few thousand wells per model, so even 1,000 models are a
-    few million rows. Each row carries the uid of its assay (the finding's provenance names
-    it); a sample with several current screen assays is read assay by assay.
+    few million rows, and their fits one row per (model, drug).
     """
     from tumorboard.layers.drugscreen import drug_screen_findings
 
     holding = inputs._holding.get("drug_screen")
     if holding is None or holding.empty:
         return findings_frame()
-    if holding["sample"].is_unique:
-        readings = inputs.store.read("drug_screen", holding["uid"].tolist())
-        uid_of = dict(zip(holding["sample"], holding["uid"], strict=True))
-        readings["assay"] = readings["sample_id"].map(uid_of).astype("string")
-    else:
-        readings = pd.concat([inputs.store.read("drug_screen", [uid]).assign(assay=uid)
-                              for uid in holding["uid"]], ignore_index=True)
     cohort = inputs.cohort
-    return drug_screen_findings(readings, patients=cohort.patients, entities=cohort.entities,
-                                samples=samples)
+    common = {"patients": cohort.patients, "entities": cohort.entities, "samples": samples}
+    if fits is not None:
+        return drug_screen_findings(fits=fits, **common)
+    return drug_screen_findings(_screen_readings(inputs.store, holding), **common)
 
 
 @dataclass(frozen=True)
@@ -502,6 +539,7 @@ class CohortPart:
     features: tuple[str, ...] | None = None  # out of core: the features of this part
     annotation: pd.DataFrame | None = None  # out of core: feature -> gene (and site)
     expression: Any = None  # phospho "all"/"summed": TransposedMatrix of expression, or None
+    fits: pd.DataFrame | None = None  # drug_screen: the cohort's fits (fitted on the workers)
 
     def findings(self, inputs: LayerInputs, samples: list[str]) -> pd.DataFrame:
         if self.matrix is None:
@@ -533,7 +571,7 @@ class CohortPart:
         if not inputs.uids(self.layer):
             return findings_frame()
         if self.layer == "drug_screen":
-            return drug_screen_part(inputs, samples)
+            return drug_screen_part(inputs, samples, self.fits)
         if self.layer == "expression":
             return expression_part(inputs, samples, inputs.matrix("expression"))
         if self.layer == "proteome":
@@ -546,9 +584,6 @@ class CohortPart:
 
 #: Layers scored against the cohort, in report order (after the per-sample layers).
 COHORT_LAYERS: tuple[str, ...] = ("expression", "proteome", "phosphoproteome", "drug_screen")
-
-#: Cohort-relative layers always scored in memory, in one task (small tables).
-IN_MEMORY_LAYERS: frozenset[str] = frozenset({"drug_screen"})
 
 
 def kinase_genes() -> set[str]:
@@ -723,7 +758,8 @@ def _annotation(inputs: LayerInputs, ex: Executor, table: str,
 def _cohort_parts(inputs: LayerInputs, ex: Executor, budget: int, scratch: str,
                   result: AnalysisResult) -> list[CohortPart]:
     """The tasks of the cohort-relative layers: one per layer whose matrix fits ``budget``,
-    else one per block of features of its Zarr transposition (pass 1 runs here)."""
+    else one per block of features of its Zarr transposition (pass 1 runs here); drug screens
+    one task, scoring the fits made here in parts on the workers."""
     from tumorboard.outofcore import fits_in_memory, transpose_table
 
     parts: list[CohortPart] = []
@@ -732,8 +768,11 @@ def _cohort_parts(inputs: LayerInputs, ex: Executor, budget: int, scratch: str,
         uids = inputs.uids(layer)
         if not uids:
             continue
-        if layer in IN_MEMORY_LAYERS or fits_in_memory(
-                len(uids), _feature_count(inputs.cohort, layer), budget):
+        if layer == "drug_screen":
+            # Always in memory (small tables); the curves are fitted here, on the workers.
+            parts.append(CohortPart(layer, "all", fits=_drug_screen_fits(inputs, ex)))
+            continue
+        if fits_in_memory(len(uids), _feature_count(inputs.cohort, layer), budget):
             parts.append(CohortPart(layer, "all", expression=transposed.get("expression")))
             continue
         result.out_of_core.append(layer)

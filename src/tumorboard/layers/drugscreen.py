@@ -570,16 +570,17 @@ def _cohort_bands(scored: pd.DataFrame, report: np.ndarray) -> list[dict[str, An
 
 
 def drug_screen_findings(
-    readings: pd.DataFrame,
+    readings: pd.DataFrame | None = None,
     *,
+    fits: pd.DataFrame | None = None,
     patients: pd.Series,
     entities: pd.Series | None = None,
     samples: list[str] | None = None,
 ) -> pd.DataFrame:
     """Drug-sensitivity Findings of ``samples`` (default: all), scored against the cohort.
 
-    Runs :func:`fit_screens` and :func:`score_screens` on the whole cohort's readings and
-    emits one finding per (sample, model, drug) of the reported samples: layer
+    Runs :func:`fit_screens` (unless given its result) and :func:`score_screens` on the whole
+    cohort and emits one finding per (sample, model, drug) of the reported samples: layer
     ``drug_screen``, kind ``drug_sensitivity``, gene None, feature = canonical drug, value =
     DSS3, the cohort scores and the call, and the provenance of the spec (method, assay,
     model, fit, DSS, plates, points, cohort band, thresholds).
@@ -589,6 +590,10 @@ def drug_screen_findings(
     readings
         The ``drug_screen`` table of every model of the cohort (``sample_id`` or ``sample``
         column; an ``assay`` column with the assay uid is copied into the provenance).
+    fits
+        Instead of ``readings``: :func:`fit_screens` of the cohort, e.g. fitted in parts on
+        several workers and concatenated (fits are per (sample, model, drug), so the parts
+        of a cohort split by sample concatenate to the whole).
     patients
         Sample -> patient id.
     entities
@@ -600,8 +605,16 @@ def drug_screen_findings(
     -------
     pandas.DataFrame
         A findings table (:func:`tumorboard.model.findings_frame`).
+
+    Raises
+    ------
+    TypeError
+        Unless exactly one of ``readings`` and ``fits`` is given (a caller error).
     """
-    scored = score_screens(fit_screens(readings), entities=entities)
+    if (readings is None) == (fits is None):
+        raise TypeError("drug_screen_findings takes either readings or fits, not both")
+    scored = score_screens(fit_screens(readings) if fits is None else fits,
+                           entities=entities)
     if scored.empty:
         return findings_frame()
     wanted = np.ones(len(scored), dtype=bool) if samples is None else (
