@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate, optimize
+from scipy import integrate, optimize, special
 
 from tumorboard.errors import InputError
 from tumorboard.layers.doseresponse import (
@@ -233,6 +233,30 @@ def test_too_few_or_bad_points_fail_with_reason(x, y, words):
     json.dumps(fit.to_dict(), allow_nan=False)
 
 
+def test_f_test_pvalue_against_incomplete_beta():
+    """The p-value of the 4PL against the mean model with df (3, n - 4), recomputed from the
+    fit's residuals through the regularised incomplete beta function,
+    P(F > f) = I_{d2 / (d2 + d1 f)}(d2 / 2, d1 / 2) (Abramowitz & Stegun 26.6.2)."""
+    y = simulate((100.0, 75.0, 1.0, -1.0), 8.0, 4)
+    fit = fit_dose_response(X, y)
+    assert fit.status == "fitted"
+    rss1 = float(np.sum((fit.viability(X) - y) ** 2))
+    rss0 = float(np.sum((y - y.mean()) ** 2))
+    d1, d2 = 3, X.size - 4
+    f = ((rss0 - rss1) / d1) / (rss1 / d2)
+    expected = float(special.betainc(d2 / 2, d1 / 2, d2 / (d2 + d1 * f)))
+    assert 1e-8 < expected < 0.05
+    assert fit.f_pvalue == pytest.approx(expected, rel=1e-9)
+
+
+def test_fit_does_not_depend_on_point_order():
+    y = simulate((100.0, 10.0, 1.5, -1.0), 5.0, 7)
+    order = np.random.default_rng(0).permutation(X.size)
+    a, b = fit_dose_response(X, y), fit_dose_response(X[order], y[order])
+    for name in ("top", "bottom", "hill", "log10_ec50", "r2"):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-6, abs=1e-6)
+
+
 def test_bad_arguments_raise_input_error():
     with pytest.raises(InputError, match="21 concentrations but 20 viabilities"):
         fit_dose_response(X, np.ones(20))
@@ -439,11 +463,8 @@ def test_z_prime_closed_form():
     assert z_prime([0.0, 5.0, 10.0], [90.0, 100.0, 110.0]) == z_prime(
         [90.0, 100.0, 110.0], [0.0, 5.0, 10.0]
     )
-    # SD 20 and 10, means 1000 and 100: 1 - 90 / 900 = 0.9.
-    assert z_prime([980.0, 1000.0, 1020.0, 1000.0], [90.0, 100.0, 110.0]) == pytest.approx(
-        1.0 - 3.0 * (float(np.std([980.0, 1000.0, 1020.0, 1000.0], ddof=1)) + 10.0) / 900.0,
-        rel=1e-14,
-    )
+    # SD 20 and 10 exactly, means 1000 and 100: Z' = 1 - 3 (20 + 10) / 900 = 0.9.
+    assert z_prime([980.0, 1000.0, 1020.0], [90.0, 100.0, 110.0]) == pytest.approx(0.9, rel=1e-14)
     assert Z_PRIME_MIN == 0.5
 
 
