@@ -3082,13 +3082,15 @@ class ScreenDrug:
     ``names`` are the names the two simulated compound libraries give it (brand names,
     development codes, salts), so that readers and layers must canonicalise
     (:func:`tumorboard.knowledge.drugs.canonical_drug`); ``cmax_um`` is the top tested
-    concentration and ``log10_ec50`` the cohort-typical EC50 (log10 µM).
+    concentration, ``log10_ec50`` the cohort-typical EC50 (log10 µM) and ``bottom`` the
+    range of the lower plateau (% viability) across the cohort.
     """
 
     inn: str
     names: tuple[str, str]
     cmax_um: float
     log10_ec50: float
+    bottom: tuple[float, float] = (20.0, 60.0)
 
 
 #: The screening panel. Tested ranges and cohort-typical EC50s are simulation choices of the
@@ -3096,19 +3098,23 @@ class ScreenDrug:
 #: and the antibody-drug conjugate; sub-micromolar for doxorubicin; micromolar for the
 #: kinase inhibitors outside their target; around 100 µM for temozolomide), not fitted to
 #: any data set. Trastuzumab deruxtecan (about 150 kDa) is dosed in µM like the others.
+#: Lower plateaus: 5-30 % for the cytotoxic drugs (they kill most cells of a sensitive
+#: model), 20-60 % for the targeted and cytostatic ones (CDK4/6, PARP and kinase
+#: inhibitors leave many cells alive): together the 5-60 % of the cohort.
 SCREEN_DRUGS: tuple[ScreenDrug, ...] = (
-    ScreenDrug("doxorubicin", ("Doxorubicin hydrochloride", "Adriamycin"), 10.0, -1.0),
-    ScreenDrug("trabectedin", ("Trabectedin", "Yondelis"), 0.1, -2.7),
+    ScreenDrug("doxorubicin", ("Doxorubicin hydrochloride", "Adriamycin"), 10.0, -1.5,
+               (5.0, 30.0)),
+    ScreenDrug("trabectedin", ("Trabectedin", "Yondelis"), 0.1, -3.0, (5.0, 30.0)),
     ScreenDrug("pazopanib", ("Votrient", "Pazopanib hydrochloride"), 30.0, 0.9),
     ScreenDrug("regorafenib", ("Regorafenib", "BAY 73-4506"), 30.0, 0.8),
     ScreenDrug("cabozantinib", ("Cabozantinib S-malate", "XL184"), 30.0, 0.7),
     ScreenDrug("palbociclib", ("PD-0332991", "Ibrance"), 10.0, 0.2),
     ScreenDrug("olaparib", ("Olaparib", "AZD2281"), 30.0, 1.0),
     ScreenDrug("imatinib", ("Imatinib mesylate", "Gleevec"), 30.0, 1.0),
-    ScreenDrug("gemcitabine", ("Gemcitabine HCl", "Gemzar"), 1.0, -1.8),
-    ScreenDrug("eribulin", ("Eribulin mesylate", "E7389"), 0.1, -2.5),
+    ScreenDrug("gemcitabine", ("Gemcitabine HCl", "Gemzar"), 1.0, -2.2, (5.0, 30.0)),
+    ScreenDrug("eribulin", ("Eribulin mesylate", "E7389"), 0.1, -3.0, (5.0, 30.0)),
     ScreenDrug("temozolomide", ("Temozolomide", "Temodal"), 300.0, 2.0),
-    ScreenDrug("trastuzumab deruxtecan", ("T-DXd", "DS-8201a"), 1.0, 0.8),
+    ScreenDrug("trastuzumab deruxtecan", ("T-DXd", "DS-8201a"), 1.0, 0.8, (5.0, 30.0)),
 )
 
 #: Planted biomarker-driven sensitivities: (entity or target state, drug) -> log10 EC50 (µM).
@@ -3216,7 +3222,8 @@ def _screen_curves(plan: _Plan, screen: _ScreenPlan, erbb2_log2: float,
     """True curve parameters and planted label of every drug for one model.
 
     Cohort distribution (simulation choices): log10 EC50 ~ N(drug-typical, 0.5), Hill slope
-    U(0.8, 2.5), bottom U(5, 60) %, top N(100, 3) %. Labels: ``sensitive`` (biomarker-
+    U(0.8, 2.5), bottom uniform in the drug's range (:data:`SCREEN_DRUGS`, within 5-60 %),
+    top N(100, 3) %. Labels: ``sensitive`` (biomarker-
     driven, :data:`_SCREEN_BIOMARKERS`; trastuzumab deruxtecan in ERBB2-expressing tumours,
     EC50 falling 0.9 log units per log2 TPM of ERBB2 above 5.5, following the MASTER DSRCT
     rationale, Renner, Oleś et al., Nat Commun 2026), ``flat`` (trastuzumab deruxtecan
@@ -3227,7 +3234,9 @@ def _screen_curves(plan: _Plan, screen: _ScreenPlan, erbb2_log2: float,
     n = len(SCREEN_DRUGS)
     shift = r.standard_normal(n)
     hill = r.uniform(0.8, 2.5, n)
-    bottom = r.uniform(5.0, 60.0, n)
+    u_bottom = r.random(n)
+    bottom = np.array([lo + (hi - lo) * u for (lo, hi), u in
+                       zip((d.bottom for d in SCREEN_DRUGS), u_bottom, strict=True)])
     top = r.normal(100.0, 3.0, n)
     planted = _biomarker_drugs(plan)
     curves: dict[str, dict[str, Any]] = {}
@@ -3239,13 +3248,13 @@ def _screen_curves(plan: _Plan, screen: _ScreenPlan, erbb2_log2: float,
                 # a world without the ERBB2 gene (never the shipped ones): mid-range level
                 level = erbb2_log2 if np.isfinite(erbb2_log2) else 6.5
                 c["log10_ec50"] = float(-1.0 - 0.9 * (level - 5.5) + 0.2 * shift[i])
-                c["bottom"] = float(5.0 + 0.25 * (bottom[i] - 5.0))
+                c["bottom"] = float(5.0 + 0.5 * (bottom[i] - 5.0))
                 c["label"] = "sensitive"
             else:
                 c["bottom"], c["label"] = c["top"], "flat"
         elif drug.inn in planted:
             c["log10_ec50"] = float(planted[drug.inn] + 0.3 * shift[i])
-            c["bottom"] = float(5.0 + 0.3 * (bottom[i] - 5.0))
+            c["bottom"] = float(5.0 + 15.0 * u_bottom[i])
             c["label"] = "sensitive"
         elif drug.inn == screen.partial:
             c["log10_ec50"] = float(np.log10(drug.cmax_um) + 0.4)
