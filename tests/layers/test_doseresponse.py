@@ -198,6 +198,10 @@ def test_drug_that_kills_at_every_dose_is_not_flat():
     assert "every tested dose" in fit.reason
     assert fit.top == pytest.approx(100.0, abs=1.0)
     assert drug_sensitivity_score(fit) > 90.0
+    # The same for identical values (wells read as exactly 0 %).
+    fit = fit_dose_response(X, np.zeros(X.size))
+    assert fit.status == "fitted" and fit.r2 == 0.0 and fit.ic50_censored == "below_range"
+    assert drug_sensitivity_score(fit) > 90.0
 
 
 def test_parameters_stay_within_documented_bounds():

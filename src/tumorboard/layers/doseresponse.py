@@ -493,7 +493,7 @@ def fit_dose_response(
             "flat", reason, mean, mean, None, None, cmin, cmax, n, n_conc, 0.0, rmse0, pvalue
         )
 
-    if rss0 == 0.0:
+    if rss0 == 0.0 and mean >= TOP_BOUNDS[0]:
         return flat(f"all {n} viabilities are equal ({mean:.4g} %)")
     if pvalue > flat_pvalue and mean >= TOP_BOUNDS[0]:
         return flat(
@@ -523,7 +523,7 @@ def fit_dose_response(
         cmax,
         n,
         n_conc,
-        1.0 - rss1 / rss0,
+        1.0 - rss1 / rss0 if rss0 > 0.0 else 0.0,
         math.sqrt(rss1 / n),
         pvalue,
     )
