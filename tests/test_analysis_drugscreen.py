@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from tumorboard.analysis import COHORT_LAYERS, _parameters, analyze
+from tumorboard.executor import Executor
 from tumorboard.intake import import_case
 from tumorboard.registry.models import Assay, Finding, Patient
 from tumorboard.workspace import Workspace
@@ -146,3 +147,19 @@ def test_one_patient_is_scored_against_the_whole_cohort(screened: Workspace) -> 
 def test_drug_screen_is_the_last_cohort_layer() -> None:
     assert COHORT_LAYERS[-1] == "drug_screen"
     assert "drug_screen_step" in _parameters()["layers"]
+
+
+class _ThreeWorkers(Executor):
+    """In process, but claims three workers: the fits are then split into parts."""
+
+    @property
+    def workers(self) -> int:
+        return 3
+
+
+def test_fits_split_over_workers_give_the_same_findings(screened: Workspace) -> None:
+    analyze(screened)
+    before = sorted(_findings(screened), key=lambda r: (r.pseudonym, r.feature))
+    analyze(screened, executor=_ThreeWorkers())
+    after = sorted(_findings(screened), key=lambda r: (r.pseudonym, r.feature))
+    assert [tuple(r) for r in before] == [tuple(r) for r in after]

@@ -325,3 +325,23 @@ def test_no_readings_no_findings() -> None:
     empty = frame(wells("A-T1", "A", "pazopanib", None, rng=np.random.default_rng(0)))[:0]
     found = drug_screen_findings(empty, patients=pd.Series(dtype=object))
     assert found.empty and list(found.columns)[:3] == ["patient", "sample", "layer"]
+
+
+def test_fits_in_parts_by_sample_give_the_same_findings(cohort) -> None:
+    """What analysis does on several workers: fit parts of the cohort, score the whole."""
+    readings, entities, _ = cohort
+    patients = pd.Series({s: s.split("-")[0] for s in entities.index})
+    samples = sorted(set(readings["sample_id"]))
+    parts = [fit_screens(readings[readings["sample_id"].isin(samples[i::3])])
+             for i in range(3)]
+    whole = drug_screen_findings(readings, patients=patients, entities=entities)
+    split = drug_screen_findings(fits=pd.concat(parts, ignore_index=True), patients=patients,
+                                 entities=entities)
+    key = ["sample", "feature"]
+    whole = whole.sort_values(key).reset_index(drop=True)
+    split = split.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(whole.drop(columns="provenance"),
+                                  split.drop(columns="provenance"))
+    assert whole["provenance"].tolist() == split["provenance"].tolist()
+    with pytest.raises(TypeError, match="either readings or fits"):
+        drug_screen_findings(readings, fits=parts[0], patients=patients)
