@@ -251,7 +251,9 @@ def test_a_failed_fit_has_points_but_no_curve() -> None:
 
 def test_panel_title_names_dss_call_percentile_and_z() -> None:
     row = sc.screen_rows(_findings("P1"))[0]
-    assert sc.panel_title(row) == "pazopanib\nDSS 23.4 · sensitive (92th pct, z 2.1)"
+    assert sc.panel_title(row) == "pazopanib\nDSS 23.4 · sensitive\npercentile 92 · z 2.1 · n 12"
+    bare = {"drug": "olaparib", "dss": None, "call": "fit_failed"}
+    assert sc.panel_title(bare) == "olaparib\nDSS – · fit failed"
 
 
 def test_dss_heatmap_cells_marks_and_grey_cells() -> None:

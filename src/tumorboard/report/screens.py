@@ -381,15 +381,18 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 def panel_title(drug: dict[str, Any]) -> str:
-    """The title of a dose–response panel: drug, DSS and call (with percentile and z)."""
+    """The title of a dose–response panel: the drug; DSS and call; percentile in the cohort,
+    z-score and reference size (the models it was judged against)."""
     call = str(drug.get("call") or "").replace("_", " ")
     extra = []
     if drug.get("percentile_cohort") is not None:
-        extra.append(f"{_fmt(drug['percentile_cohort'], '.0f')}th pct")
+        extra.append(f"percentile {_fmt(drug['percentile_cohort'], '.0f')}")
     if drug.get("z_score") is not None:
         extra.append(f"z {_fmt(drug['z_score'], '.1f')}")
-    tail = f" ({', '.join(extra)})" if extra else ""
-    return f"{drug['drug']}\nDSS {_fmt(drug.get('dss'), '.1f')} · {call}{tail}"
+    if drug.get("reference_size") is not None:
+        extra.append(f"n {drug['reference_size']}")
+    return "\n".join([str(drug["drug"]), f"DSS {_fmt(drug.get('dss'), '.1f')} · {call}",
+                      *([" · ".join(extra)] if extra else [])])
 
 
 def dose_response_panels(drugs: Sequence[dict[str, Any]], *, model: str,
@@ -423,7 +426,7 @@ def dose_response_panels(drugs: Sequence[dict[str, Any]], *, model: str,
         return no_data_svg(f"{model}: no drug to draw")
     ncols = max(1, min(ncols, len(drugs)))
     nrows = math.ceil(len(drugs) / ncols)
-    fig = _figure(2.6 * ncols + 0.4, 2.3 * nrows + 0.5)
+    fig = _figure(2.6 * ncols + 0.4, 2.5 * nrows + 0.5)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.ravel()[len(drugs):]:
         ax.set_visible(False)
