@@ -426,3 +426,18 @@ def test_cohort_screens_without_screens_is_an_error(sqlite_workspace: Workspace)
     assert "no drug-screen results in the registry" in result.stderr
     assert "tumorboard analyze" in result.stderr
     assert not (sqlite_workspace.reports_dir / "cohort" / "drug-screens.html").exists()
+
+
+def test_mtb_document_adds_the_section_from_the_registry(registry: Workspace,
+                                                         tmp_path: Path) -> None:
+    doc = mtb.mtb_document(registry, "P1")
+    (model,) = doc["functional"]["models"]
+    assert model["model"] == "PDO-A"
+    assert [d["drug"] for d in model["drugs"]] == [
+        "pazopanib", "doxorubicin", "trabectedin", "dabrafenib + trametinib", "olaparib"]
+    assert "functional" not in mtb.mtb_document(registry, "P5")
+    paths = mtb.write_report(registry, "P1", formats="html,json", out_dir=tmp_path)
+    assert "Functional testing (patient-derived models)" in paths["html"].read_text("utf-8")
+    written = json.loads(paths["json"].read_text("utf-8"))
+    assert written["functional"]["models"][0]["drugs"][0]["dss"] == 23.4
+    assert written["report"]["content_sha256"] == doc["report"]["content_sha256"]
