@@ -441,3 +441,12 @@ def test_mtb_document_adds_the_section_from_the_registry(registry: Workspace,
     written = json.loads(paths["json"].read_text("utf-8"))
     assert written["functional"]["models"][0]["drugs"][0]["dss"] == 23.4
     assert written["report"]["content_sha256"] == doc["report"]["content_sha256"]
+
+
+def test_a_dense_heatmap_is_rasterised_with_text_kept(monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    monkeypatch.setattr(sc, "DENSE_CELLS", 5)
+    svg = sc.dss_heatmap(_cohort_table())
+    assert "<image" in svg
+    assert _group(svg, "dss-cells") is None or _shapes(_group(svg, "dss-cells")) == 0
+    assert ">PDO-A</text>" in svg and ">pazopanib</text>" in svg

@@ -74,8 +74,14 @@ DSS_MAX = 40.0
 FAILED_COLOUR = "#afb8c1"
 NOT_SCREENED_COLOUR = "#ffffff"
 
-#: Above this many models the heatmap drops its row labels (they would overlap).
+#: Above this many models the heatmap drops its row labels, which would overlap at the
+#: row height it uses (tumorboard's choice, measured on the figure).
 MAX_ROW_LABELS = 80
+#: Above this many cells the heatmap's cells and marks are rasterised (one image in the SVG
+#: instead of a path per cell; text stays text), as the OncoPrint does for many patients:
+#: 1,000 models × 30 drugs as paths would make a page of several megabytes (tumorboard's
+#: choice).
+DENSE_CELLS = 4000
 
 METHOD = {"step": "Drug screens on patient-derived models",
           "method": "plate-wise normalisation to vehicle and positive controls with Z'-factor "
@@ -528,25 +534,30 @@ def dss_heatmap(table: pd.DataFrame, *, image: str = "svg", simulated: bool = Fa
     cmap = colormaps[DSS_CMAP]
     norm = Normalize(0.0, DSS_MAX, clip=True)
     ok = t[~failed]
+    dense = n_rows * n_cols > DENSE_CELLS
     ax.add_collection(PolyCollection(
         _rects(list(zip(ok["x"], ok["y"], strict=True)), width=0.94, height=0.9),
-        facecolors=[cmap(norm(v)) for v in ok["dss"].astype(float)], edgecolors="none",
-        gid="dss-cells"))
+        facecolors=cmap(norm(ok["dss"].astype(float).to_numpy())), edgecolors="none",
+        gid="dss-cells", rasterized=dense))
     bad = t[failed]
     if len(bad):
         ax.add_collection(PolyCollection(
             _rects(list(zip(bad["x"], bad["y"], strict=True)), width=0.94, height=0.9),
-            facecolors=FAILED_COLOUR, edgecolors="none", hatch="////", gid="dss-failed"))
+            facecolors=FAILED_COLOUR, edgecolors="none", hatch="////", gid="dss-failed",
+            rasterized=dense))
     for call, marker in (("sensitive", "^"), ("resistant", "v")):
         part = t[(t["call"] == call) & ~failed]
         if len(part):
-            ax.scatter(part["x"], part["y"], marker=marker, s=22, color=CALL_COLOURS[call],
-                       edgecolors="white", linewidths=0.6, zorder=3, gid=f"dss-{call}")
+            ax.scatter(part["x"], part["y"], marker=marker, s=6 if dense else 22,
+                       color=CALL_COLOURS[call], edgecolors="white",
+                       linewidths=0.2 if dense else 0.6, zorder=3, gid=f"dss-{call}",
+                       rasterized=dense)
     entities = list(dict.fromkeys(e for e, _ in rows))
     colour = _entity_colours(entities)
     ax.add_collection(PolyCollection(
         _rects([(-1.0, i) for i in range(n_rows)], width=0.4, height=1.0),
-        facecolors=[colour[e] for e, _ in rows], edgecolors="none", gid="dss-entity"))
+        facecolors=[colour[e] for e, _ in rows], edgecolors="none", gid="dss-entity",
+        rasterized=dense))
     start = 0
     for e in entities:  # a thin line between entity groups
         start += sum(1 for x, _ in rows if x == e)
