@@ -47,6 +47,15 @@ What is encoded, and where it comes from
   PLCγ1 and pY1214 signals to p38 MAPK (Takahashi et al., EMBO J 2001,
   doi:10.1093/emboj/20.11.2768; Koch & Claesson-Welsh, Cold Spring Harb Perspect Med 2012,
   doi:10.1101/cshperspect.a006502), which gives the KDR substrate sites used here.
+* **Drug screens** on patient-derived organoids (``screens=`` share of the patients, 75 %
+  by default): a 12-drug panel (:data:`SCREEN_DRUGS`) as raw CellTiter-Glo 3D luminescence
+  with DMSO and benzethonium chloride controls on 384-well plates, curves drawn from a
+  4-parameter log-logistic model (Sebaugh, Pharm Stat 2011, doi:10.1002/pst.426) with
+  biomarker-driven sensitivities (trastuzumab deruxtecan graded by ERBB2 expression in
+  DSRCT, as in the MASTER study; imatinib in KIT-mutant GIST, Demetri et al. 2002,
+  doi:10.1056/NEJMoa020461; palbociclib in CDK4-amplified DDLS, Dickson et al. 2013,
+  doi:10.1200/JCO.2012.46.5476; and others, :data:`_SCREEN_BIOMARKERS`) and planted flat,
+  partial, noisy and poor-control cases; the truth of every curve is in ``truth.json``.
 
 File formats, as the tools write them
 -------------------------------------
@@ -62,8 +71,9 @@ nMinor; Arriba 2.4 ``fusions.tsv`` (arriba.readthedocs.io, output files); STAR-F
 BMC Genomics 2024, doi:10.1186/s12864-024-10027-5); MaxQuant ``proteinGroups.txt`` and
 ``Phospho (STY)Sites.txt`` (cox-labs.github.io/coxdocs/output_tables.html; tables labelled
 MaxQuant 2.4 start with a UTF-8 byte-order mark, as users of 2.4 output report, so readers
-meet both); OptiType ``*_result.tsv``; arcasHLA ``*.genotype.json``. The Mutect2 FORMAT
-field order is the tool's own, ``GT:AD:AF:DP``.
+meet both); OptiType ``*_result.tsv``; arcasHLA ``*.genotype.json``; drug screens in
+tumorboard's long ``drug_screen`` table (docs/formats.md), one row per well as a plate
+reader exports it. The Mutect2 FORMAT field order is the tool's own, ``GT:AD:AF:DP``.
 
 What is synthetic
 -----------------
