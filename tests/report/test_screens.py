@@ -450,3 +450,52 @@ def test_a_dense_heatmap_is_rasterised_with_text_kept(monkeypatch: pytest.Monkey
     assert "<image" in svg
     assert _group(svg, "dss-cells") is None or _shapes(_group(svg, "dss-cells")) == 0
     assert ">PDO-A</text>" in svg and ">pazopanib</text>" in svg
+
+
+# --- the web cohort page ------------------------------------------------------------------
+
+
+@pytest.fixture
+def viewer(registry: Workspace):
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import PASSWORD, sign_in
+    from tumorboard import accounts
+    from tumorboard.registry import db
+    from tumorboard.web import create_app
+
+    with db.transaction(registry.engine) as s:
+        accounts.add_user(s, "viewer", PASSWORD, role="viewer", display_name="Dr viewer")
+    with TestClient(create_app(registry.settings), follow_redirects=False) as client:
+        yield sign_in(client, "viewer")
+
+
+def test_web_cohort_links_the_heatmap_page(viewer) -> None:
+    page = viewer.get("/cohort")
+    assert page.status_code == 200, page.text
+    assert "Drug screens on patient-derived models" in page.text
+    assert "4 models of 4 patients, 5 drugs" in page.text
+    assert 'href="/cohort/screens"' in page.text
+    screens = viewer.get("/cohort/screens")
+    assert screens.status_code == 200
+    assert '<img src="/cohort/plots/screens.svg"' in screens.text
+    assert screens.text.count("<tr><td>") == 5  # one row per drug
+    svg = viewer.get("/cohort/plots/screens.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert _shapes(_group(svg.text, "dss-cells")) == 8
+
+
+def test_web_screens_api_follows_the_filters(viewer) -> None:
+    doc = viewer.get("/api/cohort/screens").json()
+    assert [m["model"] for m in doc["models"]] == ["PDO-A", "PDO-B", "PDO-C", "PDO-D"]
+    assert [d["drug"] for d in doc["drugs"]][:2] == ["doxorubicin", "pazopanib"]
+    paz = next(d for d in doc["drugs"] if d["drug"] == "pazopanib")
+    assert (paz["models"], paz["median_dss"], paz["sensitive"]) == (4, 12.5, 1)
+    assert len(doc["cells"]) == len(SCREENS) and doc["message"] is None
+    syns = viewer.get("/api/cohort/screens?entity=SYNS").json()
+    assert [m["model"] for m in syns["models"]] == ["PDO-C"]
+    none = viewer.get("/api/cohort/screens?entity=LMS").json()
+    assert none["models"] == [] and "no screened model" in none["message"]
+    page = viewer.get("/cohort/screens?entity=LMS")
+    assert page.status_code == 200 and "No drug screens" in page.text
+    assert viewer.get("/cohort/plots/screens.svg?entity=LMS").status_code == 200

@@ -67,6 +67,7 @@ _PARTS: dict[str, tuple[Any, ...]] = {
     "survival": (Patient, Diagnosis, *_OUTCOMES),
     "pfsr": (Patient, *_OUTCOMES),
     "common": (Patient, Diagnosis, *_OUTCOMES),
+    "screens": (Patient, Diagnosis, Analysis),
     "all": (Patient, Diagnosis, Analysis, *_OUTCOMES, BoardDecision),
 }
 
@@ -335,6 +336,46 @@ def _matrix(session: Session, filters: CohortFilters, chosen: list[str] | None,
     return out
 
 
+def _screens(session: Session, chosen: list[str] | None) -> dict[str, Any]:
+    """The drug screens of the selected patients' latest analyses
+    (:func:`tumorboard.report.screens.cohort_screen_table`): the table, heatmap order and
+    one summary row per drug."""
+    from tumorboard.errors import NotFoundError
+    from tumorboard.report.screens import UNUSABLE_CALLS, cohort_screen_table, heatmap_order
+
+    out: dict[str, Any] = {"frame": None, "models": [], "drugs": [], "n_patients": 0,
+                           "message": None, "digest": "none"}
+    if chosen == []:
+        return out | {"message": "no patients selected"}
+    try:
+        table = cohort_screen_table(session)
+    except NotFoundError:
+        return out | {"message": "no drug screens in the registry: list screen files under "
+                                 "the tumour sample in case.yaml (docs/formats.md), import "
+                                 "and run `tumorboard analyze`"}
+    if chosen is not None:
+        table = table[table["patient"].isin(set(chosen))].reset_index(drop=True)
+    if not len(table):
+        return out | {"message": "no screened model among the selected patients"}
+    rows, drugs = heatmap_order(table)
+    usable = table[~table["call"].isin(UNUSABLE_CALLS) & table["dss"].notna()]
+    median = usable.groupby("drug")["dss"].median()
+    per_drug = []
+    for drug in drugs:
+        part = table[table["drug"] == drug]
+        calls = part["call"].astype(str)
+        per_drug.append({"drug": drug, "models": int(part["model"].nunique()),
+                         "median_dss": float(median[drug]) if drug in median.index else None,
+                         "sensitive": int((calls == "sensitive").sum()),
+                         "resistant": int((calls == "resistant").sum()),
+                         "failed": int(calls.isin(UNUSABLE_CALLS).sum())})
+    keys = ["patient", "entity", "model", "drug", "dss", "call"]
+    out.update(frame=table, models=[{"entity": e, "model": m} for e, m in rows],
+               drugs=per_drug, n_patients=int(table["patient"].nunique()),
+               digest=_content_hash(table[keys]))
+    return out
+
+
 def _common(session: Session, filters: CohortFilters) -> dict[str, Any]:
     from tumorboard.outcomes.records import all_simulated, any_simulated
 
@@ -350,7 +391,8 @@ def _common(session: Session, filters: CohortFilters) -> dict[str, Any]:
 
 def cohort_data(request: Request, filters: CohortFilters, part: str, *,
                 genes: tuple[str, ...] | None = None, max_genes: int = 30) -> dict[str, Any]:
-    """One part (``common``, ``survival``, ``matrix``, ``pfsr``) of the cohort page, cached
+    """One part (``common``, ``survival``, ``matrix``, ``pfsr``, ``screens``) of the cohort
+    page, cached
     on the fingerprint of the tables it reads and the filters."""
     ws = request.app.state.workspace
     with ws.session() as session:
@@ -366,6 +408,8 @@ def cohort_data(request: Request, filters: CohortFilters, part: str, *,
             return cache.get(key, lambda: _survival(session, filters, chosen))
         if part == "pfsr":
             return cache.get(key, lambda: _pfsr(session, chosen))
+        if part == "screens":
+            return cache.get(key, lambda: _screens(session, chosen))
         return cache.get((*key, genes, max_genes),
                          lambda: _matrix(session, filters, chosen, genes, max_genes))
 
@@ -421,9 +465,11 @@ def cohort_page(request: Request, user: Annotated[CurrentUser, Depends(require("
     survival = cohort_data(request, filters, "survival")
     matrix = cohort_data(request, filters, "matrix")
     pfsr = cohort_data(request, filters, "pfsr")
+    screens = cohort_data(request, filters, "screens")
     query = filters.query()
     return render(request, "cohort.html", nav="cohort", filters=filters, common=common,
-                  survival=survival, matrix=matrix, pfsr=pfsr, query=query, kinds=KINDS,
+                  survival=survival, matrix=matrix, pfsr=pfsr, screens=screens, query=query,
+                  kinds=KINDS,
                   page=page, per_page=PER_PAGE,
                   ratios=pfsr["ratios"][(page - 1) * PER_PAGE:page * PER_PAGE],
                   pager_base="/cohort?" + (query + "&" if query else ""))
@@ -479,6 +525,33 @@ def pfsr_svg(request: Request, user: Annotated[CurrentUser, Depends(require("vie
                           fontsize=8)
         return _standalone(markup(fig, "pfsr-waterfall", "svg"))
     return _svg(request, ("pfsr", data["digest"], data["message"], simulated), draw)
+
+
+@pages.get("/cohort/screens", include_in_schema=False)
+def screens_page(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+                 filters: Filters) -> Response:
+    """The DSS heatmap of the selected patients' models, with one summary row per drug (a
+    page of its own: at 1,000 models the heatmap is a large figure)."""
+    common = cohort_data(request, filters, "common")
+    screens = cohort_data(request, filters, "screens")
+    return render(request, "cohort_screens.html", nav="cohort", filters=filters,
+                  common=common, screens=screens, query=filters.query())
+
+
+@pages.get("/cohort/plots/screens.svg", include_in_schema=False)
+def screens_svg(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+                filters: Filters) -> Response:
+    from tumorboard.report.plots import no_data_svg
+    from tumorboard.report.screens import dss_heatmap
+
+    simulated = cohort_data(request, filters, "common")["simulated"]
+    data = cohort_data(request, filters, "screens")
+
+    def draw() -> str:
+        if data["frame"] is None:
+            return no_data_svg(data["message"] or "no data")
+        return _standalone(dss_heatmap(data["frame"], simulated=simulated))
+    return _svg(request, ("screens", data["digest"], data["message"], simulated), draw)
 
 
 # -------------------------------------------------------------------------------- API
@@ -614,6 +687,42 @@ class PfsrResponse(BaseModel):
     message: str | None
 
 
+class ScreenModel(BaseModel):
+    entity: str = Field(description="OncoTree code of the patient, 'unknown' without one")
+    model: str
+
+
+class ScreenDrug(BaseModel):
+    drug: str
+    models: int = Field(description="models screened with the drug")
+    median_dss: float | None = Field(description="over models with a usable DSS")
+    sensitive: int
+    resistant: int
+    failed: int = Field(description="plate QC or curve fit failed")
+
+
+class ScreenCell(BaseModel):
+    patient: str
+    entity: str | None
+    model: str
+    drug: str
+    dss: float | None
+    z_score: float | None
+    percentile_cohort: float | None
+    reference_size: int | None
+    call: str | None
+
+
+class ScreensResponse(BaseModel):
+    """Drug-screen results of the selected patients' models, in heatmap order."""
+
+    simulated: bool
+    models: list[ScreenModel] = Field(description="rows: grouped by entity")
+    drugs: list[ScreenDrug] = Field(description="columns: by median DSS, highest first")
+    cells: list[ScreenCell]
+    message: str | None
+
+
 def _genes(genes: str | None) -> tuple[str, ...] | None:
     names = tuple(g for g in re.split(r"[,\s]+", genes or "") if g)
     return names or None
@@ -667,6 +776,23 @@ def api_pfsr(request: Request, user: Annotated[CurrentUser, Depends(require("vie
     data = cohort_data(request, filters, "pfsr")
     return {"threshold": data["threshold"], "simulated": common["simulated"],
             "summary": data["summary"], "ratios": data["ratios"],
+            "message": common["why"] or data["message"]}
+
+
+@api.get("/cohort/screens", response_model=ScreensResponse, responses=ERRORS,
+         summary="Drug screens on patient-derived models")
+def api_screens(request: Request, user: Annotated[CurrentUser, Depends(require("viewer"))],
+                filters: Filters) -> dict[str, Any]:
+    """Every (model, drug) of the selected patients' latest analyses, with the heatmap's
+    row and column order; ``message`` says why there are none."""
+    common = cohort_data(request, filters, "common")
+    data = cohort_data(request, filters, "screens")
+    frame = data["frame"]
+    cells = [] if frame is None else [
+        {k: _nan_none(r.get(k)) for k in ScreenCell.model_fields}
+        for r in frame.to_dict(orient="records")]
+    return {"simulated": common["simulated"], "models": data["models"],
+            "drugs": data["drugs"], "cells": cells,
             "message": common["why"] or data["message"]}
 
 
