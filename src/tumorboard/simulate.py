@@ -3179,8 +3179,9 @@ def _plan_screens(seed: int, plans: list[_Plan], fraction: float) -> dict[str, _
     Per entity, ``floor(fraction * n + 0.5)`` patients are chosen by a seeded permutation
     (so that every entity with two or more patients is represented at the default 75 %).
     Among the screened models without a biomarker-driven sensitivity, one is noisy and one
-    has a second plate with poor controls; among the others, one drug of one model gets a
-    partial curve and two models are flat (resistant) to a usually active drug.
+    has a second plate with poor controls; among the others, one model gets a partial curve
+    of a usually active drug (:data:`_SCREEN_USUALLY_ACTIVE`) and two models are flat
+    (resistant) to one.
     """
     screened: list[_Plan] = []
     for ent_no, code in enumerate(ENTITIES, 1):
@@ -3202,10 +3203,9 @@ def _plan_screens(seed: int, plans: list[_Plan], fraction: float) -> dict[str, _
     others = [p for p in screened if p.pid not in picks[:2]]
     order = [others[int(i)] for i in r.permutation(len(others))]
     if order:
-        p = order[0]
-        candidates = [d.inn for d in SCREEN_DRUGS if d.inn not in _biomarker_drugs(p)
-                      and d.inn != "trastuzumab deruxtecan"]
-        out[p.pid].partial = candidates[int(r.integers(len(candidates)))]
+        # a partial curve of a drug that is potent in most models is an outlier worth seeing
+        out[order[0].pid].partial = _SCREEN_USUALLY_ACTIVE[
+            int(r.integers(len(_SCREEN_USUALLY_ACTIVE)))]
     for p in order[1:3]:
         out[p.pid].resistant.append(
             _SCREEN_USUALLY_ACTIVE[int(r.integers(len(_SCREEN_USUALLY_ACTIVE)))])
