@@ -245,7 +245,8 @@ def test_a_failed_fit_has_points_but_no_curve() -> None:
     failed = [r for r in rows if r["call"] == "fit_failed"]
     svg = sc.dose_response_panels(failed, model="PDO-A", simulated=True)
     assert 'id="dr-pdo-a-0-points"' in svg and 'id="dr-pdo-a-0-curve"' not in svg
-    assert "SIMULATED" in svg and "fit failed" in svg
+    assert "SIMULATED data — not patients · PDO-A: dose–response" in svg
+    assert "fit failed" in svg
     assert "no drug to draw" in sc.dose_response_panels([], model="PDO-A")
 
 

@@ -424,7 +424,6 @@ def dose_response_panels(drugs: Sequence[dict[str, Any]], *, model: str,
     ncols
         Panels per row.
     """
-    from tumorboard.report.outcome_plots import _mark_simulated
     from tumorboard.report.plots import no_data_svg
 
     drugs = list(drugs)
@@ -443,10 +442,14 @@ def dose_response_panels(drugs: Sequence[dict[str, Any]], *, model: str,
             ax.set_ylabel("viability (% of vehicle)", fontsize=7)
         if i >= len(drugs) - ncols:
             ax.set_xlabel("concentration (µM, log)", fontsize=7)
-    fig.suptitle(f"{model}: dose–response, cohort band p10–p90 (grey) and median (dashed)",
-                 fontsize=9, x=0.01, ha="left")
-    if simulated:
-        _mark_simulated(fig, simulated)
+    # the band and median are explained in the report's caption: a one-panel figure is
+    # too narrow for a long title
+    title = f"{model}: dose–response"
+    if simulated:  # the house mark (outcome_plots._mark_simulated), with the model kept
+        fig.suptitle(f"SIMULATED data — not patients · {title}", x=0.01, ha="left",
+                     fontsize=9, color="#cf222e", fontweight="bold")
+    else:
+        fig.suptitle(title, fontsize=9, x=0.01, ha="left")
     return markup(fig, prefix, image)
 
 
