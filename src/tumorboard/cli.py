@@ -763,7 +763,7 @@ outcomes_app = typer.Typer(help="Therapy lines, local therapies, RECIST, follow-
                            "of patients: import, enter, show.", no_args_is_help=True)
 app.add_typer(outcomes_app, name="outcomes")
 cohort_app = typer.Typer(help="Registry analyses: survival, PFS ratio, prognostic score, "
-                         "ctDNA (HTML + JSON pages under reports/cohort).",
+                         "ctDNA, drug screens (HTML + JSON pages under reports/cohort).",
                          no_args_is_help=True)
 app.add_typer(cohort_app, name="cohort")
 
