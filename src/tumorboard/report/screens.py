@@ -226,34 +226,31 @@ def functional_section(findings: pd.DataFrame, recommendations: Sequence[dict[st
             {"rank": r.get("rank"), "therapy": r.get("therapy"),
              "evidence_level": r.get("evidence_level")})
     models: dict[str, dict[str, Any]] = {}
-    thresholds: dict[str, Any] = {}
-    for row, finding in zip(rows, _screen_provenance(findings, rows), strict=True):
-        thresholds = thresholds or dict(finding.get("thresholds") or {})
+    for row in rows:
         row["recommendations"] = by_agents.get(_agent_set(row["agents"]), [])
         m = models.setdefault(str(row["model"]), {
             "model": row["model"], "model_type": row["model_type"], "sample": row["sample"],
             "drugs": []})
         m["drugs"].append(row)
     for m in models.values():
+        # the table's order puts sensitive and resistant drugs first: they keep their panels
         wanted = [d for d in m["drugs"] if d["call"] in PLOTTED_CALLS or d["recommendations"]]
-        for i, d in enumerate(m["drugs"]):
-            d["plotted"] = d in wanted[:MAX_PANELS]
-            m["drugs"][i] = d
-        m["n_plotted"] = sum(d["plotted"] for d in m["drugs"])
-        m["n_not_plotted"] = max(0, len(wanted) - MAX_PANELS)
+        shown = {id(d) for d in wanted[:MAX_PANELS]}
+        for d in m["drugs"]:
+            d["plotted"] = id(d) in shown
+        m["n_plotted"] = len(shown)
+        m["n_not_plotted"] = len(wanted) - len(shown)
     return json_ready({"models": list(models.values()), "candidates": candidates,
-                       "thresholds": thresholds, "method": METHOD})
+                       "thresholds": _thresholds(findings), "method": METHOD})
 
 
-def _screen_provenance(findings: pd.DataFrame, rows: list[dict[str, Any]]
-                       ) -> list[dict[str, Any]]:
-    """The provenance of each record of :func:`screen_rows`, in the same order."""
+def _thresholds(findings: pd.DataFrame) -> dict[str, Any]:
+    """The call thresholds the layer stored with its findings (the same in every one)."""
     screens = findings[(findings["layer"] == SCREEN_LAYER) & (findings["kind"] == SCREEN_KIND)]
-    by_key = {}
-    for r in screens.to_dict(orient="records"):
-        prov = r.get("provenance") if isinstance(r.get("provenance"), dict) else {}
-        by_key[(str(prov.get("model") or r.get("sample")), str(r.get("feature")))] = prov
-    return [by_key.get((str(x["model"]), str(x["drug"])), {}) for x in rows]
+    for prov in screens["provenance"]:
+        if isinstance(prov, dict) and prov.get("thresholds"):
+            return dict(prov["thresholds"])
+    return {}
 
 
 def patient_screen_findings(session: Any, pseudonym: str, analysis_id: int | None = None
