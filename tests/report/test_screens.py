@@ -417,7 +417,9 @@ def test_cohort_screens_command(registry: Workspace) -> None:
     assert html.count("<tr><td>") == len(SCREENS)
     assert json.loads(Path(doc["pages"]["json"]).read_text("utf-8"))["n_models"] == 4
     text = runner.invoke(app, ["cohort", "screens", "-w", ws])
-    assert text.exit_code == 0 and "4 models of 4 patients" in text.stdout
+    assert text.exit_code == 0
+    assert ("4 models of 4 patients screened with 5 drugs: of 10 model–drug results 2 "
+            "sensitive, 1 resistant, 2 failed QC or fit") in text.stdout
     assert "drug-screens.html" in text.stdout
 
 

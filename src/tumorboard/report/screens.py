@@ -614,8 +614,8 @@ def cohort_screens_document(table: pd.DataFrame, *, simulated: bool = False
     res = int(calls.get("resistant", 0))
     unusable = int(sum(calls.get(c, 0) for c in UNUSABLE_CALLS))
     headline = (f"{n_models} models of {table['patient'].nunique()} patients screened with "
-                f"{n_drugs} drugs: {sens} sensitive, {res} resistant, {unusable} failed QC "
-                "or fit")
+                f"{n_drugs} drugs: of {len(table)} model–drug results {sens} sensitive, "
+                f"{res} resistant, {unusable} failed QC or fit")
     ordered = table.assign(_y=table["model"].map({m: i for i, (_, m) in enumerate(rows)}),
                            _x=table["drug"].map({d: j for j, d in enumerate(drugs)}))
     ordered = ordered.sort_values(["_y", "_x"]).drop(columns=["_y", "_x"])
