@@ -335,9 +335,13 @@ def test_report_with_screens_renders_as_pdf() -> None:
 
 @pytest.fixture
 def registry(sqlite_workspace: Workspace) -> Workspace:
+    return _build_registry(sqlite_workspace)
+
+
+def _build_registry(ws: Workspace) -> Workspace:
     """Four patients with the findings of :data:`SCREENS` in their latest analysis; P1 also
     has an older analysis with a screen that must not count; P5 an analysis without one."""
-    with sqlite_workspace.session() as s:
+    with ws.session() as s:
         cohort = CohortSnapshot(digest="d1", n_samples=5)
         s.add(cohort)
         patients = {}
@@ -376,10 +380,12 @@ def registry(sqlite_workspace: Workspace) -> Workspace:
             analysis(key, _findings(key))
         analysis("P5", _findings("P5"))  # only the expression finding
         s.commit()
-    return sqlite_workspace
+    return ws
 
 
-def test_cohort_screen_table_reads_the_latest_analyses(registry: Workspace) -> None:
+def test_cohort_screen_table_reads_the_latest_analyses(workspace: Workspace) -> None:
+    """On SQLite and PostgreSQL (the ``workspace`` fixture)."""
+    registry = _build_registry(workspace)
     with registry.session() as s:
         table = sc.cohort_screen_table(s)
     assert len(table) == len(SCREENS)
