@@ -209,7 +209,8 @@ def test_calls_by_construction(cohort) -> None:
     assert row(scored, "S", "pazopanib")["call"] == "sensitive"
     assert row(scored, "R", "doxorubicin")["call"] == "resistant"
     sd0 = row(scored, "S", "compound x-17")
-    assert sd0["call"] == "active" and np.isnan(sd0["z_score"])  # others all DSS 0
+    # others all DSS 0: no z, the percentile alone decides (scoring.call_outliers)
+    assert sd0["call"] == "sensitive" and np.isnan(sd0["z_score"])
     assert sd0["dss3"] >= DSS_ACTIVE
     flat_ones = scored[(scored["drug"] == "compound x-17") & (scored["model"] != "S")
                        & (scored["model"] != "Q")]
@@ -247,8 +248,11 @@ def test_scores_against_independent_numpy(cohort) -> None:
             assert r["percentile_entity"] == pytest.approx(pct_e, abs=1e-12)
             assert r["reference_size_entity"] == len(same) - 1
             z, active = r["z_score"], x >= DSS_ACTIVE
-            expected = ("sensitive" if active and z >= SENSITIVE_Z else
-                        "resistant" if not active and z <= -SENSITIVE_Z else
+            # scoring.call_outliers: z and percentile; without z (SD 0) the percentile alone
+            high = (pct > 50 if np.isnan(z) else z >= SENSITIVE_Z) and pct >= 90
+            low = (pct < 50 if np.isnan(z) else z <= -SENSITIVE_Z) and pct <= 10
+            expected = ("sensitive" if active and high else
+                        "resistant" if not active and low else
                         "active" if active else "inactive")
             assert r["call"] == expected, (drug, r["model"])
 
@@ -291,7 +295,7 @@ def test_findings_contract_and_band(cohort) -> None:
                                        "p90"}
         assert set(prov["dss"]) == {"dss1", "dss2", "dss3", "threshold_pct"}
         assert set(prov["thresholds"]) == {"dss_active", "sensitive_z", "z_prime_min",
-                                           "min_reference"}
+                                           "min_reference", "sensitive_percentile"}
         assert set(prov["fit"]) >= {"status", "top", "bottom", "hill", "log10_ec50", "ic50_um",
                                     "emax", "auc"}
         assert len(prov["cohort"]["log10_conc"]) == BAND_POINTS

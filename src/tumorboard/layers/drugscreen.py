@@ -22,14 +22,18 @@ Calls, in order (the first that applies):
 - ``fit_failed``: the curve could not be fitted (reported, never forced);
 - ``insufficient_reference``: fewer than :data:`MIN_REFERENCE` *other* valid models were
   screened with the drug;
-- ``sensitive``: DSS >= :data:`DSS_ACTIVE` and z >= :data:`SENSITIVE_Z`;
-- ``resistant``: DSS < :data:`DSS_ACTIVE` and z <= -:data:`SENSITIVE_Z`;
+- ``sensitive``: DSS >= :data:`DSS_ACTIVE`, z >= :data:`SENSITIVE_Z` and cohort percentile
+  >= :data:`SENSITIVE_PERCENTILE`;
+- ``resistant``: DSS < :data:`DSS_ACTIVE`, z <= -:data:`SENSITIVE_Z` and cohort percentile
+  <= 100 - :data:`SENSITIVE_PERCENTILE`;
 - ``active``: DSS >= :data:`DSS_ACTIVE`; else ``inactive``.
 
-Valid = fit status ``fitted`` or ``flat`` and no plate failing QC. Where the other models'
-DSS are all equal (SD 0, e.g. a drug no other model responds to) there is no z and the call is
-by DSS alone (``active`` / ``inactive``). QC is judged before the fit because a failed plate
-explains a failed fit (the board should see the plate, not the curve, as the problem).
+The z and percentile pair is :func:`tumorboard.layers.scoring.call_outliers`, as for the
+molecular layers. Valid = fit status ``fitted`` or ``flat`` and no plate failing QC. Where the
+other models' DSS are all equal (SD 0, e.g. a drug no other model responds to) there is no z
+and the percentile alone decides (call_outliers): the only responder is ``sensitive``. QC is
+judged before the fit because a failed plate explains a failed fit (the board should see the
+plate, not the curve, as the problem).
 
 Sources
 -------
@@ -73,6 +77,7 @@ __all__ = [
     "METHOD",
     "MIN_REFERENCE",
     "SCREEN_CALLS",
+    "SENSITIVE_PERCENTILE",
     "SENSITIVE_Z",
     "Z_PRIME_MIN",
     "drug_screen_findings",
@@ -101,6 +106,17 @@ DSS_ACTIVE: float = 10.0
 #: others is not sensitive), and the ceiling keeps "resistant" for models that do not respond.
 SENSITIVE_Z: float = 1.5
 
+#: Cohort percentile a "sensitive" call also needs (and 100 minus it, at most, for
+#: "resistant"): the z and percentile pair of :func:`tumorboard.layers.scoring.call_outliers`,
+#: whose docstring gives the reason - DSS is skewed (many models near 0, a long tail of
+#: responders), and on skewed values a z alone flags too many: on simulated random curves
+#: z >= 1.5 alone called 15 % of (model, drug) pairs sensitive. 90 is the percentile the
+#: molecular layers use (expression, proteome), so a "sensitive" model is in the top tenth of
+#: the models screened with the drug. Where the other models' DSS are all equal (SD 0, no z)
+#: the percentile alone decides, as in call_outliers: the one model responding to a drug no
+#: other model responds to is sensitive.
+SENSITIVE_PERCENTILE: float = 90.0
+
 #: Fewest other valid models with the drug for a cohort-relative call (layers.scoring).
 MIN_REFERENCE: int = scoring.MIN_REFERENCE
 
@@ -125,7 +141,8 @@ _VALID_STATUS = ("fitted", "flat")
 
 
 def _thresholds() -> dict[str, Any]:
-    return {"dss_active": DSS_ACTIVE, "sensitive_z": SENSITIVE_Z, "z_prime_min": Z_PRIME_MIN,
+    return {"dss_active": DSS_ACTIVE, "sensitive_z": SENSITIVE_Z,
+            "sensitive_percentile": SENSITIVE_PERCENTILE, "z_prime_min": Z_PRIME_MIN,
             "min_reference": MIN_REFERENCE}
 
 
@@ -499,11 +516,15 @@ def score_screens(fits: pd.DataFrame, *, entities: pd.Series | None = None) -> p
 
     status = out["status"].to_numpy(dtype=object)
     plate = out["plate_qc"].to_numpy(dtype=object)
+    outlier = scoring.call_outliers(
+        np.where(valid, z_row, np.nan), np.where(valid, pct_row, np.nan), ref_row,
+        z_high=SENSITIVE_Z, pct_high=SENSITIVE_PERCENTILE, z_low=-SENSITIVE_Z,
+        pct_low=100.0 - SENSITIVE_PERCENTILE, min_reference=MIN_REFERENCE)
     with np.errstate(invalid="ignore"):
         active = dss >= DSS_ACTIVE
         call = np.select(
             [plate == "fail", status == "failed", ref_row < MIN_REFERENCE,
-             active & (z_row >= SENSITIVE_Z), ~active & (z_row <= -SENSITIVE_Z), active],
+             active & (outlier == "high"), ~active & (outlier == "low"), active],
             ["qc_failed", "fit_failed", "insufficient_reference", "sensitive", "resistant",
              "active"], "inactive")
     out["valid"] = valid
