@@ -92,6 +92,7 @@ from typing import Any
 
 import pandas as pd
 
+from tumorboard.knowledge.drugs import agent_set
 from tumorboard.knowledge.schema import (
     ANY_SOLID,
     BASKETS,
@@ -485,21 +486,6 @@ def _number(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if value != value else value  # NaN
-
-
-def agent_set(agents: Iterable[str]) -> frozenset[str]:
-    """The canonical agents of a therapy (or screened drug), as a set.
-
-    Each agent goes through :func:`tumorboard.knowledge.drugs.drug_components`, so brand
-    names, development codes and salts meet the INN, and a combination written as one agent
-    ("dabrafenib + trametinib") equals the two agents listed separately.
-
-    >>> sorted(agent_set(["Votrient"])), sorted(agent_set(["Mekinist and Tafinlar"]))
-    (['pazopanib'], ['dabrafenib', 'trametinib'])
-    """
-    from tumorboard.knowledge.drugs import drug_components
-
-    return frozenset(c for a in agents for c in drug_components(str(a)))
 
 
 def _screen_line(entry: dict[str, Any]) -> str:

@@ -50,6 +50,7 @@ from tumorboard.registry.models import (
 )
 from tumorboard.report import mtb
 from tumorboard.report import screens as sc
+from tumorboard.report.document import mtb_report
 from tumorboard.workspace import Workspace
 
 DATA = Path(__file__).parents[1] / "data" / "report"
@@ -193,7 +194,6 @@ def test_functional_section_is_empty_without_screens() -> None:
     no_screens = _findings("P1")
     no_screens = no_screens[no_screens["layer"] != "drug_screen"].reset_index(drop=True)
     assert sc.functional_section(no_screens, RECS) == {}
-    assert mtb.with_functional({"a": 1}, {}) == {"a": 1}
 
 
 def test_panels_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -289,18 +289,20 @@ def _real_document() -> dict[str, Any]:
     return doc
 
 
+def _with_section(document: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
+    """A stored document with the section as build_document adds it."""
+    return {**document, "functional": section, "methods": [*document["methods"],
+                                                           section["method"]]}
+
+
 def test_report_section_present_with_screens_and_absent_without() -> None:
     base = _real_document()
     plain = mtb.render_html(base, {})
     assert "Functional testing" not in plain
     assert "<h2>4. Key findings per layer</h2>" in plain
 
-    doc = mtb.with_functional(base, sc.functional_section(_findings("P1"), RECS))
+    doc = _with_section(base, sc.functional_section(_findings("P1"), RECS))
     assert doc["functional"]["models"][0]["model"] == "PDO-A"
-    assert doc["methods"][-1] == sc.METHOD
-    # the digest covers the new section: a new content hash and report id
-    assert doc["report"]["content_sha256"] != base["report"]["content_sha256"]
-    assert doc["report"]["id"].endswith(doc["report"]["content_sha256"][:8])
     figures = mtb.screen_figures(doc)
     assert list(figures) == ["screen_PDO-A"]
     html = mtb.render_html(doc, figures)
@@ -321,7 +323,7 @@ def test_report_with_screens_renders_as_pdf() -> None:
     base = _real_document()  # shortened: the layout of the other sections is not tested here
     base["findings"] = {layer: rows[:2] for layer, rows in base["findings"].items()}
     base["targets"], base["quality"] = base["targets"][:2], base["quality"][:2]
-    doc = mtb.with_functional(base, sc.functional_section(_findings("P1"), RECS))
+    doc = _with_section(base, sc.functional_section(_findings("P1"), RECS))
     figures = {k: mtb.markup(v, k, "png")
                for k, v in mtb.screen_figures(doc, image="figure").items()}
     html = mtb.render_html(doc, figures)
@@ -437,14 +439,17 @@ def test_cohort_screens_without_screens_is_an_error(sqlite_workspace: Workspace)
     assert not (sqlite_workspace.reports_dir / "cohort" / "drug-screens.html").exists()
 
 
-def test_mtb_document_adds_the_section_from_the_registry(registry: Workspace,
-                                                         tmp_path: Path) -> None:
-    doc = mtb.mtb_document(registry, "P1")
+def test_mtb_report_adds_the_section_from_the_registry(registry: Workspace,
+                                                       tmp_path: Path) -> None:
+    """build_document adds the section (and its method) when the patient's models were
+    screened; the board's signed report is built by the same mtb_report."""
+    doc = mtb_report(registry, "P1")
+    assert doc["methods"][-1] == sc.METHOD
     (model,) = doc["functional"]["models"]
     assert model["model"] == "PDO-A"
     assert [d["drug"] for d in model["drugs"]] == [
         "pazopanib", "doxorubicin", "trabectedin", "dabrafenib + trametinib", "olaparib"]
-    assert "functional" not in mtb.mtb_document(registry, "P5")
+    assert "functional" not in mtb_report(registry, "P5")
     paths = mtb.write_report(registry, "P1", formats="html,json", out_dir=tmp_path)
     assert "Functional testing (patient-derived models)" in paths["html"].read_text("utf-8")
     written = json.loads(paths["json"].read_text("utf-8"))

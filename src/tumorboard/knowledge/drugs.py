@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
@@ -97,3 +98,17 @@ def canonical_combination(name: str) -> str:
     'dabrafenib + trametinib'
     """
     return " + ".join(drug_components(name))
+
+
+def agent_set(agents: Iterable[str]) -> frozenset[str]:
+    """The canonical agents of a therapy (or screened drug), as a set: how a screened drug
+    and a rule's therapy are matched (equal sets).
+
+    Each agent goes through :func:`drug_components`, so brand names, development codes and
+    salts meet the INN, and a combination written as one agent ("dabrafenib + trametinib")
+    equals the two agents listed separately.
+
+    >>> sorted(agent_set(["Votrient"])), sorted(agent_set(["Mekinist and Tafinlar"]))
+    (['pazopanib'], ['dabrafenib', 'trametinib'])
+    """
+    return frozenset(c for a in agents for c in drug_components(str(a)))

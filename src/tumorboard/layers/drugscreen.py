@@ -80,6 +80,7 @@ __all__ = [
     "SENSITIVE_PERCENTILE",
     "SENSITIVE_Z",
     "Z_PRIME_MIN",
+    "call_thresholds",
     "drug_screen_findings",
     "fit_screens",
     "normalise_plates",
@@ -140,7 +141,8 @@ _NEGATIVE, _POSITIVE, _TREATMENT = "negative_control", "positive_control", "trea
 _VALID_STATUS = ("fitted", "flat")
 
 
-def _thresholds() -> dict[str, Any]:
+def call_thresholds() -> dict[str, Any]:
+    """The thresholds of the calls, as every finding records them in its provenance."""
     return {"dss_active": DSS_ACTIVE, "sensitive_z": SENSITIVE_Z,
             "sensitive_percentile": SENSITIVE_PERCENTILE, "z_prime_min": Z_PRIME_MIN,
             "min_reference": MIN_REFERENCE}
@@ -646,7 +648,7 @@ def drug_screen_findings(
         return findings_frame()
     rows = scored.iloc[report].reset_index(drop=True)
     bands = _cohort_bands(scored, report)
-    thresholds = _thresholds()
+    thresholds = call_thresholds()
     provenance = []
     for row, band, ref_entity in zip(rows.itertuples(index=False), bands,
                                      int_list(rows["reference_size_entity"]), strict=True):

@@ -229,7 +229,8 @@ def plain_language(document: dict[str, Any]) -> dict[str, Any]:
         found.append("The gene tests point to a different type of tumour than first thought. "
                      "The doctors will look at the tissue again before deciding on treatment.")
     antigen = [r for r in recs if r["basket"] == "antigen_directed"]
-    targeted = [r for r in recs if r["basket"] != "antigen_directed"]
+    functional_only = [r for r in recs if r["basket"] == "functional_only"]
+    targeted = [r for r in recs if r["basket"] not in ("antigen_directed", "functional_only")]
     if antigen:
         genes = sorted({g for r in antigen for g in r["genes"]})
         found.append(
@@ -239,6 +240,10 @@ def plain_language(document: dict[str, Any]) -> dict[str, Any]:
     if targeted:
         found.append("The tests also found changes that medicines aimed at the tumour's "
                      "growth signals may act on.")
+    if functional_only:
+        found.append("Tumour cells grown in the laboratory from your sample responded to "
+                     f"{'a medicine' if len(functional_only) == 1 else 'some medicines'} "
+                     "that the gene tests alone would not have suggested.")
     if not recs:
         found.append("The tests did not find a change for which there is a matching medicine "
                      "today. This is common and does not change the standard treatment plan.")
@@ -261,12 +266,16 @@ def build_document(*, patient: dict[str, Any], findings: pd.DataFrame,
                    quality: list[dict[str, Any]], software: dict[str, str],
                    concordance: dict[str, Any] | None = None,
                    outcomes: dict[str, Any] | None = None,
+                   functional: dict[str, Any] | None = None,
                    generated: dt.datetime | None = None) -> dict[str, Any]:
     """Assemble the report document from already-computed parts (pure).
 
     ``concordance`` is the diagnosis review stored by the analysis; when absent (analyses of
     older versions) it is computed from ``findings``. ``outcomes`` is the patient's treatment
-    course (:func:`outcome_summary`), shown when the registry has one.
+    course (:func:`outcome_summary`), shown when the registry has one. ``functional`` is the
+    section "Functional testing (patient-derived models)"
+    (:func:`tumorboard.report.screens.functional_section`), present when the patient's models
+    were screened.
     """
     generated = generated or dt.datetime.now(dt.UTC)
     entity = patient.get("entity") or {}
@@ -307,7 +316,8 @@ def build_document(*, patient: dict[str, Any], findings: pd.DataFrame,
         "resistance": [{k: v for k, v in r.items() if k != "updated_at"}
                        for r in recommendations.get("resistance", [])],
         "outcomes": outcomes or {},
-        "methods": list(METHODS),
+        **({"functional": functional} if functional else {}),
+        "methods": list(METHODS) + ([functional["method"]] if functional else []),
         "sign_off": {"status": "draft", "roles": ["molecular pathologist", "medical oncologist",
                                                   "bioinformatician", "board chair"]},
     }
@@ -361,6 +371,7 @@ def mtb_report(workspace: Any, pseudonym: str) -> dict[str, Any]:
     from tumorboard.outcomes.cohort import patient_course
     from tumorboard.recommend import patient_recommendations, recommend_patient
     from tumorboard.registry.queries import diagnosis_review, patient_findings, patient_targets
+    from tumorboard.report.screens import SCREEN_LAYER, functional_section
     from tumorboard.report.summary import patient_summary
 
     summary = patient_summary(workspace, pseudonym)
@@ -378,6 +389,10 @@ def mtb_report(workspace: Any, pseudonym: str) -> dict[str, Any]:
          "tool_version": a["tool_version"], "version": a["version"], "qc": a.get("qc", {})}
         for s in summary["samples"] for a in s.get("assays", [])
     ]
+    screens = findings[findings["layer"] == SCREEN_LAYER]
+    functional = functional_section(
+        screens, recs["recommendations"], functional_only=recs.get("functional_only", [])
+    ) if len(screens) else {}
     return build_document(patient=summary, findings=findings, targets=targets,
                           recommendations=recs, quality=quality, software=software_versions(),
-                          concordance=review, outcomes=outcomes)
+                          concordance=review, outcomes=outcomes, functional=functional)

@@ -53,53 +53,6 @@ def screen_figures(document: dict[str, Any], *, image: str = "svg") -> dict[str,
     return out
 
 
-def mtb_document(workspace: Any, pseudonym: str) -> dict[str, Any]:
-    """The MTB report document (:func:`tumorboard.report.document.mtb_report`) with the
-    section "Functional testing (patient-derived models)" when the patient's latest analysis
-    has drug-screen findings (:func:`tumorboard.report.screens.functional_section`).
-
-    Raises
-    ------
-    NotFoundError
-        Unknown patient, or not analysed.
-    """
-    from tumorboard.recommend import patient_recommendations
-    from tumorboard.report.screens import functional_section, patient_screen_findings
-
-    document = mtb_report(workspace, pseudonym)
-    analysis = (document["report"].get("analysis") or {}).get("id")
-    with workspace.session() as session:
-        findings = patient_screen_findings(session, pseudonym, analysis)
-        extra = (patient_recommendations(session, pseudonym).get("functional_only", [])
-                 if len(findings) else [])
-    return with_functional(document, functional_section(
-        findings, document["recommendations"], functional_only=extra))
-
-
-def with_functional(document: dict[str, Any], section: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with its ``functional`` section and the drug-screen method, its content
-    digest and report id renewed as :func:`tumorboard.report.document.build_document` makes
-    them (the digest covers everything but the ``report`` block). An empty section leaves
-    the document as it is."""
-    import hashlib
-
-    from tumorboard.model import json_ready
-    from tumorboard.report.screens import METHOD
-
-    if not section:
-        return document
-    doc = {**document, "functional": section,
-           "methods": [*document.get("methods", []),
-                       *([METHOD] if METHOD not in document.get("methods", []) else [])]}
-    doc = json_ready(doc)
-    digest = hashlib.sha256(json.dumps({k: v for k, v in doc.items() if k != "report"},
-                                       sort_keys=True, default=str).encode()).hexdigest()
-    generated = str(doc["report"]["generated"])[:10].replace("-", "")
-    doc["report"] = {**doc["report"], "content_sha256": digest,
-                     "id": f"{doc['patient']['patient']}-{generated}-{digest[:8]}"}
-    return doc
-
-
 def outcome_figures(document: dict[str, Any], *, image: str = "svg") -> dict[str, Any]:
     """``outcome_timeline`` -> the patient's lines, events, RECIST sums and ctDNA on one date
     axis, when the report has a treatment course."""
@@ -219,7 +172,7 @@ def _write_report(workspace: Any, pseudonym: str, *, formats: list[str] | str,
     formats = parse_formats(formats)
     out = Path(out_dir) if out_dir else workspace.reports_dir / "mtb"
     out.mkdir(parents=True, exist_ok=True)
-    document = mtb_document(workspace, pseudonym)
+    document = mtb_report(workspace, pseudonym)
     key = json.dumps({"content": document["report"]["content_sha256"],
                       "knowledge": document["report"]["knowledge_release"],
                       "software": document["report"]["software"]}, sort_keys=True)

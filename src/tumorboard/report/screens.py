@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from tumorboard.errors import NotFoundError
-from tumorboard.knowledge.drugs import drug_components
+from tumorboard.knowledge.drugs import agent_set, drug_components
 from tumorboard.model import json_ready
 from tumorboard.report.plots import _figure, markup
 
@@ -181,10 +181,6 @@ _FIT_FIELDS = ("status", "reason", "top", "bottom", "hill", "log10_ec50", "log10
                "log10_cmax", "n_points", "n_concentrations", "r2", "rmse", "f_pvalue")
 
 
-def _agent_set(agents: Iterable[str]) -> frozenset[str]:
-    return frozenset(c for a in agents for c in drug_components(str(a)))
-
-
 def functional_section(findings: pd.DataFrame, recommendations: Sequence[dict[str, Any]], *,
                        functional_only: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """The report's "Functional testing (patient-derived models)" section; empty when the
@@ -217,17 +213,19 @@ def functional_section(findings: pd.DataFrame, recommendations: Sequence[dict[st
     recs = [r for r in recommendations if r.get("basket") != "functional_only"]
     candidates = [r for r in recommendations if r.get("basket") == "functional_only"]
     seen = {(r.get("id"), r.get("therapy")) for r in candidates}
-    candidates += [{k: v for k, v in r.items() if k != "updated_at"} for r in functional_only
-                   if (r.get("id"), r.get("therapy")) not in seen]
+    candidates += [r for r in functional_only if (r.get("id"), r.get("therapy")) not in seen]
+    # without the row timestamps, as build_document keeps recommendations: the content digest
+    # changes only with the content
+    candidates = [{k: v for k, v in r.items() if k != "updated_at"} for r in candidates]
     by_agents: dict[frozenset[str], list[dict[str, Any]]] = {}
     for r in recs:
         agents = r.get("agents") or [r.get("therapy") or ""]
-        by_agents.setdefault(_agent_set(agents), []).append(
+        by_agents.setdefault(agent_set(agents), []).append(
             {"rank": r.get("rank"), "therapy": r.get("therapy"),
              "evidence_level": r.get("evidence_level")})
     models: dict[str, dict[str, Any]] = {}
     for row in rows:
-        row["recommendations"] = by_agents.get(_agent_set(row["agents"]), [])
+        row["recommendations"] = by_agents.get(agent_set(row["agents"]), [])
         m = models.setdefault(str(row["model"]), {
             "model": row["model"], "model_type": row["model_type"], "sample": row["sample"],
             "drugs": []})
@@ -245,12 +243,15 @@ def functional_section(findings: pd.DataFrame, recommendations: Sequence[dict[st
 
 
 def _thresholds(findings: pd.DataFrame) -> dict[str, Any]:
-    """The call thresholds the layer stored with its findings (the same in every one)."""
+    """The call thresholds the layer stored with its findings (the same in every one); the
+    layer's current ones for any the findings do not name (findings of older versions)."""
+    from tumorboard.layers.drugscreen import call_thresholds as current
+
     screens = findings[(findings["layer"] == SCREEN_LAYER) & (findings["kind"] == SCREEN_KIND)]
     for prov in screens["provenance"]:
         if isinstance(prov, dict) and prov.get("thresholds"):
-            return dict(prov["thresholds"])
-    return {}
+            return {**current(), **prov["thresholds"]}
+    return current()
 
 
 def patient_screen_findings(session: Any, pseudonym: str, analysis_id: int | None = None
