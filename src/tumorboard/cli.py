@@ -698,6 +698,9 @@ def simulate(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write one case folder per patient.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 20261122,
     n_dsrct: Annotated[int, typer.Option(help="Number of DSRCT patients.")] = 30,
+    screens: Annotated[float, typer.Option(
+        help="Share of patients with a drug-screened patient-derived organoid (0-1).")
+    ] = 0.75,
     large: Annotated[bool, typer.Option(
         "--large", help="Write one whole-genome-scale case instead (for benchmarks).")] = False,
     json_out: JsonOpt = False,
@@ -709,7 +712,8 @@ def simulate(
         path = _run(lambda: sim.write_large_case(out_dir, seed=seed))
         info: dict[str, Any] = {"case": str(path)}
     else:
-        truth = _run(lambda: sim.simulate_cohort(out_dir, seed=seed, n_dsrct=n_dsrct))
+        truth = _run(lambda: sim.simulate_cohort(out_dir, seed=seed, n_dsrct=n_dsrct,
+                                                     screens=screens))
         info = {"out_dir": str(out_dir), "patients": len(truth.patients),
                 "truth": str(Path(out_dir) / "truth.json")}
     if json_out:

@@ -187,8 +187,9 @@ def import_demo_outcomes(ws: Workspace, truth: Any, *, seed: int) -> dict[str, A
 def write_demo_cohort_pages(ws: Workspace, demo_patients: list[str]) -> dict[str, str]:
     """The cohort outcome pages of the demo registry: survival and the prognostic score on
     the simulated LAT registry, PFS ratio, ctDNA and survival from diagnosis on the demo
-    cohort. Returns page name -> HTML path."""
+    cohort, and the DSS heatmap of its drug screens. Returns page name -> HTML path."""
     from tumorboard.report.outcomes import cohort_report
+    from tumorboard.report.screens import write_cohort_screens
 
     lat = ["SIM-LAT-*"]
     pages = {}
@@ -202,4 +203,6 @@ def write_demo_cohort_pages(ws: Workspace, demo_patients: list[str]) -> dict[str
             ("ctdna", {"patients": demo_patients})):
         _, paths = cohort_report(ws, kind, **options)
         pages[paths["html"].stem] = str(paths["html"])
+    _, paths = write_cohort_screens(ws)
+    pages[paths["html"].stem] = str(paths["html"])
     return pages
