@@ -381,7 +381,7 @@ def test_qc_is_stored_at_import_and_warming_covers_older_assays(analysed, tmp_pa
     with ws.session() as s:
         n = sum(len(smp["assays"]) for p in queries.list_patients(s)
                 for smp in queries.patient_detail(s, p["patient"])["samples"])
-    assert overview.warm_quality_cache(ws) == n == 144
+    assert overview.warm_quality_cache(ws) == n == 159  # 144 omics assays + 15 drug screens
 
     def no_store(*_args, **_kwargs):
         raise AssertionError("the store was read again")

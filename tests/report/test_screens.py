@@ -48,6 +48,7 @@ from tumorboard.registry.models import (
     Patient,
     Sample,
 )
+from tumorboard.registry.queries import patient_findings
 from tumorboard.report import mtb
 from tumorboard.report import screens as sc
 from tumorboard.report.document import mtb_report
@@ -399,7 +400,7 @@ def test_cohort_screen_table_reads_the_latest_analyses(workspace: Workspace) -> 
 
 def test_patient_screen_findings(registry: Workspace) -> None:
     with registry.session() as s:
-        f = sc.patient_screen_findings(s, "P1")
+        f = patient_findings(s, "P1", layer="drug_screen")
     assert sorted(f["feature"]) == sorted(d for p, _, _, d, *_ in SCREENS if p == "P1")
     assert set(f["layer"]) == {"drug_screen"}
 

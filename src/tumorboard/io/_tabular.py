@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -263,15 +263,27 @@ def raise_bad_value(table: TextTable, column: str, position: int, value: str, ex
     )
 
 
-def to_float(table: TextTable, column: str, *, allow_missing: bool = True) -> np.ndarray:
-    """Parse a column as float64; missing markers -> NaN; anything else non-numeric raises."""
+def to_float(table: TextTable, column: str, *, allow_missing: bool = True,
+             finite: bool = False, expected: str = "a decimal number such as -0.42",
+             problem: Callable[[str], str] | None = None,
+             fix: Callable[[str], str | None] | None = None) -> np.ndarray:
+    """Parse a column as float64; missing markers -> NaN; anything else non-numeric raises.
+
+    ``finite`` refuses infinities too; ``expected``, ``problem`` and ``fix`` (the last two
+    functions of the offending cell) word the error for the reader's column.
+    """
     cells = column_cells(table, column)
     missing = cells.isin(MISSING_CELLS).to_numpy()
     values = pd.to_numeric(cells.where(~missing), errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(values) & ~missing
+    if finite:
+        bad |= np.isinf(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise_bad_value(table, column, i, cells.iloc[i], "a decimal number such as -0.42")
+        cell = str(cells.iloc[i])
+        raise_bad_value(table, column, i, cell, expected,
+                        problem=problem(cell) if problem else None,
+                        fix=fix(cell) if fix else None)
     if not allow_missing and missing.any():
         i = int(np.flatnonzero(missing)[0])
         raise_bad_value(table, column, i, cells.iloc[i], "a number",

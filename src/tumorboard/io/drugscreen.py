@@ -39,6 +39,7 @@ from tumorboard.io._tabular import (
     column_key,
     parse_table,
     raise_bad_value,
+    to_float,
     to_int,
 )
 from tumorboard.io.tables import LayerData, conform
@@ -511,18 +512,13 @@ def _select_model(table: TextTable, column: str | None, model: str | None,
 
 
 def _concentrations(table: TextTable, column: str, at: str) -> np.ndarray:
+    values = to_float(
+        table, column, finite=True, expected="a number such as 0.1",
+        problem=lambda cell: f"concentration '{cell}' is not a number" + at,
+        fix=lambda cell: ("put the unit in a 'unit' column or the header "
+                          "('concentration_uM'), not in the cells")
+        if re.search(r"[a-zA-Zµμ]+\s*$", cell) else None)
     cells = column_cells(table, column).astype(str)
-    missing = cells.isin(MISSING_CELLS).to_numpy()
-    values = pd.to_numeric(cells.where(~missing), errors="coerce").to_numpy(dtype=np.float64)
-    bad = (np.isnan(values) & ~missing) | np.isinf(values)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        unit_hint = re.search(r"[a-zA-Zµμ]+\s*$", cells.iloc[i])
-        raise_bad_value(
-            table, column, i, cells.iloc[i], "a number such as 0.1",
-            problem=f"concentration '{cells.iloc[i]}' is not a number" + at,
-            fix="put the unit in a 'unit' column or the header ('concentration_uM'), not in "
-                "the cells" if unit_hint else None)
     negative = values < 0
     if negative.any():
         i = int(np.flatnonzero(negative)[0])
@@ -620,15 +616,8 @@ def _readout(table: TextTable, column: str | None, at: str) -> np.ndarray:
     n = len(table.frame)
     if column is None:
         return np.full(n, np.nan)
-    cells = column_cells(table, column).astype(str)
-    missing = cells.isin(MISSING_CELLS).to_numpy()
-    values = pd.to_numeric(cells.where(~missing), errors="coerce").to_numpy(dtype=np.float64)
-    bad = (np.isnan(values) & ~missing) | np.isinf(values)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise_bad_value(table, column, i, cells.iloc[i], "a number such as 12345 or 87.5",
-                        problem=f"'{cells.iloc[i]}' is not a number" + at)
-    return values
+    return to_float(table, column, finite=True, expected="a number such as 12345 or 87.5",
+                    problem=lambda cell: f"'{cell}' is not a number" + at)
 
 
 def _viability_scale(table: TextTable, column: str | None, viability: np.ndarray,

@@ -178,8 +178,10 @@ def patient_targets(session: Session, pseudonym: str) -> dict[str, Any]:
     }
 
 
-def patient_findings(session: Session, pseudonym: str, analysis_id: int | None = None):
-    """The findings of a patient's latest (or the given) analysis as a findings table.
+def patient_findings(session: Session, pseudonym: str, analysis_id: int | None = None, *,
+                     layer: str | None = None):
+    """The findings of a patient's latest (or the given) analysis as a findings table
+    (only those of ``layer`` if given: the database selects them, not the caller).
 
     Raises
     ------
@@ -196,7 +198,10 @@ def patient_findings(session: Session, pseudonym: str, analysis_id: int | None =
         analysis_id = session.scalar(select(Analysis.id).where(Analysis.patient_id == patient.id)
                                      .order_by(Analysis.id.desc()))
     samples = {s.id: s.sample_key for s in patient.samples}
-    rows = session.scalars(select(Finding).where(Finding.analysis_id == analysis_id)).all()
+    query = select(Finding).where(Finding.analysis_id == analysis_id)
+    if layer is not None:
+        query = query.where(Finding.layer == layer)
+    rows = session.scalars(query).all()
     if not rows:
         return findings_frame()
     return findings_frame(pd.DataFrame([{

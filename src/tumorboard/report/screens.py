@@ -254,37 +254,6 @@ def _thresholds(findings: pd.DataFrame) -> dict[str, Any]:
     return current()
 
 
-def patient_screen_findings(session: Any, pseudonym: str, analysis_id: int | None = None
-                            ) -> pd.DataFrame:
-    """The drug-screen findings of a patient's latest (or the given) analysis, as a findings
-    table (only this layer's rows are read, not the patient's thousands of scores).
-
-    Raises
-    ------
-    NotFoundError
-        Unknown patient.
-    """
-    from sqlalchemy import select
-
-    from tumorboard.model import findings_frame
-    from tumorboard.registry.models import Analysis, Finding
-    from tumorboard.registry.queries import find_patient
-
-    patient = find_patient(session, pseudonym)
-    if analysis_id is None:
-        analysis_id = session.scalar(select(Analysis.id).where(Analysis.patient_id == patient.id)
-                                     .order_by(Analysis.id.desc()))
-    samples = {s.id: s.sample_key for s in patient.samples}
-    rows = session.scalars(select(Finding).where(Finding.analysis_id == analysis_id)
-                           .where(Finding.layer == SCREEN_LAYER)).all()
-    return findings_frame(pd.DataFrame([{
-        "patient": pseudonym, "sample": samples.get(f.sample_id), "layer": f.layer,
-        "gene": f.gene, "feature": f.feature, "kind": f.kind, "value": f.value,
-        "z_score": f.z_score, "percentile_cohort": f.percentile_cohort,
-        "percentile_entity": f.percentile_entity, "reference_size": f.reference_size,
-        "call": f.call, "provenance": f.provenance} for f in rows]) if rows else None)
-
-
 def cohort_screen_table(session: Any) -> pd.DataFrame:
     """Every model's drug-screen results in the registry: one row per (model, drug) of each
     patient's latest analysis, with the patient's current entity (OncoTree).
@@ -688,5 +657,4 @@ def write_cohort_screens(workspace: Any) -> tuple[dict[str, Any], dict[str, Path
 __all__ = ["CALL_ORDER", "DSS_MAX", "MAX_PANELS", "cohort_screen_table",
            "cohort_screens_document", "dose_response_panels", "dss_heatmap",
            "fitted_viability", "functional_section", "heatmap_order", "panel_title",
-           "patient_screen_findings",
            "render_cohort_screens", "screen_rows", "write_cohort_screens"]
