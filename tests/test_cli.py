@@ -123,12 +123,16 @@ def test_demo_loads_the_cohort(tmp_path: Path) -> None:
     listed = json.loads(out)["patients"]
     cases = [p for p in listed if not p["patient"].startswith("SIM-LAT-")]
     assert len(cases) == doc["patients"]
-    assert all(set(p["layers"]) == layers for p in cases)
+    # three quarters of the patients also have a drug-screened organoid (simulate screens=)
+    assert all(set(p["layers"]) in (layers, layers | {"drug_screen"}) for p in cases)
+    screened = sum("drug_screen" in p["layers"] for p in cases)
+    assert 0.6 * len(cases) <= screened <= 0.9 * len(cases)
     # outcomes: the demo cohort's therapy histories and the simulated LAT registry (no omics)
     assert len(listed) - len(cases) == doc["outcomes"]["lat_registry"]["patients"] == 246
     assert doc["outcomes"]["cohort"]["rows"]["lines"] >= doc["patients"]
     assert set(doc["cohort_pages"]) == {"survival-os-lat", "survival-pfs-lat", "prognostic-os",
-                                        "survival-os-diagnosis", "pfsr", "ctdna"}
+                                        "survival-os-diagnosis", "pfsr", "ctdna",
+                                        "drug-screens"}
     assert all("SIMULATED" in Path(p).read_text() for p in doc["cohort_pages"].values())
     # a second run re-simulates identical files: every import is a no-op
     code, out, _ = run("demo", "--workspace", str(ws), "--json")
