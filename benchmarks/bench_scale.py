@@ -635,11 +635,12 @@ def extrapolation_text(runs: dict[int, list[dict[str, Any]]]) -> list[str]:
         f"{saturate:.1f} worker processes (analysis CPU per patient / serial write cost per "
         f"patient), i.e. at {saturate / 2:.1f} machines of this size; beyond that, more "
         f"workers do not shorten the run, and 100,000 patients take at least "
-        f"{_fmt_s(TARGET_PATIENTS * serial)} however many machines. Making "
-        f"the writes cheaper (PostgreSQL `COPY` of each batch instead of parameterised "
-        f"INSERTs, https://www.postgresql.org/docs/15/sql-copy.html; findings as plain tuples "
-        f"instead of per-row dicts) or writing from several coordinator processes (one "
-        f"connection each, disjoint patients) moves the saturation point up.")]
+        f"{_fmt_s(TARGET_PATIENTS * serial)} however many machines. The batch "
+        f"writes already use PostgreSQL `COPY` (`registry.db.bulk_insert`, "
+        f"https://www.postgresql.org/docs/15/sql-copy.html); what remains per patient is "
+        f"building its rows in Python and the server's index maintenance. Writing from "
+        f"several coordinator processes (one connection each, disjoint patients) would move "
+        f"the saturation point up.")]
     return lines
 
 
