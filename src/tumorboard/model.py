@@ -107,6 +107,17 @@ TARGET_STATES = (
 )
 
 
+def optional_float(value: Any) -> float | None:
+    """``value`` as a float, or None if it is missing (None, NA, NaN) or not a number."""
+    if value is None or value is pd.NA:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
 def json_ready(value: Any) -> Any:
     """``value`` with numpy scalars as Python numbers, NaN / NA as None, tuples as lists.
 

@@ -100,7 +100,7 @@ from tumorboard.knowledge.schema import (
     Evidence,
     Rule,
 )
-from tumorboard.model import json_ready
+from tumorboard.model import json_ready, optional_float
 
 #: Tiers, strongest first.
 LEVELS: tuple[str, ...] = ("m1A", "m1B", "m1C", "m2A", "m2B", "m2C", "m3", "m4")
@@ -478,16 +478,6 @@ def _layers(support: Iterable[dict[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------- functional evidence
 
 
-def _number(x: Any) -> float | None:
-    if x is None or x is pd.NA:
-        return None
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if value != value else value  # NaN
-
-
 def _screen_line(entry: dict[str, Any]) -> str:
     """'Patient-derived organoid PDO-1 sensitive to pazopanib: DSS 23.4, 92nd percentile of
     14 models (z 2.1).' — the wording of spec §4 (tumorboard's own)."""
@@ -539,8 +529,8 @@ def functional_results(findings: pd.DataFrame) -> list[dict[str, Any]]:
         prov = prov if isinstance(prov, dict) else {}
         fit = prov.get("fit") or {}
         cohort = prov.get("cohort") or {}
-        reference = _number(row.get("reference_size"))
-        size = _number(cohort.get("n"))
+        reference = optional_float(row.get("reference_size"))
+        size = optional_float(cohort.get("n"))
         if size is None and reference is not None:
             size = reference + 1  # the reference is the *other* valid models
         given = str(row.get("feature"))
@@ -555,15 +545,15 @@ def functional_results(findings: pd.DataFrame) -> list[dict[str, Any]]:
             "drug_as_given": prov.get("drug_as_given", given),
             "agents": sorted(agent_set([drug])),
             "call": None if call is None or pd.isna(call) else str(call),
-            "dss": _number(row.get("value")),
-            "z_score": _number(row.get("z_score")),
-            "percentile_cohort": _number(row.get("percentile_cohort")),
-            "percentile_entity": _number(row.get("percentile_entity")),
+            "dss": optional_float(row.get("value")),
+            "z_score": optional_float(row.get("z_score")),
+            "percentile_cohort": optional_float(row.get("percentile_cohort")),
+            "percentile_entity": optional_float(row.get("percentile_entity")),
             "reference_size": None if reference is None else int(reference),
             "cohort_size": None if size is None else int(size),
-            "ic50_um": _number(fit.get("ic50_um")),
+            "ic50_um": optional_float(fit.get("ic50_um")),
             "ic50_censored": fit.get("ic50_censored"),
-            "emax": _number(fit.get("emax")),
+            "emax": optional_float(fit.get("emax")),
             "fit_status": fit.get("status"),
             "plates": list(prov.get("plates") or []),
         }

@@ -32,7 +32,7 @@ import pandas as pd
 
 from tumorboard.errors import NotFoundError
 from tumorboard.knowledge.drugs import agent_set, drug_components
-from tumorboard.model import json_ready
+from tumorboard.model import json_ready, optional_float
 from tumorboard.report.plots import _figure, markup
 
 #: Layer and finding kind of drug-screen findings (spec §3 of issue 9).
@@ -95,16 +95,6 @@ METHOD = {"step": "Drug screens on patient-derived models",
 # --- data -------------------------------------------------------------------------------
 
 
-def _num(value: Any) -> float | None:
-    if value is None or value is pd.NA:
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
-
-
 def _call_rank(call: Any) -> int:
     return CALL_ORDER.index(call) if call in CALL_ORDER else len(CALL_ORDER)
 
@@ -140,7 +130,7 @@ def screen_rows(findings: pd.DataFrame, *, curves: bool = True) -> list[dict[str
         prov = r.get("provenance") if isinstance(r.get("provenance"), dict) else {}
         fit = prov.get("fit") or {}
         plates = list(prov.get("plates") or [])
-        primes = [_num(p.get("z_prime")) for p in plates]
+        primes = [optional_float(p.get("z_prime")) for p in plates]
         primes = [p for p in primes if p is not None]
         qcs = {p.get("qc") for p in plates}
         plate_qc = ("fail" if "fail" in qcs else
@@ -151,17 +141,18 @@ def screen_rows(findings: pd.DataFrame, *, curves: bool = True) -> list[dict[str
             "model_type": prov.get("model_type"), "drug": r.get("feature"),
             "drug_as_given": prov.get("drug_as_given"),
             "agents": list(prov.get("agents") or drug_components(str(r.get("feature")))),
-            "dss": _num(r.get("value")), "z_score": _num(r.get("z_score")),
-            "percentile_cohort": _num(r.get("percentile_cohort")),
-            "percentile_entity": _num(r.get("percentile_entity")),
-            "reference_size": (None if _num(r.get("reference_size")) is None
+            "dss": optional_float(r.get("value")), "z_score": optional_float(r.get("z_score")),
+            "percentile_cohort": optional_float(r.get("percentile_cohort")),
+            "percentile_entity": optional_float(r.get("percentile_entity")),
+            "reference_size": (None if optional_float(r.get("reference_size")) is None
                                else int(r["reference_size"])),
             "call": r.get("call"), "fit_status": fit.get("status"),
-            "fit_reason": fit.get("reason"), "ic50_um": _num(fit.get("ic50_um")),
-            "ic50_censored": fit.get("ic50_censored"), "ec50_um": _num(fit.get("ec50_um")),
-            "emax": _num(fit.get("emax")), "auc": _num(fit.get("auc")),
-            "r2": _num(fit.get("r2")), "cmin_um": _num(prov.get("cmin_um")),
-            "cmax_um": _num(prov.get("cmax_um")), "plates": plates,
+            "fit_reason": fit.get("reason"), "ic50_um": optional_float(fit.get("ic50_um")),
+            "ic50_censored": fit.get("ic50_censored"),
+            "ec50_um": optional_float(fit.get("ec50_um")),
+            "emax": optional_float(fit.get("emax")), "auc": optional_float(fit.get("auc")),
+            "r2": optional_float(fit.get("r2")), "cmin_um": optional_float(prov.get("cmin_um")),
+            "cmax_um": optional_float(prov.get("cmax_um")), "plates": plates,
             "z_prime_min": min(primes) if primes else None, "plate_qc": plate_qc,
         }
         if curves:
@@ -349,7 +340,7 @@ def _slug(text: str) -> str:
 
 
 def _fmt(value: Any, spec: str) -> str:
-    v = _num(value)
+    v = optional_float(value)
     return "–" if v is None else format(v, spec)
 
 
@@ -436,7 +427,7 @@ def _draw_panel(ax: Any, d: dict[str, Any], *, gid: str) -> None:
         mid = np.asarray(band.get("p50") or [], dtype=float)
         if mid.size == grid.size:
             ax.plot(conc, mid, color="#57606a", ls="--", lw=1, gid=f"{gid}-median")
-    lo_x, hi_x = _num(fit.get("log10_cmin")), _num(fit.get("log10_cmax"))
+    lo_x, hi_x = optional_float(fit.get("log10_cmin")), optional_float(fit.get("log10_cmax"))
     if lo_x is None or hi_x is None:
         lo_x, hi_x = ((float(grid.min()), float(grid.max())) if grid.size else (-3.0, 1.0))
     x = np.linspace(lo_x, hi_x, 120)
